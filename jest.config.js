@@ -1,0 +1,31 @@
+// One Jest run, three tiers told apart by file name:
+//   *.spec.ts        unit (pure, no I/O)
+//   *.workflow.ts    workflow tests on the Temporal time-skipping test server
+//   *.int.ts         integration: real PostgreSQL, Temporal dev server, worker and HTTP API
+const path = require('node:path');
+const swcrc = JSON.parse(require('node:fs').readFileSync(path.join(__dirname, '.swcrc'), 'utf8'));
+
+/** @type {import('jest').Config} */
+module.exports = {
+  rootDir: __dirname,
+  testEnvironment: 'node',
+  testMatch: ['<rootDir>/{apps,libs,workflows,tools,test}/**/*.{spec,workflow,int}.ts'],
+  transform: {
+    '^.+\\.(t|j|mj)s$': [
+      '@swc/jest',
+      { ...swcrc, jsc: { ...swcrc.jsc, baseUrl: __dirname }, swcrc: false },
+    ],
+  },
+  // NestJS 12 ships ESM only; let swc turn it into CommonJS for Jest.
+  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|file-type|strtok3|token-types|uint8array-extras|@tokenizer)/)'],
+  moduleNameMapper: {
+    '^@concentra/(domain|persistence|temporal|gpu|evaluation|notifications|audit)$': '<rootDir>/libs/$1/src',
+    '^@concentra/workflows/(.*)$': '<rootDir>/workflows/src/$1',
+    '^@concentra/tools/(.*)$': '<rootDir>/tools/$1',
+  },
+  globalSetup: '<rootDir>/test/global-setup.ts',
+  globalTeardown: '<rootDir>/test/global-teardown.ts',
+  reporters: ['default', '<rootDir>/test/summary-reporter.js'],
+  testTimeout: 120_000,
+  maxWorkers: 2,
+};
