@@ -1,0 +1,24 @@
+import { Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { ConfigModule } from '@concentra/config';
+import { PersistenceModule } from '@concentra/persistence';
+import { TemporalClientModule } from '@concentra/temporal';
+import { AuthGuard } from './auth/auth.guard';
+import { CyclesController } from './cycles/cycles.controller';
+import { CyclesService } from './cycles/cycles.service';
+import { HealthController } from './health/health.controller';
+import { ProblemFilter } from './http/problem.filter';
+import { ProgramsController } from './programs/programs.controller';
+import { ProgramsService } from './programs/programs.service';
+
+@Module({
+  imports: [ConfigModule, PersistenceModule, TemporalClientModule],
+  controllers: [HealthController, ProgramsController, CyclesController],
+  providers: [
+    ProgramsService,
+    CyclesService,
+    { provide: APP_GUARD, useClass: AuthGuard },
+    { provide: APP_FILTER, useClass: ProblemFilter },
+  ],
+})
+export class AdminApiModule {}

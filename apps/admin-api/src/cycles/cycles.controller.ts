@@ -1,0 +1,32 @@
+import { Body, Controller, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
+import { Allow } from '../auth/roles';
+import { CurrentPrincipal } from '../auth/principal.decorator';
+import type { Principal } from '../auth/tokens';
+import { ZodPipe } from '../http/zod-body.pipe';
+import { StartCycleSchema, type StartCycle } from '../programs/programs.schemas';
+import { CyclesService } from './cycles.service';
+
+@ApiTags('cycles')
+@ApiBearerAuth()
+@Controller('v1')
+export class CyclesController {
+  constructor(@Inject(CyclesService) private readonly cycles: CyclesService) {}
+
+  @Post('programs/:slug/cycles')
+  @HttpCode(201)
+  @Allow('program_manager')
+  @ApiOperation({ summary: "Start a program's yearly cycle (one per year)" })
+  @ApiBody({ schema: z.toJSONSchema(StartCycleSchema) as object })
+  start(@Param('slug') slug: string, @Body(new ZodPipe(StartCycleSchema)) body: StartCycle, @CurrentPrincipal() actor: Principal) {
+    return this.cycles.start(slug, body.year, actor);
+  }
+
+  @Get('cycles/:id')
+  @Allow('program_manager', 'auditor', 'reviewer', 'evaluator', 'applicant')
+  @ApiOperation({ summary: "A cycle's stage: recorded (projection) and live (workflow Query)" })
+  get(@Param('id') id: string) {
+    return this.cycles.get(id);
+  }
+}

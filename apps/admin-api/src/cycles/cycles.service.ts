@@ -1,0 +1,64 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Client, WorkflowNotFoundError } from '@temporalio/client';
+import { DomainError } from '@concentra/domain';
+import { ReadModels, type CycleView } from '@concentra/persistence';
+import { AppEnvironment } from '@concentra/config';
+import { SEARCH_ATTRIBUTES, cycleStatusQuery, cycleWorkflowId, type CycleInput, type CycleStatus } from '@concentra/workflows/contracts';
+import type { Principal } from '../auth/tokens';
+import { ProgramsService } from '../programs/programs.service';
+
+export interface CycleReadout {
+  id: string;
+  /** From the projection: what the event store says, durable and rebuildable. */
+  recorded: CycleView | null;
+  /** From the workflow's Query: what the running cycle says now (null once it is gone). */
+  live: CycleStatus | null;
+}
+
+@Injectable()
+export class CyclesService {
+  constructor(
+    @Inject(Client) private readonly temporal: Client,
+    @Inject(ProgramsService) private readonly programs: ProgramsService,
+    @Inject(ReadModels) private readonly reads: ReadModels,
+    @Inject(AppEnvironment) private readonly env: AppEnvironment,
+  ) {}
+
+  /** Starts `cycle:<program>:<year>`; a second start of the same year is refused by Temporal (409). */
+  async start(programSlug: string, year: number, actor: Principal): Promise<{ id: string; runId: string }> {
+    const program = await this.programs.get(programSlug);
+    const workflowId = cycleWorkflowId(programSlug, year);
+    const input: CycleInput = {
+      programSlug,
+      year,
+      policy: program.policy,
+      policyHash: program.policyHash,
+      startedBy: { role: actor.role, subject: actor.sub, organisationId: actor.org },
+    };
+    const handle = await this.temporal.workflow.start('programCycle', {
+      workflowId,
+      taskQueue: this.env.TEMPORAL_TASK_QUEUE,
+      args: [input],
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      workflowIdConflictPolicy: 'FAIL',
+      searchAttributes: {
+        [SEARCH_ATTRIBUTES.program]: [programSlug],
+        [SEARCH_ATTRIBUTES.year]: [year],
+        [SEARCH_ATTRIBUTES.stage]: ['call'],
+      },
+    });
+    return { id: workflowId, runId: handle.firstExecutionRunId };
+  }
+
+  async get(id: string): Promise<CycleReadout> {
+    const recorded = (await this.reads.cycle(id)) ?? null;
+    let live: CycleStatus | null = null;
+    try {
+      live = await this.temporal.workflow.getHandle(id).query(cycleStatusQuery);
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
+    }
+    if (!recorded && !live) throw new DomainError('not_found', `no cycle '${id}'`, 'id');
+    return { id, recorded, live };
+  }
+}

@@ -1,0 +1,245 @@
+/**
+ * The policy document: everything a program manager decides about a program, as plain JSON.
+ * Numbers, durations and rules live here so that changing a program never needs a code change.
+ * Objects are strict so that a misspelt field is reported instead of silently ignored.
+ */
+import { z } from 'zod';
+import { isIsoDuration, isIsoInstant } from '../shared/time';
+
+const id = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'use lower-case letters, digits, "-" or "_"');
+const text = z.string().trim().min(1, 'must not be empty');
+const count = z.number().int('must be a whole number').min(0, 'must not be negative');
+const positive = z.number().int('must be a whole number').min(1, 'must be at least 1');
+
+/** An ISO-8601 duration such as "P30D", "P6M" or "PT30S". */
+export const DurationSchema = z.string().refine(isIsoDuration, 'must be an ISO-8601 duration such as "P30D" or "PT30S"');
+
+/** Days as a number, an ISO duration from the stage start, or a fixed ISO date-time. */
+export const DueSchema = z.union([
+  z.number().positive('must be a positive number of days'),
+  z.string().refine((s) => isIsoDuration(s) || isIsoInstant(s), 'must be days, an ISO-8601 duration ("P30D") or an ISO date-time'),
+]);
+
+export const ApprovalTimeoutSchema = z.enum(['apply_ranking', 'hold_and_escalate']);
+
+export const CallClosingSchema = z.strictObject({
+  /** The final deadline: always present. */
+  deadline: DueSchema,
+  /** Periodic cut-offs: at each, the call closes if enough applications are in. */
+  cutoffEvery: DurationSchema.optional(),
+  minApplicationsAtCutoff: positive.optional(),
+  /** Close as soon as this many applications are in (whichever comes first). */
+  afterApplications: positive.optional(),
+});
+
+export const EligibilitySchema = z.strictObject({
+  /** Organisation types allowed anywhere in an application (lead or member); empty = any. */
+  allowedOrganisationTypes: z.array(id).default([]),
+  /** Organisation types allowed to lead; empty = any allowed type. */
+  allowedLeadTypes: z.array(id).default([]),
+  /** Each listed type must appear at least once among lead and members, e.g. "university". */
+  requiredMemberTypes: z.array(id).default([]),
+  oneApplicationPerLeadOrganisation: z.boolean().default(true),
+  maxMembers: count.optional(),
+});
+
+export const CallStageSchema = z.strictObject({
+  kind: z.literal('call'),
+  name: text.default('Call for applications'),
+  closing: CallClosingSchema,
+  eligibility: EligibilitySchema.default({
+    allowedOrganisationTypes: [],
+    allowedLeadTypes: [],
+    requiredMemberTypes: [],
+    oneApplicationPerLeadOrganisation: true,
+  }),
+});
+
+export const ReviewStageSchema = z.strictObject({
+  kind: z.literal('review'),
+  name: text,
+  duration: DueSchema,
+  /** Which scoring scheme (key of `scoring`) reviewers use. */
+  scoring: id,
+  /** How many applications go on to the next stage; absent = all that pass the gates. */
+  keep: positive.optional(),
+});
+
+export const SelectionStageSchema = z.strictObject({
+  kind: z.literal('selection'),
+  name: text.default('Selection'),
+  minAwardees: positive,
+  maxAwardees: positive,
+  approvalDue: DueSchema,
+  onApprovalTimeout: ApprovalTimeoutSchema,
+});
+
+export const GpuAllocationSchema = z.strictObject({ type: text, count: positive });
+
+export const GrantStageSchema = z.strictObject({
+  kind: z.literal('grant'),
+  name: text.default('Compute grant'),
+  duration: DueSchema,
+  gpusPerAwardee: z.array(GpuAllocationSchema).min(1, 'at least one GPU type'),
+});
+
+export const NarrowingSchema = z.strictObject({
+  keep: count,
+  approvalDue: DueSchema,
+  onApprovalTimeout: ApprovalTimeoutSchema,
+});
+
+export const EvaluationStageSchema = z.strictObject({
+  kind: z.literal('evaluation'),
+  name: text,
+  /** Models due this long after the round opens (the compute time the round gives). */
+  submissionDue: DueSchema,
+  /** Evaluators' scores due this long after the submission deadline. */
+  scoringDue: DueSchema,
+  scoring: id,
+  narrowing: NarrowingSchema,
+});
+
+export const ExtensionStageSchema = z.strictObject({
+  kind: z.literal('extension'),
+  name: text.default('Extension'),
+  duration: DueSchema,
+  /** GPUs per finalist during the extension; absent = unchanged. */
+  gpusPerFinalist: z.array(GpuAllocationSchema).min(1).optional(),
+});
+
+export const RefillStageSchema = z.strictObject({
+  kind: z.literal('refill'),
+  name: text.default('Refill call'),
+  /** A refill call opens only when fewer than this many teams remain. */
+  fillUpTo: positive,
+  openFor: DueSchema,
+  reviewFor: DueSchema,
+  scoring: id,
+  approvalDue: DueSchema,
+  onApprovalTimeout: z.enum(['apply_ranking', 'select_none', 'hold_and_escalate']),
+  openTo: z.strictObject({ newcomers: z.boolean(), eliminatedTeams: z.boolean() }),
+  /** Later stage dates move by this much so the late entrant has time to catch up. */
+  shiftLaterStagesBy: DurationSchema.default('P0D'),
+});
+
+export const ProcurementStageSchema = z.strictObject({
+  kind: z.literal('procurement'),
+  name: text.default('Procurement and open-source release'),
+  contractsDue: DueSchema,
+  openSourceReleaseDue: DueSchema,
+  allowedLicences: z.array(text).min(1, 'at least one licence'),
+});
+
+export const StageSchema = z.discriminatedUnion('kind', [
+  CallStageSchema,
+  ReviewStageSchema,
+  SelectionStageSchema,
+  GrantStageSchema,
+  EvaluationStageSchema,
+  ExtensionStageSchema,
+  RefillStageSchema,
+  ProcurementStageSchema,
+]);
+
+export const CriterionSchema = z.strictObject({
+  id,
+  name: text,
+  weight: z.number().positive('must be positive'),
+  scale: z.strictObject({ min: z.number(), max: z.number() }),
+});
+
+export const GateSchema = z.strictObject({
+  id,
+  name: text,
+  /** A team fails when any scorer says fail, or when most of those who gave a verdict do. */
+  failWhen: z.enum(['any_fail', 'majority_fail']),
+});
+
+export const TieBreakSchema = z.discriminatedUnion('by', [
+  /** Higher score on this criterion wins. */
+  z.strictObject({ by: z.literal('criterion'), criterion: id }),
+  /** The earlier application (or model submission) wins. */
+  z.strictObject({ by: z.literal('earliest_submission') }),
+  /** More scores (more evidence) wins. */
+  z.strictObject({ by: z.literal('more_scores') }),
+]);
+
+export const ScoringSchemeSchema = z.strictObject({
+  criteria: z.array(CriterionSchema).min(1, 'at least one criterion'),
+  /** Totals are reported on 0..100 or 0..1. */
+  totalScale: z.union([z.literal(100), z.literal(1)]).default(100),
+  minimumScoresPerApplication: positive,
+  reviewerNormalization: z.enum(['none', 'z_score']).default('none'),
+  gates: z.array(GateSchema).default([]),
+  /** Applied in order; a seeded lottery settles whatever is still tied. */
+  tieBreak: z.array(TieBreakSchema).default([]),
+});
+
+export const ConfidentialitySchema = z.strictObject({
+  /** Per-team scores are only ever shown to program managers and auditors. */
+  publish: z.strictObject({
+    applicationCount: z.boolean().default(true),
+    awardeeNames: z.boolean().default(true),
+    topScore: z.boolean().default(false),
+    meanScore: z.boolean().default(false),
+    medianScore: z.boolean().default(false),
+  }),
+});
+
+export const RemindersSchema = z.strictObject({
+  before: z.array(DurationSchema).default([]),
+});
+
+export const MissingInputsSchema = z.strictObject({
+  /** Reviews (and evaluation scores) below the minimum when the deadline passes. */
+  scores: z.strictObject({
+    belowMinimumAtDeadline: z.enum(['proceed_with_present', 'extend_once_and_escalate']),
+    extendBy: DueSchema.default('P7D'),
+    stillMissingAfterExtension: z.enum(['proceed_with_present', 'exclude_application']),
+  }),
+  /** A team that submits nothing for an evaluation round. */
+  evaluationSubmission: z.enum(['score_zero', 'eliminate']),
+  /** A program manager who does not decide an objection in time: the decision is held and escalated. */
+  objectionDecisionDue: DueSchema.default('P14D'),
+});
+
+export const ObjectionsSchema = z.strictObject({
+  windowDays: positive,
+  appliesTo: z.array(z.enum(['selection', 'narrowing'])).default(['narrowing']),
+});
+
+export const ProgramPolicySchema = z.strictObject({
+  program: id,
+  name: text,
+  version: text,
+  /** When the next cycle opens after this one's call opened; absent = not repeated. */
+  repeatEvery: DurationSchema.optional(),
+  stages: z.array(StageSchema).min(1),
+  scoring: z.record(id, ScoringSchemeSchema),
+  objections: ObjectionsSchema,
+  reminders: RemindersSchema.default({ before: [] }),
+  missingInputs: MissingInputsSchema,
+  confidentiality: ConfidentialitySchema,
+});
+
+export type ProgramPolicy = z.infer<typeof ProgramPolicySchema>;
+/** The document as written (defaults not yet filled in). */
+export type ProgramPolicyInput = z.input<typeof ProgramPolicySchema>;
+export type Stage = z.infer<typeof StageSchema>;
+export type StageKind = Stage['kind'];
+export type CallStage = z.infer<typeof CallStageSchema>;
+export type ReviewStage = z.infer<typeof ReviewStageSchema>;
+export type SelectionStage = z.infer<typeof SelectionStageSchema>;
+export type GrantStage = z.infer<typeof GrantStageSchema>;
+export type EvaluationStage = z.infer<typeof EvaluationStageSchema>;
+export type ExtensionStage = z.infer<typeof ExtensionStageSchema>;
+export type RefillStage = z.infer<typeof RefillStageSchema>;
+export type ProcurementStage = z.infer<typeof ProcurementStageSchema>;
+export type ScoringScheme = z.infer<typeof ScoringSchemeSchema>;
+export type Criterion = z.infer<typeof CriterionSchema>;
+export type Gate = z.infer<typeof GateSchema>;
+export type TieBreakRule = z.infer<typeof TieBreakSchema>;
+export type GpuAllocation = z.infer<typeof GpuAllocationSchema>;
+export type Eligibility = z.infer<typeof EligibilitySchema>;
+export type ApprovalTimeout = z.infer<typeof ApprovalTimeoutSchema>;

@@ -1,0 +1,36 @@
+/**
+ * What may be published about a ranking. Per-team scores stay with program managers and auditors;
+ * the policy names the aggregates that the public sees.
+ */
+import type { ProgramPolicy } from '../policy/schema';
+import type { RankResult } from './rank';
+import { round6 } from './weighted';
+
+export type Viewer = 'program_manager' | 'auditor' | 'applicant' | 'reviewer' | 'evaluator' | 'public';
+
+export interface PublishedAggregates {
+  applicationCount?: number;
+  topScore?: number;
+  meanScore?: number;
+  medianScore?: number;
+}
+
+export function publishedAggregates(result: RankResult, confidentiality: ProgramPolicy['confidentiality']): PublishedAggregates {
+  const totals = result.ranking.map((r) => r.total);
+  const p = confidentiality.publish;
+  const out: PublishedAggregates = {};
+  if (p.applicationCount) out.applicationCount = result.ranking.length + result.removedByGate.length + result.excluded.length;
+  if (totals.length === 0) return out;
+  if (p.topScore) out.topScore = Math.max(...totals);
+  if (p.meanScore) out.meanScore = round6(totals.reduce((a, b) => a + b, 0) / totals.length);
+  if (p.medianScore) {
+    const s = [...totals].sort((a, b) => a - b);
+    const mid = Math.floor(s.length / 2);
+    out.medianScore = s.length % 2 ? s[mid] : round6((s[mid - 1] + s[mid]) / 2);
+  }
+  return out;
+}
+
+export function canSeeTeamScores(viewer: Viewer): boolean {
+  return viewer === 'program_manager' || viewer === 'auditor';
+}

@@ -1,0 +1,40 @@
+/** What a writer hands the store. The id is deterministic (workflow id + sequence) so retries are no-ops. */
+export interface NewEvent {
+  eventId: string;
+  type: string;
+  schemaVersion?: number;
+  data: Record<string, unknown>;
+  metadata: EventMetadata;
+  /** When the decision was taken: workflow time for workflow events, so it replays identically. */
+  occurredAt: string;
+}
+
+export interface EventMetadata {
+  workflowId?: string;
+  runId?: string;
+  causationId?: string;
+  actor?: { role: string; subject: string; organisationId?: string };
+  policyHash?: string;
+  [key: string]: unknown;
+}
+
+export interface StoredEvent extends Required<NewEvent> {
+  streamId: string;
+  streamPosition: number;
+  globalPosition: number;
+  recordedAt: string;
+  prevHash: string | null;
+  hash: string;
+}
+
+export type EventStoreErrorCode = 'event_id_conflict' | 'wrong_expected_position';
+
+export class EventStoreError extends Error {
+  constructor(
+    readonly code: EventStoreErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'EventStoreError';
+  }
+}

@@ -1,0 +1,4 @@
+export * from './connection-options';
+export * from './temporal-client.module';
+export * from './worker-host';
+export * from './workflow-bundle';

@@ -1,0 +1,59 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { AppEnvironment } from '@concentra/config';
+import { connectionOptions } from './connection-options';
+import { bundleWorkflows } from './workflow-bundle';
+
+/** The activities the worker serves, gathered by the app from the libs' providers. */
+export abstract class WorkerActivities {
+  abstract readonly activities: Record<string, (...args: never[]) => Promise<unknown>>;
+}
+
+/** Binds every method of an activity provider so the worker can call it detached. */
+export function activitiesOf<T extends object>(provider: T): Record<string, (...args: never[]) => Promise<unknown>> {
+  const names = Object.getOwnPropertyNames(Object.getPrototypeOf(provider)).filter(
+    (name) => name !== 'constructor' && typeof (provider as Record<string, unknown>)[name] === 'function',
+  );
+  return Object.fromEntries(names.map((name) => [name, (provider as Record<string, (...a: never[]) => Promise<unknown>>)[name].bind(provider)]));
+}
+
+/**
+ * Hosts the Temporal worker inside the Nest application context: runs it once the app is up,
+ * awaits its run loop, and drains it (in-flight activities finish) when the app shuts down.
+ */
+@Injectable()
+export class WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(WorkerHost.name);
+  private worker?: Worker;
+  private connection?: NativeConnection;
+  private running?: Promise<void>;
+
+  constructor(
+    @Inject(AppEnvironment) private readonly env: AppEnvironment,
+    @Inject(WorkerActivities) private readonly registry: WorkerActivities,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.connection = await NativeConnection.connect(connectionOptions(this.env));
+    this.worker = await Worker.create({
+      connection: this.connection,
+      namespace: this.env.TEMPORAL_NAMESPACE,
+      taskQueue: this.env.TEMPORAL_TASK_QUEUE,
+      workflowBundle: await bundleWorkflows(),
+      activities: this.registry.activities,
+      shutdownGraceTime: '30 seconds',
+    });
+    this.running = this.worker.run().catch((error: Error) => {
+      this.logger.error(`worker stopped: ${error.message}`, error.stack);
+      process.exitCode = 1;
+      throw error;
+    });
+    this.logger.log(`polling task queue '${this.env.TEMPORAL_TASK_QUEUE}' on ${this.env.TEMPORAL_ADDRESS}`);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.worker && this.worker.getState() === 'RUNNING') this.worker.shutdown();
+    await this.running?.catch(() => undefined);
+    await this.connection?.close();
+  }
+}

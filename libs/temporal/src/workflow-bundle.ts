@@ -1,0 +1,38 @@
+import { join } from 'node:path';
+import { bundleWorkflowCode, type BundleOptions, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { projectRoot } from '@concentra/config';
+
+/**
+ * Bundler options for workflows/src: the same `@concentra/*` aliases as tsconfig.json, limited
+ * to what workflow code may import (the domain and the workflow contracts).
+ */
+export function workflowBundleOptions(): BundleOptions {
+  const root = projectRoot(__dirname);
+  return {
+    workflowsPath: join(root, 'workflows', 'src', 'index.ts'),
+    webpackConfigHook: (config) => ({
+      ...config,
+      resolve: {
+        ...config.resolve,
+        alias: {
+          ...(config.resolve?.alias as Record<string, string>),
+          '@concentra/domain': join(root, 'libs', 'domain', 'src'),
+          '@concentra/workflows': join(root, 'workflows', 'src'),
+        },
+      },
+    }),
+  };
+}
+
+export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
+  return bundleWorkflowCode({ ...workflowBundleOptions(), logger: quietLogger });
+}
+
+const quietLogger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (message: string) => console.warn(message),
+  error: (message: string) => console.error(message),
+};

@@ -1,0 +1,126 @@
+/**
+ * `npm start`: the whole system on embedded defaults — Temporal dev server (SQLite under .data/,
+ * with its Web UI), PostgreSQL (DATABASE_URL, else the local server, else an embedded one),
+ * migrations, the worker and the admin API — then prints where to look. Ctrl-C stops all of it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { DEVELOPMENT_JWT_SECRET, loadEnvironment } from '@concentra/config';
+import { createDataSource, migrate } from '@concentra/persistence';
+import { issueToken } from '../apps/admin-api/src/auth/tokens';
+import { ensurePostgres, type PostgresHandle } from './postgres';
+import { PROJECT_ROOT } from './temporal-binaries';
+import { portOpen, startDevServer, waitForPort, type DevServer } from './temporal-dev-server';
+
+const DATA = join(PROJECT_ROOT, '.data');
+const say = (line: string) => console.log(`[concentra] ${line}`);
+
+async function main(): Promise<void> {
+  const env = loadEnvironment();
+  const stops: (() => Promise<void>)[] = [];
+  let stopping = false;
+  const stopAll = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    say('stopping ...');
+    for (const stop of stops.reverse()) await stop().catch((e: Error) => say(`while stopping: ${e.message}`));
+    say('stopped.');
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stopAll(0));
+  process.on('SIGTERM', () => void stopAll(0));
+
+  try {
+    const [host, port] = env.TEMPORAL_ADDRESS.split(':');
+    let temporal: DevServer | undefined;
+    if (process.env.TEMPORAL_ADDRESS || (await portOpen(Number(port), host))) {
+      say(`using the Temporal server at ${env.TEMPORAL_ADDRESS}`);
+    } else {
+      say('starting the Temporal dev server ...');
+      temporal = await startDevServer({
+        dbFile: join(DATA, 'temporal', 'temporal.sqlite'),
+        port: Number(port),
+        uiPort: Number(process.env.TEMPORAL_UI_PORT ?? 8233),
+        logFile: join(DATA, 'logs', 'temporal.log'),
+        log: say,
+      });
+      stops.push(() => temporal!.stop());
+    }
+
+    const postgres: PostgresHandle = await ensurePostgres('concentra', say);
+    stops.push(() => postgres.stop());
+    say(`PostgreSQL: ${postgres.source} (${redact(postgres.url)})`);
+
+    const db = await createDataSource(postgres.url).initialize();
+    const ran = await migrate(db);
+    await db.destroy();
+    say(ran.length ? `migrations applied: ${ran.join(', ')}` : 'database schema is up to date');
+
+    const childEnv = { ...process.env, DATABASE_URL: postgres.url, TEMPORAL_ADDRESS: env.TEMPORAL_ADDRESS, MIGRATIONS_RUN: 'false' };
+    const worker = run('worker', join(PROJECT_ROOT, 'dist/apps/worker/src/main.js'), childEnv, stopAll);
+    stops.push(() => terminate(worker));
+    const api = run('admin-api', join(PROJECT_ROOT, 'dist/apps/admin-api/src/main.js'), childEnv, stopAll);
+    stops.push(() => terminate(api));
+    if (!(await waitForPort(env.API_PORT, 60_000))) throw new Error(`the admin API did not open port ${env.API_PORT}`);
+
+    const base = `http://${env.API_HOST}:${env.API_PORT}`;
+    const token = issueToken({ sub: 'local-pm', role: 'program_manager' }, env.AUTH_JWT_SECRET ?? DEVELOPMENT_JWT_SECRET, env.AUTH_JWT_ISSUER);
+    console.log(`
+  Concentra is running.
+
+    Admin API          ${base}/v1
+    OpenAPI docs       ${base}/docs   (JSON: ${base}/docs/json)
+    Health             ${base}/health
+    Temporal Web UI    ${temporal?.uiUrl ?? '(your Temporal server\'s UI)'}
+    Temporal server    ${env.TEMPORAL_ADDRESS}, namespace '${env.TEMPORAL_NAMESPACE}', task queue '${env.TEMPORAL_TASK_QUEUE}'
+    PostgreSQL         ${postgres.source}
+    Logs and data      ${DATA}
+
+  A program manager token for local use (12 h):
+    export TOKEN=${token}
+  Others: npm run cli -- token --role <admin|program_manager|reviewer|evaluator|applicant|auditor> [--org <organisation>]
+
+  Try:
+    curl -s -X POST ${base}/v1/programs -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \\
+      -d '{"slug":"national-ai","name":"National AI models"}'
+    curl -s -X POST ${base}/v1/programs/national-ai/cycles -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{"year":2027}'
+    curl -s ${base}/v1/cycles/cycle:national-ai:2027 -H "Authorization: Bearer $TOKEN"
+
+  Ctrl-C stops everything started here.
+`);
+  } catch (error) {
+    say(`could not start: ${(error as Error).message}`);
+    await stopAll(1);
+  }
+}
+
+function run(name: string, script: string, env: NodeJS.ProcessEnv, onExit: (code: number) => Promise<void>): ChildProcess {
+  const child = spawn(process.execPath, ['--enable-source-maps', script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const prefix = (chunk: Buffer) => chunk.toString().split('\n').filter(Boolean).map((l) => `[${name}] ${l}`).join('\n') + '\n';
+  child.stdout?.on('data', (c: Buffer) => process.stdout.write(prefix(c)));
+  child.stderr?.on('data', (c: Buffer) => process.stderr.write(prefix(c)));
+  child.once('exit', (code, signal) => {
+    if (signal === null) {
+      say(`${name} exited with code ${code}`);
+      void onExit(code ?? 1);
+    }
+  });
+  return child;
+}
+
+async function terminate(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 35_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+function redact(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = '***';
+  return parsed.toString();
+}
+
+void main();
