@@ -1,7 +1,7 @@
 // One Jest run, three tiers told apart by file name:
 //   *.spec.ts        unit (pure, no I/O)
-//   *.workflow.ts    workflow tests on the Temporal time-skipping test server
-//   *.int.ts         integration: real PostgreSQL, Temporal dev server, worker and HTTP API
+//   *.wf-spec.ts     workflow tests on the Temporal time-skipping test server
+//   *.int-spec.ts    integration: real PostgreSQL, Temporal dev server, worker and HTTP API
 const path = require('node:path');
 const swcrc = JSON.parse(require('node:fs').readFileSync(path.join(__dirname, '.swcrc'), 'utf8'));
 
@@ -9,7 +9,7 @@ const swcrc = JSON.parse(require('node:fs').readFileSync(path.join(__dirname, '.
 module.exports = {
   rootDir: __dirname,
   testEnvironment: 'node',
-  testMatch: ['<rootDir>/{apps,libs,workflows,tools,test}/**/*.{spec,workflow,int}.ts'],
+  testMatch: ['<rootDir>/{apps,libs,workflows,tools,test}/**/*.{spec,wf-spec,int-spec}.ts'],
   transform: {
     '^.+\\.(t|j|mj)s$': [
       '@swc/jest',
@@ -23,6 +23,7 @@ module.exports = {
     '^@concentra/workflows/(.*)$': '<rootDir>/workflows/src/$1',
     '^@concentra/tools/(.*)$': '<rootDir>/tools/$1',
   },
+  setupFiles: ['<rootDir>/test/support/quiet-runtime.ts'],
   globalSetup: '<rootDir>/test/global-setup.ts',
   globalTeardown: '<rootDir>/test/global-teardown.ts',
   reporters: ['default', '<rootDir>/test/summary-reporter.js'],

@@ -1,1 +1,3 @@
-export default async function globalTeardown(): Promise<void> {}
+export default async function globalTeardown(): Promise<void> {
+  for (const stop of (globalThis.__concentraStops ?? []).reverse()) await stop();
+}

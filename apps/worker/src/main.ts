@@ -5,7 +5,7 @@ import { WorkerModule } from './worker.module';
 
 async function main(): Promise<void> {
   loadEnvironment(); // fails fast, listing every bad variable, before anything starts
-  const app = await NestFactory.createApplicationContext(WorkerModule, { logger: ['error', 'warn', 'log'] });
+  const app = await NestFactory.createApplicationContext(WorkerModule, { logger: ['error', 'warn', 'log'], abortOnError: false });
   app.enableShutdownHooks();
 }
 

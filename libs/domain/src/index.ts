@@ -1,1 +1,6 @@
-export const x = 1;
+export * from './shared/canonical';
+export * from './shared/errors';
+export * from './shared/time';
+export * from './policy/schema';
+export * from './policy/parse';
+export * from './policy/defaults';

@@ -18,7 +18,7 @@ import { connectionOptions } from './connection-options';
         new Client({ connection, namespace: env.TEMPORAL_NAMESPACE }),
     },
   ],
-  exports: [Client],
+  exports: [Client, Connection],
 })
 export class TemporalClientModule implements OnApplicationShutdown {
   constructor(@Inject(Connection) private readonly connection: Connection) {}

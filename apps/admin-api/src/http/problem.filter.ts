@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } fro
 import type { Response } from 'express';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { DomainError } from '@concentra/domain';
 import { statusForDomainCode } from './status-codes';
 
 interface Body {
@@ -39,7 +40,9 @@ export class ProblemFilter implements ExceptionFilter {
       return { statusCode: 404, error: 'not_found', message: `${exception.workflowId} does not exist` };
     }
     const domain = domainFailure(exception);
-    if (domain) return { statusCode: statusForDomainCode(domain.code), error: domain.code, message: domain.message, fields: domain.field ? [{ field: domain.field, reason: domain.message }] : undefined };
+    if (domain) {
+      return { statusCode: statusForDomainCode(domain.code), error: domain.code, message: domain.message, fields: domain.issues };
+    }
     return { statusCode: 500, error: 'internal_error', message: 'something went wrong; it has been logged' };
   }
 }
@@ -47,19 +50,16 @@ export class ProblemFilter implements ExceptionFilter {
 interface DomainFailure {
   code: string;
   message: string;
-  field?: string;
+  issues?: { field: string; reason: string }[];
 }
 
 /** A DomainError thrown here, or one a workflow's validator turned into an ApplicationFailure. */
 function domainFailure(exception: unknown): DomainFailure | undefined {
   const candidate = exception instanceof WorkflowUpdateFailedError ? exception.cause : exception;
   if (candidate instanceof ApplicationFailure && candidate.type === 'DomainError') {
-    const [details] = (candidate.details ?? []) as [{ code: string; field?: string } | undefined];
-    return { code: details?.code ?? 'invalid_state', message: candidate.message, field: details?.field };
+    const [details] = (candidate.details ?? []) as [{ code: string; issues?: DomainFailure['issues'] } | undefined];
+    return { code: details?.code ?? 'invalid_state', message: candidate.message, issues: details?.issues };
   }
-  if (candidate instanceof Error && candidate.name === 'DomainError' && 'code' in candidate) {
-    const { code, field } = candidate as Error & { code: string; field?: string };
-    return { code, message: candidate.message, field };
-  }
+  if (candidate instanceof DomainError) return { code: candidate.code, message: candidate.message, issues: candidate.issues };
   return undefined;
 }

@@ -1,0 +1,141 @@
+/**
+ * What people (and the workflow itself) ask a cycle to do. Plain JSON so a command can travel as a
+ * Temporal Update argument; `decide` accepts or refuses it as a whole.
+ */
+import type { ProgramPolicy } from '../policy/schema';
+import type { Verdict } from '../scoring/weighted';
+import type { DeadlineKind } from './deadlines';
+
+export type Role = 'program_manager' | 'applicant' | 'reviewer' | 'evaluator' | 'auditor' | 'system';
+
+export interface Actor {
+  role: Role;
+  /** Stable identity of the person or service (e.g. OIDC subject, or "workflow"). */
+  subject: string;
+  organisationId?: string;
+}
+
+export interface Organisation {
+  organisationId: string;
+  name: string;
+  /** Matched against the policy's eligibility types, e.g. "company", "university". */
+  type: string;
+}
+
+export interface PanelMember {
+  subject: string;
+  organisationId?: string;
+}
+
+export interface Artifact {
+  name: string;
+  /** Hex SHA-256 of the artifact. */
+  sha256: string;
+}
+
+type Cmd<T extends string, D> = { type: T; actor: Actor; data: D };
+
+export type OpenCall = Cmd<
+  'OpenCall',
+  {
+    programSlug: string;
+    year: number;
+    policy: ProgramPolicy;
+    /** If given, must equal policyHash(policy): the caller pinned this exact version. */
+    policyHash?: string;
+    /** Published before the call so nobody can pick it after seeing the scores; defaults to the cycle id. */
+    lotterySeed?: string;
+    panel: { reviewers: PanelMember[]; evaluators: PanelMember[] };
+  }
+>;
+export type SubmitApplication = Cmd<
+  'SubmitApplication',
+  {
+    /** Slug chosen by the API (also the team slug in grant workflow ids). */
+    applicationId: string;
+    title: string;
+    summary?: string;
+    lead: Organisation;
+    members: Organisation[];
+  }
+>;
+export type WithdrawApplication = Cmd<'WithdrawApplication', { applicationId: string; reason?: string }>;
+export type ApproveMembershipChange = Cmd<'ApproveMembershipChange', { applicationId: string; members: Organisation[]; rationale: string }>;
+export type DeclareConflictOfInterest = Cmd<'DeclareConflictOfInterest', { applicationId: string; reason: string }>;
+export type SubmitReview = Cmd<
+  'SubmitReview',
+  {
+    reviewId: string;
+    applicationId: string;
+    scores: Record<string, number>;
+    verdicts?: Record<string, Verdict>;
+    conflictOfInterest: { declared: boolean; note?: string };
+  }
+>;
+export type DeadlinePassed = Cmd<'DeadlinePassed', { deadline: DeadlineKind; at: string }>;
+export type ApproveSelection = Cmd<'ApproveSelection', { rationale?: string }>;
+export type OverrideSelection = Cmd<'OverrideSelection', { awardees: string[]; rationale: string }>;
+export type SubmitModel = Cmd<'SubmitModel', { applicationId: string; round: number; artifact: { uri: string; sha256: string } }>;
+export type SubmitEvaluationScores = Cmd<
+  'SubmitEvaluationScores',
+  {
+    scoreSetId: string;
+    applicationId: string;
+    round: number;
+    scores: Record<string, number>;
+    verdicts?: Record<string, Verdict>;
+    conflictOfInterest: { declared: boolean; note?: string };
+  }
+>;
+export type ApproveNarrowing = Cmd<'ApproveNarrowing', { round: number; rationale?: string }>;
+/** Keep a different set: either the top `keepCount` of the ranking or the listed teams. */
+export type OverrideNarrowing = Cmd<'OverrideNarrowing', { round: number; keepCount?: number; keep?: string[]; rationale: string }>;
+export type ObjectToDecision = Cmd<'ObjectToDecision', { applicationId: string; grounds: string }>;
+export type WaiveObjection = Cmd<'WaiveObjection', { applicationId: string }>;
+export type DecideObjection = Cmd<'DecideObjection', { applicationId: string; upheld: boolean; reasoning: string }>;
+export type SelectRefillEntrants = Cmd<'SelectRefillEntrants', { applicationIds: string[]; rationale?: string }>;
+export type RecordGrantStarted = Cmd<'RecordGrantStarted', { applicationId: string; grantId: string; allocationId?: string }>;
+export type RecordGrantEnded = Cmd<'RecordGrantEnded', { applicationId: string; grantId: string; reason: string; gpuHoursUsed?: number }>;
+export type RecordProcurementContract = Cmd<
+  'RecordProcurementContract',
+  {
+    contractId: string;
+    applicationId: string;
+    agency: string;
+    model: string;
+    term: { start: string; end: string };
+    amount: { value: number; currency: string };
+    budgetLine: string;
+  }
+>;
+export type RecordReleaseDeclaration = Cmd<
+  'RecordReleaseDeclaration',
+  { applicationId: string; repository: string; licence: string; artifacts: Artifact[] }
+>;
+export type CancelCycle = Cmd<'CancelCycle', { reason: string }>;
+
+export type CycleCommand =
+  | OpenCall
+  | SubmitApplication
+  | WithdrawApplication
+  | ApproveMembershipChange
+  | DeclareConflictOfInterest
+  | SubmitReview
+  | DeadlinePassed
+  | ApproveSelection
+  | OverrideSelection
+  | SubmitModel
+  | SubmitEvaluationScores
+  | ApproveNarrowing
+  | OverrideNarrowing
+  | ObjectToDecision
+  | WaiveObjection
+  | DecideObjection
+  | SelectRefillEntrants
+  | RecordGrantStarted
+  | RecordGrantEnded
+  | RecordProcurementContract
+  | RecordReleaseDeclaration
+  | CancelCycle;
+
+export type CycleCommandType = CycleCommand['type'];

@@ -1,0 +1,143 @@
+/** Opening the call, applications (main call and refill calls), withdrawals, membership, cancellation. */
+import type { CallStage } from '../policy/schema';
+import { parsePolicy, policyHash } from '../policy/parse';
+import { DomainError, fail } from '../shared/errors';
+import { addDuration, isBefore, normalizeInstant, resolveDue } from '../shared/time';
+import type { ApproveMembershipChange, CancelCycle, OpenCall, SubmitApplication, WithdrawApplication } from './commands';
+import { checkEligibility, validateOrganisation } from './eligibility';
+import type { CycleEvent } from './events';
+import { chain, requireApplication, requireBefore, requireLeadOrganisation, requireRole, requireRunning, requireSlug, requireText } from './guards';
+import { enterStage } from './pipeline';
+import { cycleWorkflowId, type CycleState, type RunningCycle } from './state';
+
+export function openCall(state: CycleState, cmd: OpenCall, now: string): CycleEvent[] {
+  requireRole(cmd.actor, 'program_manager', 'system');
+  if (state.stage !== 'not_started') fail('duplicate', 'the call of this cycle is already open', 'stage');
+  const d = cmd.data;
+  const programSlug = requireSlug(d.programSlug, 'programSlug');
+  if (!Number.isInteger(d.year) || d.year < 2000 || d.year > 9999) fail('validation_failed', 'must be a four-digit year', 'year');
+  const policy = parsePolicy(d.policy);
+  const hash = policyHash(policy);
+  if (d.policyHash !== undefined && d.policyHash !== hash) fail('validation_failed', `does not match the policy (computed ${hash})`, 'policyHash');
+  if (policy.program !== programSlug) fail('validation_failed', `the policy is for program "${policy.program}"`, 'programSlug');
+  const panel = d.panel ?? { reviewers: [], evaluators: [] };
+  for (const [group, people] of Object.entries(panel)) {
+    if (!Array.isArray(people)) fail('validation_failed', 'must be a list', `panel.${group}`);
+    people.forEach((p, i) => requireText(p?.subject, `panel.${group}.${i}.subject`));
+  }
+  const call = policy.stages[0] as CallStage;
+  const openedAt = normalizeInstant(now);
+  const closesAt = resolveDue(call.closing.deadline, openedAt);
+  const firstCutoff = call.closing.cutoffEvery ? addDuration(openedAt, call.closing.cutoffEvery) : null;
+  const cycleId = cycleWorkflowId(programSlug, d.year);
+  return [
+    {
+      type: 'CallOpened',
+      data: {
+        cycleId,
+        program: programSlug,
+        year: d.year,
+        policy,
+        policyHash: hash,
+        lotterySeed: d.lotterySeed ? requireText(d.lotterySeed, 'lotterySeed') : cycleId,
+        panel: { reviewers: panel.reviewers, evaluators: panel.evaluators },
+        openedAt,
+        openedBy: cmd.actor.subject,
+        closesAt,
+        nextCutoffAt: firstCutoff && isBefore(firstCutoff, closesAt) ? firstCutoff : null,
+      },
+    },
+  ];
+}
+
+export function submitApplication(state: CycleState, cmd: SubmitApplication, now: string): CycleEvent[] {
+  requireRole(cmd.actor, 'applicant');
+  const s = requireRunning(state);
+  const inRefill = s.stage === 'refill' && s.refill?.phase === 'open';
+  if (!inRefill) {
+    if (s.stage !== 'call' || s.callClosedAt !== null) fail('deadline_passed', 'the call for applications is closed', 'stage');
+    requireBefore(now, s.deadlines.call_close, 'the application');
+  } else {
+    requireBefore(now, s.refill!.closesAt, 'the refill application');
+  }
+  const d = cmd.data;
+  const applicationId = requireSlug(d.applicationId, 'applicationId');
+  const title = requireText(d.title, 'title');
+  const lead = validateOrganisation(d.lead, 'lead');
+  if (!Array.isArray(d.members)) fail('validation_failed', 'must be a list (possibly empty)', 'members');
+  const members = d.members.map((m, i) => validateOrganisation(m, `members.${i}`));
+  if (cmd.actor.organisationId !== lead.organisationId) fail('forbidden', 'applicants may only apply for their own organisation as lead', 'actor.organisationId');
+  if (s.applications[applicationId]) fail('duplicate', `application "${applicationId}" already exists`, 'applicationId');
+
+  const call = s.policy.stages[0] as CallStage;
+  checkEligibility(call.eligibility, lead, members);
+  const byLead = Object.values(s.applications).filter((a) => a.lead.organisationId === lead.organisationId);
+  if (inRefill) checkRefillEntry(s, byLead);
+  else if (call.eligibility.oneApplicationPerLeadOrganisation && byLead.some((a) => a.status !== 'withdrawn')) {
+    fail('duplicate', `organisation "${lead.organisationId}" already leads an application in this call`, 'lead.organisationId');
+  }
+
+  const submitted: CycleEvent = {
+    type: 'ApplicationSubmitted',
+    data: {
+      applicationId,
+      title,
+      summary: typeof d.summary === 'string' ? d.summary : null,
+      lead,
+      members,
+      submittedAt: normalizeInstant(now),
+      submittedBy: cmd.actor.subject,
+      refillKey: inRefill ? s.refill!.refillKey : null,
+    },
+  };
+  const limit = call.closing.afterApplications;
+  const count = Object.values(s.applications).filter((a) => a.refillKey === null).length + 1;
+  if (inRefill || limit === undefined || count < limit) return [submitted];
+  return chain(s, [submitted], (next) =>
+    chain(next, [{ type: 'CallClosed', data: { reason: 'application_limit', applications: Object.keys(next.applications), closedAt: now } }], (after) => enterStage(after, 1, now)),
+  );
+}
+
+/** A refill call is open to newcomers and, by policy, to eliminated teams; never to teams still in. */
+function checkRefillEntry(s: RunningCycle, byLead: RunningCycle['applications'][string][]): void {
+  const refill = s.refill!;
+  if (byLead.some((a) => a.status === 'active')) fail('duplicate', 'this organisation already leads a team in the program', 'lead.organisationId');
+  if (byLead.some((a) => a.refillKey === refill.refillKey && a.status !== 'withdrawn')) {
+    fail('duplicate', 'this organisation already applied to this refill call', 'lead.organisationId');
+  }
+  const eliminated = byLead.some((a) => a.status === 'eliminated');
+  if (eliminated && !refill.openTo.eliminatedTeams) throw new DomainError('not_eligible', 'this refill call is not open to eliminated teams', 'lead.organisationId');
+  if (!eliminated && !refill.openTo.newcomers) throw new DomainError('not_eligible', 'this refill call is open to eliminated teams only', 'lead.organisationId');
+}
+
+export function withdrawApplication(state: CycleState, cmd: WithdrawApplication, now: string): CycleEvent[] {
+  requireRole(cmd.actor, 'applicant');
+  const s = requireRunning(state);
+  const app = requireApplication(s, cmd.data.applicationId);
+  requireLeadOrganisation(cmd.actor, app);
+  if (app.status === 'withdrawn') fail('duplicate', 'the application is already withdrawn', 'applicationId');
+  if (app.status !== 'submitted' && app.status !== 'active') fail('invalid_state', `the application is ${app.status.replace(/_/g, ' ')}`, 'applicationId');
+  if (s.stage === 'procurement') fail('invalid_state', 'finalists cannot withdraw during procurement', 'stage');
+  return [
+    { type: 'ApplicationWithdrawn', data: { applicationId: app.applicationId, reason: typeof cmd.data.reason === 'string' ? cmd.data.reason : null, withdrawnAt: now, by: cmd.actor.subject } },
+  ];
+}
+
+export function approveMembershipChange(state: CycleState, cmd: ApproveMembershipChange, now: string): CycleEvent[] {
+  requireRole(cmd.actor, 'program_manager');
+  const s = requireRunning(state);
+  const app = requireApplication(s, cmd.data.applicationId);
+  if (app.status !== 'submitted' && app.status !== 'active') fail('invalid_state', `the application is ${app.status.replace(/_/g, ' ')}`, 'applicationId');
+  const rationale = requireText(cmd.data.rationale, 'rationale');
+  if (!Array.isArray(cmd.data.members)) fail('validation_failed', 'must be a list', 'members');
+  const members = cmd.data.members.map((m, i) => validateOrganisation(m, `members.${i}`));
+  checkEligibility((s.policy.stages[0] as CallStage).eligibility, app.lead, members);
+  return [{ type: 'MembershipChanged', data: { applicationId: app.applicationId, members, previousMembers: app.members, approvedBy: cmd.actor.subject, rationale, at: now } }];
+}
+
+export function cancelCycle(state: CycleState, cmd: CancelCycle, now: string): CycleEvent[] {
+  requireRole(cmd.actor, 'program_manager');
+  const s = requireRunning(state);
+  const reason = requireText(cmd.data.reason, 'reason');
+  return [{ type: 'CycleCancelled', data: { reason, by: cmd.actor.subject, at: now, stage: s.stage } }];
+}

@@ -1,0 +1,131 @@
+/** Reviews, conflict-of-interest declarations, model submissions and evaluation scores. */
+import { validateSheet } from '../scoring/weighted';
+import { DomainError, fail } from '../shared/errors';
+import type { Actor, DeclareConflictOfInterest, SubmitEvaluationScores, SubmitModel, SubmitReview } from './commands';
+import type { CycleEvent } from './events';
+import { requireApplication, requireBefore, requireLeadOrganisation, requireRole, requireRunning, requireText } from './guards';
+import type { ApplicationRecord, CycleState, RoundRecord, RunningCycle } from './state';
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/** The scoring round open right now, if any, of the given kinds. */
+function openRound(s: RunningCycle, kinds: RoundRecord['kind'][]): RoundRecord | null {
+  const r = s.currentRound ? s.rounds[s.currentRound] : undefined;
+  return r && kinds.includes(r.kind) && !r.closed && r.dueAt !== null ? r : null;
+}
+
+/**
+ * Same organisation as the lead or a consortium member, or a declared conflict: the scorer may not
+ * score this application. Detection uses the actor's organisation, or the panel's record of it.
+ */
+function refuseConflicts(s: RunningCycle, actor: Actor, app: ApplicationRecord, declared: boolean | undefined): void {
+  if (declared === undefined || typeof declared !== 'boolean') fail('validation_failed', 'a conflict-of-interest declaration { declared } is required', 'conflictOfInterest.declared');
+  if (declared) throw new DomainError('conflict_of_interest', 'a scorer who declares a conflict of interest cannot score this application', 'conflictOfInterest');
+  if (s.conflicts.some((c) => c.scorer === actor.subject && c.applicationId === app.applicationId)) {
+    throw new DomainError('conflict_of_interest', 'this scorer declared a conflict of interest with this application', 'conflictOfInterest');
+  }
+  const panelOrg = [...s.panel.reviewers, ...s.panel.evaluators].find((p) => p.subject === actor.subject)?.organisationId;
+  const orgs = [actor.organisationId, panelOrg].filter((o): o is string => !!o);
+  const consortium = [app.lead, ...app.members].map((o) => o.organisationId);
+  const clash = orgs.find((o) => consortium.includes(o));
+  if (clash) {
+    const role = clash === app.lead.organisationId ? 'the lead organisation' : 'a consortium member';
+    throw new DomainError('conflict_of_interest', `the scorer belongs to ${role} of this application`, 'actor.organisationId');
+  }
+}
+
+function requirePanel(s: RunningCycle, actor: Actor, groups: Array<'reviewers' | 'evaluators'>): void {
+  const members = groups.flatMap((g) => s.panel[g]);
+  if (members.length > 0 && !members.some((p) => p.subject === actor.subject)) fail('forbidden', `not on this cycle's ${groups.join(' or ')} panel`, 'actor.subject');
+}
+
+function requireNewScoreId(s: RunningCycle, id: unknown, field: string): string {
+  const scoreId = requireText(id, field);
+  if (Object.values(s.rounds).some((r) => r.sheets[scoreId])) fail('duplicate', `score "${scoreId}" was already recorded`, field);
+  return scoreId;
+}
+
+export function declareConflict(state: CycleState, cmd: DeclareConflictOfInterest, now: string): CycleEvent[] {
+  requireRole(cmd.actor, 'reviewer', 'evaluator');
+  const s = requireRunning(state);
+  const app = requireApplication(s, cmd.data.applicationId);
+  const reason = requireText(cmd.data.reason, 'reason');
+  if (s.conflicts.some((c) => c.scorer === cmd.actor.subject && c.applicationId === app.applicationId)) fail('duplicate', 'this conflict is already declared', 'applicationId');
+  return [{ type: 'ConflictOfInterestDeclared', data: { applicationId: app.applicationId, scorer: cmd.actor.subject, reason, at: now } }];
+}
+
+export function submitReview(state: CycleState, cmd: SubmitReview, now: string): CycleEvent[] {
+  requireRole(cmd.actor, 'reviewer');
+  const s = requireRunning(state);
+  const round = openRound(s, ['review', 'refill']);
+  if (!round) {
+    const anyClosed = Object.values(s.rounds).some((r) => r.kind !== 'evaluation' && r.closed);
+    fail(anyClosed ? 'deadline_passed' : 'invalid_state', anyClosed ? 'the review round has closed' : 'no review round is open', 'stage');
+  }
+  requireBefore(now, round.dueAt, 'the review');
+  requirePanel(s, cmd.actor, ['reviewers']);
+  const d = cmd.data;
+  const app = requireApplication(s, d.applicationId);
+  if (!round.candidates.includes(app.applicationId) || app.status !== 'submitted') fail('invalid_state', 'this application is not in the open review round', 'applicationId');
+  const reviewId = requireNewScoreId(s, d.reviewId, 'reviewId');
+  if (Object.values(round.sheets).some((sh) => sh.scorer === cmd.actor.subject && sh.applicationId === app.applicationId)) {
+    fail('duplicate', 'this reviewer already reviewed this application in this round', 'applicationId');
+  }
+  refuseConflicts(s, cmd.actor, app, d.conflictOfInterest?.declared);
+  const verdicts = d.verdicts ?? {};
+  validateSheet(s.policy.scoring[round.scoring], { scoreId: reviewId, candidateId: app.applicationId, scorerId: cmd.actor.subject, values: d.scores ?? {}, verdicts });
+  return [
+    { type: 'ReviewSubmitted', data: { reviewId, roundKey: round.roundKey, applicationId: app.applicationId, reviewer: cmd.actor.subject, scores: d.scores, verdicts, submittedAt: now } },
+  ];
+}
+
+function requireEvaluationRound(s: RunningCycle, round: unknown): RoundRecord {
+  const r = openRound(s, ['evaluation']);
+  if (!r) fail('invalid_state', 'no evaluation round is open', 'stage');
+  if (round !== r.round) {
+    const past = typeof round === 'number' && round < r.round;
+    fail(past ? 'deadline_passed' : 'validation_failed', `evaluation round ${String(round)} is not open (round ${r.round} is)`, 'round');
+  }
+  return r;
+}
+
+export function submitModel(state: CycleState, cmd: SubmitModel, now: string): CycleEvent[] {
+  requireRole(cmd.actor, 'applicant');
+  const s = requireRunning(state);
+  const round = requireEvaluationRound(s, cmd.data.round);
+  if (round.submissionsClosed) fail('deadline_passed', 'model submissions for this round are closed', 'round');
+  requireBefore(now, round.submissionDueAt, 'the model submission');
+  const app = requireApplication(s, cmd.data.applicationId);
+  requireLeadOrganisation(cmd.actor, app);
+  if (!round.candidates.includes(app.applicationId) || app.status !== 'active') fail('invalid_state', 'this team is not in this evaluation round', 'applicationId');
+  if (round.submissions[app.applicationId]) fail('duplicate', 'a model was already submitted for this round', 'applicationId');
+  const a = cmd.data.artifact;
+  requireText(a?.uri, 'artifact.uri');
+  if (typeof a.sha256 !== 'string' || !SHA256_HEX.test(a.sha256)) fail('validation_failed', 'must be a lower-case hex SHA-256', 'artifact.sha256');
+  return [{ type: 'ModelSubmitted', data: { roundKey: round.roundKey, round: round.round, applicationId: app.applicationId, artifact: { uri: a.uri, sha256: a.sha256 }, submittedAt: now, by: cmd.actor.subject } }];
+}
+
+export function submitEvaluationScores(state: CycleState, cmd: SubmitEvaluationScores, now: string): CycleEvent[] {
+  requireRole(cmd.actor, 'evaluator', 'reviewer');
+  const s = requireRunning(state);
+  const round = requireEvaluationRound(s, cmd.data.round);
+  requireBefore(now, round.dueAt, 'the evaluation scores');
+  requirePanel(s, cmd.actor, ['evaluators', 'reviewers']);
+  const d = cmd.data;
+  const app = requireApplication(s, d.applicationId);
+  if (!round.candidates.includes(app.applicationId) || app.status !== 'active') fail('invalid_state', 'this team is not in this evaluation round', 'applicationId');
+  if (!round.submissions[app.applicationId]) fail('invalid_state', 'this team has not submitted a model to score', 'applicationId');
+  const scoreSetId = requireNewScoreId(s, d.scoreSetId, 'scoreSetId');
+  if (Object.values(round.sheets).some((sh) => sh.scorer === cmd.actor.subject && sh.applicationId === app.applicationId)) {
+    fail('duplicate', 'this evaluator already scored this team in this round', 'applicationId');
+  }
+  refuseConflicts(s, cmd.actor, app, d.conflictOfInterest?.declared);
+  const verdicts = d.verdicts ?? {};
+  validateSheet(s.policy.scoring[round.scoring], { scoreId: scoreSetId, candidateId: app.applicationId, scorerId: cmd.actor.subject, values: d.scores ?? {}, verdicts });
+  return [
+    {
+      type: 'EvaluationScoresSubmitted',
+      data: { scoreSetId, roundKey: round.roundKey, round: round.round, applicationId: app.applicationId, evaluator: cmd.actor.subject, scores: d.scores, verdicts, submittedAt: now },
+    },
+  ];
+}

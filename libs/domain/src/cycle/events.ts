@@ -1,0 +1,248 @@
+/**
+ * What happened in a cycle, as past-tense facts. Each decision event carries what it was decided
+ * from (policy hash, score ids, lottery seed and draw, the approval) so it can be re-derived.
+ */
+import type { ProgramPolicy } from '../policy/schema';
+import type { GpuAllocation } from '../policy/schema';
+import type { RankResult } from '../scoring/rank';
+import type { Verdict } from '../scoring/weighted';
+import type { Actor, Artifact, Organisation, PanelMember } from './commands';
+import type { DeadlineKind } from './deadlines';
+
+/** Who approved a decision, or that nobody did and the policy's default applied. */
+export type Approval = { by: string; at: string; rationale?: string } | 'policy default';
+
+export type EscalationReason =
+  | 'scores_below_minimum'
+  | 'approval_overdue'
+  | 'objection_decision_overdue'
+  | 'fewer_candidates_than_minimum'
+  | 'procurement_overdue'
+  | 'release_overdue';
+
+type Ev<T extends string, D> = { type: T; data: D };
+
+export type CallOpened = Ev<
+  'CallOpened',
+  {
+    cycleId: string;
+    program: string;
+    year: number;
+    policy: ProgramPolicy;
+    policyHash: string;
+    lotterySeed: string;
+    panel: { reviewers: PanelMember[]; evaluators: PanelMember[] };
+    openedAt: string;
+    openedBy: string;
+    closesAt: string;
+    nextCutoffAt: string | null;
+  }
+>;
+export type ApplicationSubmitted = Ev<
+  'ApplicationSubmitted',
+  { applicationId: string; title: string; summary: string | null; lead: Organisation; members: Organisation[]; submittedAt: string; submittedBy: string; refillKey: string | null }
+>;
+export type ApplicationWithdrawn = Ev<'ApplicationWithdrawn', { applicationId: string; reason: string | null; withdrawnAt: string; by: string }>;
+export type MembershipChanged = Ev<
+  'MembershipChanged',
+  { applicationId: string; members: Organisation[]; previousMembers: Organisation[]; approvedBy: string; rationale: string; at: string }
+>;
+export type CallCutoffPassed = Ev<'CallCutoffPassed', { at: string; applications: number; nextCutoffAt: string | null }>;
+export type CallClosed = Ev<'CallClosed', { reason: 'deadline' | 'cutoff' | 'application_limit'; applications: string[]; closedAt: string }>;
+export type ReviewRoundOpened = Ev<'ReviewRoundOpened', { roundKey: string; round: number; stageIndex: number; applications: string[]; openedAt: string; dueAt: string }>;
+export type ConflictOfInterestDeclared = Ev<'ConflictOfInterestDeclared', { applicationId: string; scorer: string; reason: string; at: string }>;
+export type ReviewSubmitted = Ev<
+  'ReviewSubmitted',
+  { reviewId: string; roundKey: string; applicationId: string; reviewer: string; scores: Record<string, number>; verdicts: Record<string, Verdict>; submittedAt: string }
+>;
+/** Also used for evaluation scoring and refill reviews; `deadline` says which timer moved. */
+export type ReviewDeadlineExtended = Ev<
+  'ReviewDeadlineExtended',
+  { roundKey: string; deadline: DeadlineKind; previousDueAt: string; dueAt: string; missing: Array<{ applicationId: string; have: number; need: number }> }
+>;
+export type EscalationRaised = Ev<
+  'EscalationRaised',
+  { reason: EscalationReason; subject: string; details: string; raisedAt: string; /** The timer no longer runs: the cycle waits for a person. */ heldDeadline: DeadlineKind | null }
+>;
+export type ReviewRoundClosed = Ev<
+  'ReviewRoundClosed',
+  { roundKey: string; round: number; result: RankResult; kept: string[]; dropped: string[]; policyHash: string; closedAt: string }
+>;
+export type SelectionProposed = Ev<
+  'SelectionProposed',
+  { decisionKey: string; stageIndex: number; roundKey: string; result: RankResult; candidates: string[]; proposed: string[]; minAwardees: number; maxAwardees: number; approvalDueAt: string; rerun: boolean; policyHash: string }
+>;
+export type AwardeesSelected = Ev<
+  'AwardeesSelected',
+  {
+    decisionKey: string;
+    awardees: string[];
+    notSelected: string[];
+    ranking: RankResult['ranking'];
+    removedByGate: RankResult['removedByGate'];
+    scoreIds: string[];
+    lottery: RankResult['lottery'] | null;
+    inputsHash: string;
+    policyHash: string;
+    approval: Approval;
+    overridden: boolean;
+    rationale: string | null;
+    decidedAt: string;
+    objectionWindowEndsAt: string | null;
+  }
+>;
+export type NarrowingProposed = Ev<
+  'NarrowingProposed',
+  { decisionKey: string; stageIndex: number; round: number; roundKey: string; result: RankResult; candidates: string[]; plannedKeep: number; proposed: string[]; approvalDueAt: string; rerun: boolean; policyHash: string }
+>;
+export type TeamsNarrowed = Ev<
+  'TeamsNarrowed',
+  {
+    decisionKey: string;
+    round: number;
+    kept: string[];
+    dropped: string[];
+    plannedKeep: number;
+    ranking: RankResult['ranking'];
+    removedByGate: RankResult['removedByGate'];
+    scoreIds: string[];
+    lottery: RankResult['lottery'] | null;
+    inputsHash: string;
+    policyHash: string;
+    approval: Approval;
+    overridden: boolean;
+    rationale: string | null;
+    decidedAt: string;
+    objectionWindowEndsAt: string | null;
+  }
+>;
+export type ObjectionFiled = Ev<'ObjectionFiled', { decisionKey: string; applicationId: string; grounds: string; by: string; filedAt: string }>;
+export type ObjectionWaived = Ev<'ObjectionWaived', { decisionKey: string; applicationId: string; by: string; at: string }>;
+export type ObjectionWindowClosed = Ev<'ObjectionWindowClosed', { decisionKey: string; early: boolean; closedAt: string; pending: string[]; decisionDueAt: string | null }>;
+export type ObjectionDecided = Ev<'ObjectionDecided', { decisionKey: string; applicationId: string; upheld: boolean; reasoning: string; by: string; at: string }>;
+export type GrantPeriodStarted = Ev<'GrantPeriodStarted', { stageIndex: number; awardees: string[]; notSelected: string[]; gpusPerAwardee: GpuAllocation[]; startedAt: string; endsAt: string }>;
+export type GrantStarted = Ev<'GrantStarted', { applicationId: string; grantId: string; allocationId: string | null; startedAt: string }>;
+export type GrantEnded = Ev<'GrantEnded', { applicationId: string; grantId: string; reason: string; gpuHoursUsed: number | null; endedAt: string }>;
+export type GrantPeriodEnded = Ev<'GrantPeriodEnded', { at: string }>;
+export type EvaluationRoundOpened = Ev<
+  'EvaluationRoundOpened',
+  { roundKey: string; round: number; stageIndex: number; teams: string[]; openedAt: string; submissionDueAt: string; scoringDueAt: string }
+>;
+export type ModelSubmitted = Ev<'ModelSubmitted', { roundKey: string; round: number; applicationId: string; artifact: { uri: string; sha256: string }; submittedAt: string; by: string }>;
+export type EvaluationSubmissionsClosed = Ev<
+  'EvaluationSubmissionsClosed',
+  { roundKey: string; submitted: string[]; missing: string[]; outcome: 'score_zero' | 'eliminate'; closedAt: string }
+>;
+export type EvaluationScoresSubmitted = Ev<
+  'EvaluationScoresSubmitted',
+  { scoreSetId: string; roundKey: string; round: number; applicationId: string; evaluator: string; scores: Record<string, number>; verdicts: Record<string, Verdict>; submittedAt: string }
+>;
+export type TeamEliminated = Ev<'TeamEliminated', { applicationId: string; round: number; reason: 'narrowed' | 'no_submission'; decisionKey: string | null; at: string }>;
+export type GrantExtended = Ev<'GrantExtended', { applicationId: string; grantId: string; extendedUntil: string; gpus: GpuAllocation[] }>;
+export type ExtensionStarted = Ev<'ExtensionStarted', { stageIndex: number; finalists: string[]; startedAt: string; endsAt: string }>;
+export type ExtensionEnded = Ev<'ExtensionEnded', { at: string }>;
+export type RefillSkipped = Ev<'RefillSkipped', { stageIndex: number; activeTeams: number; fillUpTo: number; at: string }>;
+export type RefillCallOpened = Ev<
+  'RefillCallOpened',
+  { refillKey: string; stageIndex: number; seats: number; openTo: { newcomers: boolean; eliminatedTeams: boolean }; openedAt: string; closesAt: string }
+>;
+export type RefillCallClosed = Ev<'RefillCallClosed', { refillKey: string; applications: string[]; closedAt: string; reviewDueAt: string | null }>;
+export type RefillRankingProposed = Ev<
+  'RefillRankingProposed',
+  { refillKey: string; result: RankResult; candidates: string[]; proposed: string[]; seats: number; approvalDueAt: string; policyHash: string }
+>;
+export type RefillEntrantsSelected = Ev<
+  'RefillEntrantsSelected',
+  {
+    refillKey: string;
+    entrants: string[];
+    notSelected: string[];
+    seats: number;
+    scoreIds: string[];
+    lottery: RankResult['lottery'] | null;
+    policyHash: string;
+    approval: Approval;
+    rationale: string | null;
+    gpusPerEntrant: GpuAllocation[];
+    shiftLaterStagesBy: string | null;
+    decidedAt: string;
+  }
+>;
+export type ProcurementOpened = Ev<'ProcurementOpened', { stageIndex: number; finalists: string[]; openedAt: string; contractsDueAt: string; releaseDueAt: string }>;
+export type ProcurementAwarded = Ev<
+  'ProcurementAwarded',
+  {
+    contractId: string;
+    applicationId: string;
+    agency: string;
+    model: string;
+    term: { start: string; end: string };
+    amount: { value: number; currency: string };
+    budgetLine: string;
+    recordedBy: string;
+    at: string;
+  }
+>;
+export type ProcurementDeadlinePassed = Ev<
+  'ProcurementDeadlinePassed',
+  { deadline: 'procurement_contracts_due' | 'release_due'; missing: string[]; at: string }
+>;
+export type ModelReleased = Ev<'ModelReleased', { applicationId: string; repository: string; licence: string; artifacts: Artifact[]; declaredBy: string; at: string }>;
+export type CycleClosed = Ev<
+  'CycleClosed',
+  {
+    outcome: 'completed' | 'completed_with_outstanding' | 'no_teams';
+    finalists: string[];
+    outstanding: Array<{ applicationId: string; missing: 'procurement_contract' | 'release_declaration' }>;
+    closedAt: string;
+    nextCycleOpensAt: string | null;
+  }
+>;
+export type CycleCancelled = Ev<'CycleCancelled', { reason: string; by: Actor['subject']; at: string; stage: string }>;
+
+export type CycleEvent =
+  | CallOpened
+  | ApplicationSubmitted
+  | ApplicationWithdrawn
+  | MembershipChanged
+  | CallCutoffPassed
+  | CallClosed
+  | ReviewRoundOpened
+  | ConflictOfInterestDeclared
+  | ReviewSubmitted
+  | ReviewDeadlineExtended
+  | EscalationRaised
+  | ReviewRoundClosed
+  | SelectionProposed
+  | AwardeesSelected
+  | NarrowingProposed
+  | TeamsNarrowed
+  | ObjectionFiled
+  | ObjectionWaived
+  | ObjectionWindowClosed
+  | ObjectionDecided
+  | GrantPeriodStarted
+  | GrantStarted
+  | GrantEnded
+  | GrantPeriodEnded
+  | EvaluationRoundOpened
+  | ModelSubmitted
+  | EvaluationSubmissionsClosed
+  | EvaluationScoresSubmitted
+  | TeamEliminated
+  | GrantExtended
+  | ExtensionStarted
+  | ExtensionEnded
+  | RefillSkipped
+  | RefillCallOpened
+  | RefillCallClosed
+  | RefillRankingProposed
+  | RefillEntrantsSelected
+  | ProcurementOpened
+  | ProcurementAwarded
+  | ProcurementDeadlinePassed
+  | ModelReleased
+  | CycleClosed
+  | CycleCancelled;
+
+export type CycleEventType = CycleEvent['type'];

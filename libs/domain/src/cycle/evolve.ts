@@ -1,0 +1,361 @@
+/**
+ * evolve(state, event) -> state. Pure and total: it never refuses an event (decide already did the
+ * checking), it only records what the event says — including every deadline it sets or clears.
+ */
+import { canonicalJson } from '../shared/canonical';
+import type { CycleEvent } from './events';
+import type { DeadlineKind } from './deadlines';
+import {
+  grantWorkflowId,
+  type ApplicationRecord,
+  type ApplicationStatus,
+  type CycleState,
+  type DecisionRecord,
+  type GrantRecord,
+  type RoundRecord,
+  type RunningCycle,
+} from './state';
+
+export function evolve(state: CycleState, event: CycleEvent): CycleState {
+  if (event.type === 'CallOpened') {
+    const d = event.data;
+    return {
+      stage: 'call',
+      cycleId: d.cycleId,
+      programSlug: d.program,
+      year: d.year,
+      policy: d.policy,
+      policyHash: d.policyHash,
+      lotterySeed: d.lotterySeed,
+      panel: d.panel,
+      openedAt: d.openedAt,
+      stageIndex: 0,
+      pendingShift: null,
+      deadlines: d.nextCutoffAt ? { call_close: d.closesAt, call_cutoff: d.nextCutoffAt } : { call_close: d.closesAt },
+      callClosedAt: null,
+      applications: {},
+      rounds: {},
+      currentRound: null,
+      conflicts: [],
+      decision: null,
+      refill: null,
+      grants: {},
+      procurement: null,
+      escalations: [],
+      closedAt: null,
+      version: 1,
+    };
+  }
+  if (state.stage === 'not_started') return state;
+  const s: RunningCycle = { ...state, version: state.version + 1 };
+  return apply(s, event);
+}
+
+/** Replays a history from the beginning. */
+export function evolveAll(events: readonly CycleEvent[], from: CycleState = { stage: 'not_started' }): CycleState {
+  return events.reduce(evolve, from);
+}
+
+function apply(s: RunningCycle, event: CycleEvent): RunningCycle {
+  switch (event.type) {
+    case 'CallOpened':
+      return s;
+    case 'ApplicationSubmitted': {
+      const d = event.data;
+      const app: ApplicationRecord = {
+        applicationId: d.applicationId,
+        title: d.title,
+        summary: d.summary,
+        lead: d.lead,
+        members: d.members,
+        submittedAt: d.submittedAt,
+        submittedBy: d.submittedBy,
+        refillKey: d.refillKey,
+        status: 'submitted',
+      };
+      return { ...s, applications: { ...s.applications, [d.applicationId]: app } };
+    }
+    case 'ApplicationWithdrawn':
+      return setStatus(s, [event.data.applicationId], 'withdrawn');
+    case 'MembershipChanged': {
+      const app = s.applications[event.data.applicationId];
+      return { ...s, applications: { ...s.applications, [app.applicationId]: { ...app, members: event.data.members } } };
+    }
+    case 'CallCutoffPassed':
+      return withDeadline(s, 'call_cutoff', event.data.nextCutoffAt);
+    case 'CallClosed':
+      return { ...clearDeadlines(s, 'call_close', 'call_cutoff'), callClosedAt: event.data.closedAt };
+    case 'ReviewRoundOpened': {
+      const d = event.data;
+      const round = newRound(d.roundKey, 'review', d.round, d.stageIndex, reviewScheme(s, d.stageIndex), d.applications, d.dueAt);
+      return enteredStage({ ...withDeadline(s, 'review_due', d.dueAt), rounds: { ...s.rounds, [d.roundKey]: round }, currentRound: d.roundKey }, 'review', d.stageIndex);
+    }
+    case 'ConflictOfInterestDeclared':
+      return { ...s, conflicts: [...s.conflicts, { scorer: event.data.scorer, applicationId: event.data.applicationId }] };
+    case 'ReviewSubmitted': {
+      const d = event.data;
+      return addSheet(s, d.roundKey, { scoreId: d.reviewId, applicationId: d.applicationId, scorer: d.reviewer, scores: d.scores, verdicts: d.verdicts, submittedAt: d.submittedAt });
+    }
+    case 'EvaluationScoresSubmitted': {
+      const d = event.data;
+      return addSheet(s, d.roundKey, { scoreId: d.scoreSetId, applicationId: d.applicationId, scorer: d.evaluator, scores: d.scores, verdicts: d.verdicts, submittedAt: d.submittedAt });
+    }
+    case 'ReviewDeadlineExtended': {
+      const d = event.data;
+      return updateRound(withDeadline(s, d.deadline, d.dueAt), d.roundKey, (r) => ({ ...r, dueAt: d.dueAt, extended: true }));
+    }
+    case 'EscalationRaised': {
+      const held = event.data.heldDeadline;
+      const next = { ...s, escalations: [...s.escalations, event.data] };
+      return held ? clearDeadlines(next, held) : next;
+    }
+    case 'ReviewRoundClosed': {
+      const d = event.data;
+      const closed = updateRound(clearDeadlines(s, 'review_due'), d.roundKey, (r) => ({ ...r, closed: true, result: d.result }));
+      return setStatus(closed, d.dropped, 'dropped_in_review');
+    }
+    case 'SelectionProposed': {
+      const d = event.data;
+      const decision: DecisionRecord = {
+        key: d.decisionKey,
+        kind: 'selection',
+        stageIndex: d.stageIndex,
+        round: 0,
+        roundKey: d.roundKey,
+        result: d.result,
+        candidates: d.candidates,
+        proposed: d.proposed,
+        plannedKeep: d.maxAwardees,
+        minKeep: d.minAwardees,
+        approvalDueAt: d.approvalDueAt,
+        outcome: null,
+        objectionWindowEndsAt: null,
+        windowClosed: false,
+        objections: {},
+      };
+      const cleared = clearDeadlines(s, 'objection_window_end', 'objection_decision_due');
+      return enteredStage({ ...withDeadline(cleared, 'selection_approval_due', d.approvalDueAt), decision }, 'selection', d.stageIndex);
+    }
+    case 'NarrowingProposed': {
+      const d = event.data;
+      const decision: DecisionRecord = {
+        key: d.decisionKey,
+        kind: 'narrowing',
+        stageIndex: d.stageIndex,
+        round: d.round,
+        roundKey: d.roundKey,
+        result: d.result,
+        candidates: d.candidates,
+        proposed: d.proposed,
+        plannedKeep: d.plannedKeep,
+        minKeep: 0,
+        approvalDueAt: d.approvalDueAt,
+        outcome: null,
+        objectionWindowEndsAt: null,
+        windowClosed: false,
+        objections: {},
+      };
+      const cleared = clearDeadlines(s, 'evaluation_scoring_due', 'objection_window_end', 'objection_decision_due');
+      const closed = updateRound(cleared, d.roundKey, (r) => ({ ...r, closed: true }));
+      return { ...withDeadline(closed, 'narrowing_approval_due', d.approvalDueAt), decision, stage: 'narrowing' };
+    }
+    case 'AwardeesSelected':
+    case 'TeamsNarrowed': {
+      const d = event.data;
+      const kept = event.type === 'AwardeesSelected' ? event.data.awardees : event.data.kept;
+      const dropped = event.type === 'AwardeesSelected' ? event.data.notSelected : event.data.dropped;
+      const decision: DecisionRecord = {
+        ...s.decision!,
+        outcome: { kept, dropped, approval: d.approval, overridden: d.overridden, rationale: d.rationale, decidedAt: d.decidedAt },
+        objectionWindowEndsAt: d.objectionWindowEndsAt,
+        windowClosed: d.objectionWindowEndsAt === null,
+        objections: {},
+      };
+      const cleared = clearDeadlines(s, 'selection_approval_due', 'narrowing_approval_due');
+      const next = { ...withDeadline(cleared, 'objection_window_end', d.objectionWindowEndsAt), decision };
+      return d.objectionWindowEndsAt ? { ...next, stage: 'objection' } : next;
+    }
+    case 'ObjectionFiled':
+    case 'ObjectionWaived': {
+      const d = event.data;
+      const status = event.type === 'ObjectionFiled' ? 'filed' : 'waived';
+      const grounds = event.type === 'ObjectionFiled' ? event.data.grounds : null;
+      const at = event.type === 'ObjectionFiled' ? event.data.filedAt : event.data.at;
+      return withDecision(s, (dec) => ({ ...dec, objections: { ...dec.objections, [d.applicationId]: { status, grounds, at } } }));
+    }
+    case 'ObjectionWindowClosed': {
+      const d = event.data;
+      const next = withDeadline(clearDeadlines(s, 'objection_window_end'), 'objection_decision_due', d.decisionDueAt);
+      return withDecision(next, (dec) => ({ ...dec, windowClosed: true }));
+    }
+    case 'ObjectionDecided': {
+      const d = event.data;
+      return withDecision(s, (dec) => {
+        const objections = { ...dec.objections, [d.applicationId]: { ...dec.objections[d.applicationId], status: d.upheld ? ('upheld' as const) : ('dismissed' as const) } };
+        if (d.upheld) {
+          // An upheld objection reopens the decision, so the others no longer have a decision to object to.
+          for (const [id, o] of Object.entries(objections)) if (o.status === 'filed') objections[id] = { ...o, status: 'moot' };
+        }
+        return { ...dec, objections };
+      });
+    }
+    case 'GrantPeriodStarted': {
+      const d = event.data;
+      const grants: Record<string, GrantRecord> = { ...s.grants };
+      for (const id of d.awardees) grants[id] = newGrant(s, id, d.gpusPerAwardee, d.endsAt);
+      const statuses = setStatus(setStatus(s, d.awardees, 'active'), d.notSelected, 'not_selected');
+      return enteredStage({ ...withDeadline(statuses, 'grant_period_end', d.endsAt), grants, decision: null }, 'grant', d.stageIndex);
+    }
+    case 'GrantStarted': {
+      const d = event.data;
+      return withGrant(s, d.applicationId, (g) => ({ ...g, status: 'active', startedAt: d.startedAt }));
+    }
+    case 'GrantEnded': {
+      const d = event.data;
+      return withGrant(s, d.applicationId, (g) => ({ ...g, status: 'ended', endedAt: d.endedAt, endReason: d.reason }));
+    }
+    case 'GrantPeriodEnded':
+      return clearDeadlines(s, 'grant_period_end');
+    case 'EvaluationRoundOpened': {
+      const d = event.data;
+      const scheme = (s.policy.stages[d.stageIndex] as { scoring: string }).scoring;
+      const round: RoundRecord = { ...newRound(d.roundKey, 'evaluation', d.round, d.stageIndex, scheme, d.teams, d.scoringDueAt), submissionDueAt: d.submissionDueAt };
+      const next = withDeadline(withDeadline(s, 'evaluation_submission_due', d.submissionDueAt), 'evaluation_scoring_due', d.scoringDueAt);
+      return enteredStage({ ...next, rounds: { ...s.rounds, [d.roundKey]: round }, currentRound: d.roundKey, decision: null }, 'evaluation', d.stageIndex);
+    }
+    case 'ModelSubmitted': {
+      const d = event.data;
+      return updateRound(s, d.roundKey, (r) => ({ ...r, submissions: { ...r.submissions, [d.applicationId]: { ...d.artifact, submittedAt: d.submittedAt } } }));
+    }
+    case 'EvaluationSubmissionsClosed': {
+      const d = event.data;
+      const next = clearDeadlines(s, 'evaluation_submission_due');
+      return updateRound(next, d.roundKey, (r) => ({ ...r, submissionsClosed: true, zeroed: d.outcome === 'score_zero' ? d.missing : [] }));
+    }
+    case 'TeamEliminated':
+      return setStatus(s, [event.data.applicationId], 'eliminated');
+    case 'GrantExtended': {
+      const d = event.data;
+      return withGrant(s, d.applicationId, (g) => ({ ...g, endsAt: d.extendedUntil, gpus: d.gpus }));
+    }
+    case 'ExtensionStarted':
+      return enteredStage({ ...withDeadline(s, 'extension_end', event.data.endsAt), decision: null }, 'extension', event.data.stageIndex);
+    case 'ExtensionEnded':
+      return clearDeadlines(s, 'extension_end');
+    case 'ProcurementDeadlinePassed':
+      return clearDeadlines(s, event.data.deadline);
+    case 'RefillSkipped':
+      return { ...s, stageIndex: event.data.stageIndex };
+    case 'RefillCallOpened': {
+      const d = event.data;
+      const refill = { refillKey: d.refillKey, stageIndex: d.stageIndex, seats: d.seats, openTo: d.openTo, phase: 'open' as const, closesAt: d.closesAt, proposal: null };
+      return enteredStage({ ...withDeadline(s, 'refill_close', d.closesAt), refill, decision: null }, 'refill', d.stageIndex);
+    }
+    case 'RefillCallClosed': {
+      const d = event.data;
+      const refill = s.refill!;
+      const next = clearDeadlines(s, 'refill_close');
+      if (d.reviewDueAt === null) return { ...next, refill: { ...refill, phase: 'selection' } };
+      const scheme = (s.policy.stages[refill.stageIndex] as { scoring: string }).scoring;
+      const round = newRound(d.refillKey, 'refill', 1, refill.stageIndex, scheme, d.applications, d.reviewDueAt);
+      return { ...withDeadline(next, 'refill_review_due', d.reviewDueAt), refill: { ...refill, phase: 'review' }, rounds: { ...s.rounds, [d.refillKey]: round }, currentRound: d.refillKey };
+    }
+    case 'RefillRankingProposed': {
+      const d = event.data;
+      const next = updateRound(clearDeadlines(s, 'refill_review_due'), d.refillKey, (r) => ({ ...r, closed: true }));
+      const proposal = { result: d.result, candidates: d.candidates, proposed: d.proposed, approvalDueAt: d.approvalDueAt };
+      return { ...withDeadline(next, 'refill_approval_due', d.approvalDueAt), refill: { ...s.refill!, phase: 'selection', proposal } };
+    }
+    case 'RefillEntrantsSelected': {
+      const d = event.data;
+      const grants: Record<string, GrantRecord> = { ...s.grants };
+      for (const id of d.entrants) grants[id] = newGrant(s, id, d.gpusPerEntrant, null);
+      const statuses = setStatus(setStatus(s, d.entrants, 'active'), d.notSelected, 'not_selected');
+      return {
+        ...clearDeadlines(statuses, 'refill_close', 'refill_review_due', 'refill_approval_due'),
+        grants,
+        refill: { ...s.refill!, phase: 'done' },
+        pendingShift: d.shiftLaterStagesBy,
+      };
+    }
+    case 'ProcurementOpened': {
+      const d = event.data;
+      const procurement = { finalists: d.finalists, contracts: {}, releases: {}, contractsDueAt: d.contractsDueAt, releaseDueAt: d.releaseDueAt };
+      const next = withDeadline(withDeadline(s, 'procurement_contracts_due', d.contractsDueAt), 'release_due', d.releaseDueAt);
+      return enteredStage({ ...next, procurement, decision: null }, 'procurement', d.stageIndex);
+    }
+    case 'ProcurementAwarded': {
+      const d = event.data;
+      const p = s.procurement!;
+      const contract = { contractId: d.contractId, applicationId: d.applicationId, agency: d.agency, model: d.model, budgetLine: d.budgetLine };
+      return { ...s, procurement: { ...p, contracts: { ...p.contracts, [d.contractId]: contract } } };
+    }
+    case 'ModelReleased': {
+      const d = event.data;
+      const p = s.procurement!;
+      return { ...s, procurement: { ...p, releases: { ...p.releases, [d.applicationId]: { repository: d.repository, licence: d.licence, artifacts: d.artifacts } } } };
+    }
+    case 'CycleClosed':
+      return { ...s, stage: 'closed', deadlines: {}, closedAt: event.data.closedAt };
+    case 'CycleCancelled':
+      return { ...s, stage: 'cancelled', deadlines: {}, closedAt: event.data.at };
+    default: {
+      const never: never = event;
+      throw new Error(`unknown event ${canonicalJson(never)}`);
+    }
+  }
+}
+
+function enteredStage(s: RunningCycle, stage: RunningCycle['stage'], stageIndex: number): RunningCycle {
+  return { ...s, stage, stageIndex, pendingShift: null };
+}
+
+function withDeadline(s: RunningCycle, kind: DeadlineKind, at: string | null): RunningCycle {
+  const deadlines = { ...s.deadlines };
+  if (at === null) delete deadlines[kind];
+  else deadlines[kind] = at;
+  return { ...s, deadlines };
+}
+
+function clearDeadlines(s: RunningCycle, ...kinds: DeadlineKind[]): RunningCycle {
+  const deadlines = { ...s.deadlines };
+  for (const k of kinds) delete deadlines[k];
+  return { ...s, deadlines };
+}
+
+function setStatus(s: RunningCycle, ids: string[], status: ApplicationStatus): RunningCycle {
+  if (ids.length === 0) return s;
+  const applications = { ...s.applications };
+  for (const id of ids) if (applications[id]) applications[id] = { ...applications[id], status };
+  return { ...s, applications };
+}
+
+function newRound(roundKey: string, kind: RoundRecord['kind'], round: number, stageIndex: number, scoring: string, candidates: string[], dueAt: string | null): RoundRecord {
+  return { roundKey, kind, round, stageIndex, scoring, candidates, dueAt, extended: false, sheets: {}, submissionDueAt: null, submissions: {}, submissionsClosed: false, zeroed: [], closed: false, result: null };
+}
+
+function reviewScheme(s: RunningCycle, stageIndex: number): string {
+  return (s.policy.stages[stageIndex] as { scoring: string }).scoring;
+}
+
+function updateRound(s: RunningCycle, key: string, f: (r: RoundRecord) => RoundRecord): RunningCycle {
+  const r = s.rounds[key];
+  return r ? { ...s, rounds: { ...s.rounds, [key]: f(r) } } : s;
+}
+
+function addSheet(s: RunningCycle, key: string, sheet: RoundRecord['sheets'][string]): RunningCycle {
+  return updateRound(s, key, (r) => ({ ...r, sheets: { ...r.sheets, [sheet.scoreId]: sheet } }));
+}
+
+function withDecision(s: RunningCycle, f: (d: DecisionRecord) => DecisionRecord): RunningCycle {
+  return s.decision ? { ...s, decision: f(s.decision) } : s;
+}
+
+function withGrant(s: RunningCycle, id: string, f: (g: GrantRecord) => GrantRecord): RunningCycle {
+  const g = s.grants[id];
+  return g ? { ...s, grants: { ...s.grants, [id]: f(g) } } : s;
+}
+
+function newGrant(s: RunningCycle, id: string, gpus: GrantRecord['gpus'], endsAt: string | null): GrantRecord {
+  return { applicationId: id, grantId: grantWorkflowId(s.programSlug, s.year, id), gpus, status: 'pending', startedAt: null, endedAt: null, endsAt, endReason: null };
+}

@@ -1,0 +1,345 @@
+/**
+ * Moving along the policy's pipeline: entering the next stage, closing a scoring round, proposing
+ * and finalising decisions. Every date is computed here from `now` and the policy and written into
+ * the event, so that replaying the events never recomputes a date.
+ */
+import type { EvaluationStage, GrantStage, RefillStage, ReviewStage, SelectionStage } from '../policy/schema';
+import { rank, type RankResult } from '../scoring/rank';
+import type { Candidate, ScoreSheet } from '../scoring/weighted';
+import { addDays, addDuration, resolveDue } from '../shared/time';
+import type { DeadlineKind } from './deadlines';
+import type { Approval, CycleEvent, CycleClosed } from './events';
+import { chain } from './guards';
+import { activeTeams, type RoundRecord, type RunningCycle } from './state';
+
+/** Where dates of a newly entered stage count from: now, moved by a refill's shift if one is pending. */
+function base(s: RunningCycle, now: string): string {
+  return s.pendingShift ? addDuration(now, s.pendingShift) : now;
+}
+
+function countStages(s: RunningCycle, kind: string, upTo: number): number {
+  return s.policy.stages.slice(0, upTo + 1).filter((st) => st.kind === kind).length;
+}
+
+export function grantStage(s: RunningCycle): GrantStage {
+  return s.policy.stages.find((st): st is GrantStage => st.kind === 'grant')!;
+}
+
+/** Applications still competing in the main call (not refill entries). */
+function callCandidates(s: RunningCycle): string[] {
+  return Object.values(s.applications)
+    .filter((a) => a.status === 'submitted' && a.refillKey === null)
+    .map((a) => a.applicationId);
+}
+
+export function enterStage(s: RunningCycle, index: number, now: string): CycleEvent[] {
+  const stage = s.policy.stages[index];
+  if (!stage) return [closeCycle(s, now)];
+  const from = base(s, now);
+  const active = activeTeams(s);
+  switch (stage.kind) {
+    case 'call':
+      throw new Error('a call is only opened by OpenCall');
+    case 'review': {
+      const applications = callCandidates(s);
+      if (applications.length === 0) return [closeCycle(s, now, 'no_teams')];
+      const round = countStages(s, 'review', index);
+      return [{ type: 'ReviewRoundOpened', data: { roundKey: `review:${round}`, round, stageIndex: index, applications, openedAt: now, dueAt: resolveDue(stage.duration, from) } }];
+    }
+    case 'selection':
+      return proposeSelection(s, index, now, false);
+    case 'grant': {
+      const awardees = (s.decision?.outcome?.kept ?? []).filter((id) => s.applications[id]?.status === 'submitted');
+      if (awardees.length === 0) return [closeCycle(s, now, 'no_teams')];
+      const notSelected = callCandidates(s).filter((id) => !awardees.includes(id));
+      return [
+        { type: 'GrantPeriodStarted', data: { stageIndex: index, awardees, notSelected, gpusPerAwardee: stage.gpusPerAwardee, startedAt: now, endsAt: resolveDue(stage.duration, from) } },
+      ];
+    }
+    case 'evaluation': {
+      if (active.length === 0) return [closeCycle(s, now, 'no_teams')];
+      const round = countStages(s, 'evaluation', index);
+      const submissionDueAt = resolveDue(stage.submissionDue, from);
+      return [
+        {
+          type: 'EvaluationRoundOpened',
+          data: { roundKey: `evaluation:${round}`, round, stageIndex: index, teams: active, openedAt: now, submissionDueAt, scoringDueAt: resolveDue(stage.scoringDue, submissionDueAt) },
+        },
+      ];
+    }
+    case 'refill': {
+      if (active.length >= stage.fillUpTo) {
+        return chain(s, [{ type: 'RefillSkipped', data: { stageIndex: index, activeTeams: active.length, fillUpTo: stage.fillUpTo, at: now } }], (next) => enterStage(next, index + 1, now));
+      }
+      return [
+        {
+          type: 'RefillCallOpened',
+          data: { refillKey: `refill:${index}`, stageIndex: index, seats: stage.fillUpTo - active.length, openTo: stage.openTo, openedAt: now, closesAt: resolveDue(stage.openFor, from) },
+        },
+      ];
+    }
+    case 'extension': {
+      if (active.length === 0) return [closeCycle(s, now, 'no_teams')];
+      const endsAt = resolveDue(stage.duration, from);
+      const extended: CycleEvent[] = active.map((id) => ({
+        type: 'GrantExtended',
+        data: { applicationId: id, grantId: s.grants[id]?.grantId ?? '', extendedUntil: endsAt, gpus: stage.gpusPerFinalist ?? s.grants[id]?.gpus ?? grantStage(s).gpusPerAwardee },
+      }));
+      return [...extended, { type: 'ExtensionStarted', data: { stageIndex: index, finalists: active, startedAt: now, endsAt } }];
+    }
+    case 'procurement': {
+      if (active.length === 0) return [closeCycle(s, now, 'no_teams')];
+      return [
+        {
+          type: 'ProcurementOpened',
+          data: { stageIndex: index, finalists: active, openedAt: now, contractsDueAt: resolveDue(stage.contractsDue, from), releaseDueAt: resolveDue(stage.openSourceReleaseDue, from) },
+        },
+      ];
+    }
+    default: {
+      const never: never = stage;
+      throw new Error(`unknown stage ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+export function closeCycle(s: RunningCycle, now: string, outcome?: CycleClosed['data']['outcome']): CycleEvent {
+  const p = s.procurement;
+  const outstanding: CycleClosed['data']['outstanding'] = [];
+  if (p) {
+    for (const id of p.finalists) {
+      if (s.applications[id]?.status !== 'active') continue;
+      if (!Object.values(p.contracts).some((c) => c.applicationId === id)) outstanding.push({ applicationId: id, missing: 'procurement_contract' });
+      if (!p.releases[id]) outstanding.push({ applicationId: id, missing: 'release_declaration' });
+    }
+  }
+  return {
+    type: 'CycleClosed',
+    data: {
+      outcome: outcome ?? (outstanding.length > 0 ? 'completed_with_outstanding' : 'completed'),
+      finalists: activeTeams(s),
+      outstanding,
+      closedAt: now,
+      nextCycleOpensAt: s.policy.repeatEvery ? addDuration(s.openedAt, s.policy.repeatEvery) : null,
+    },
+  };
+}
+
+/** Who is still in a scoring round: call or refill applications still competing, or active teams. */
+export function liveInRound(s: RunningCycle, round: RoundRecord): string[] {
+  const status = round.kind === 'evaluation' ? 'active' : 'submitted';
+  return round.candidates.filter((id) => s.applications[id]?.status === status);
+}
+
+export function rankRound(s: RunningCycle, round: RoundRecord, excludeBelowMinimum: boolean): RankResult {
+  const live = liveInRound(s, round);
+  const candidates: Candidate[] = live.map((id) => ({
+    id,
+    submittedAt: round.kind === 'evaluation' ? round.submissions[id]?.submittedAt : s.applications[id].submittedAt,
+    zeroed: round.zeroed.includes(id),
+  }));
+  const sheets: ScoreSheet[] = Object.values(round.sheets)
+    .filter((sh) => live.includes(sh.applicationId))
+    .map((sh) => ({ scoreId: sh.scoreId, candidateId: sh.applicationId, scorerId: sh.scorer, values: sh.scores, verdicts: sh.verdicts }));
+  return rank({ scheme: s.policy.scoring[round.scoring], candidates, sheets, seed: `${s.lotterySeed}:${round.roundKey}`, excludeBelowMinimum });
+}
+
+/** A scoring deadline passed: extend once, or rank and move on, as the missing-input policy says. */
+export function closeScoringRound(s: RunningCycle, now: string, deadline: DeadlineKind): CycleEvent[] {
+  const round = s.rounds[s.currentRound!];
+  const scheme = s.policy.scoring[round.scoring];
+  const rule = s.policy.missingInputs.scores;
+  const sheets = Object.values(round.sheets);
+  const missing = liveInRound(s, round)
+    .filter((id) => !round.zeroed.includes(id))
+    .map((id) => ({ applicationId: id, have: sheets.filter((sh) => sh.applicationId === id).length, need: scheme.minimumScoresPerApplication }))
+    .filter((m) => m.have < m.need);
+  if (missing.length > 0 && rule.belowMinimumAtDeadline === 'extend_once_and_escalate' && !round.extended) {
+    const dueAt = resolveDue(rule.extendBy, now);
+    return [
+      { type: 'ReviewDeadlineExtended', data: { roundKey: round.roundKey, deadline, previousDueAt: round.dueAt ?? now, dueAt, missing } },
+      {
+        type: 'EscalationRaised',
+        data: { reason: 'scores_below_minimum', subject: round.roundKey, details: `${missing.length} application(s) below ${scheme.minimumScoresPerApplication} scores; deadline extended to ${dueAt}`, raisedAt: now, heldDeadline: null },
+      },
+    ];
+  }
+  const exclude = missing.length > 0 && round.extended && rule.stillMissingAfterExtension === 'exclude_application';
+  const result = rankRound(s, round, exclude);
+  switch (round.kind) {
+    case 'review': {
+      const stage = s.policy.stages[round.stageIndex] as ReviewStage;
+      const ranked = result.ranking.map((r) => r.candidateId);
+      const kept = stage.keep === undefined ? ranked : ranked.slice(0, stage.keep);
+      const dropped = liveInRound(s, round).filter((id) => !kept.includes(id));
+      const closed: CycleEvent = { type: 'ReviewRoundClosed', data: { roundKey: round.roundKey, round: round.round, result, kept, dropped, policyHash: s.policyHash, closedAt: now } };
+      return chain(s, [closed], (next) => enterStage(next, round.stageIndex + 1, now));
+    }
+    case 'evaluation':
+      return [proposeNarrowing(s, round.stageIndex, round.round, round.roundKey, result, now, false)];
+    case 'refill': {
+      const stage = s.policy.stages[round.stageIndex] as RefillStage;
+      const candidates = result.ranking.map((r) => r.candidateId);
+      const seats = s.refill!.seats;
+      return [
+        {
+          type: 'RefillRankingProposed',
+          data: { refillKey: round.roundKey, result, candidates, proposed: candidates.slice(0, seats), seats, approvalDueAt: resolveDue(stage.approvalDue, now), policyHash: s.policyHash },
+        },
+      ];
+    }
+    default: {
+      const never: never = round.kind;
+      throw new Error(`unknown round kind ${String(never)}`);
+    }
+  }
+}
+
+export function proposeSelection(s: RunningCycle, index: number, now: string, rerun: boolean): CycleEvent[] {
+  const stage = s.policy.stages[index] as SelectionStage;
+  const lastReview = Object.values(s.rounds)
+    .filter((r) => r.kind === 'review' && r.result)
+    .sort((a, b) => b.round - a.round)[0];
+  const result = lastReview.result!;
+  const candidates = result.ranking.map((r) => r.candidateId).filter((id) => s.applications[id]?.status === 'submitted');
+  if (candidates.length === 0) return [closeCycle(s, now, 'no_teams')];
+  const events: CycleEvent[] = [
+    {
+      type: 'SelectionProposed',
+      data: {
+        decisionKey: 'selection',
+        stageIndex: index,
+        roundKey: lastReview.roundKey,
+        result,
+        candidates,
+        proposed: candidates.slice(0, stage.maxAwardees),
+        minAwardees: stage.minAwardees,
+        maxAwardees: stage.maxAwardees,
+        approvalDueAt: resolveDue(stage.approvalDue, base(s, now)),
+        rerun,
+        policyHash: s.policyHash,
+      },
+    },
+  ];
+  if (candidates.length < stage.minAwardees) {
+    events.push({
+      type: 'EscalationRaised',
+      data: { reason: 'fewer_candidates_than_minimum', subject: 'selection', details: `${candidates.length} candidate(s) for at least ${stage.minAwardees} awards`, raisedAt: now, heldDeadline: null },
+    });
+  }
+  return events;
+}
+
+export function proposeNarrowing(s: RunningCycle, index: number, round: number, roundKey: string, result: RankResult, now: string, rerun: boolean): CycleEvent {
+  const stage = s.policy.stages[index] as EvaluationStage;
+  const candidates = result.ranking.map((r) => r.candidateId).filter((id) => s.applications[id]?.status === 'active');
+  return {
+    type: 'NarrowingProposed',
+    data: {
+      decisionKey: `narrowing:${round}`,
+      stageIndex: index,
+      round,
+      roundKey,
+      result,
+      candidates,
+      plannedKeep: stage.narrowing.keep,
+      proposed: candidates.slice(0, stage.narrowing.keep),
+      approvalDueAt: resolveDue(stage.narrowing.approvalDue, now),
+      rerun,
+      policyHash: s.policyHash,
+    },
+  };
+}
+
+/** Teams a pending decision is about: those still competing in its round. */
+function decisionPool(s: RunningCycle): string[] {
+  const dec = s.decision!;
+  if (dec.kind === 'selection') return callCandidates(s);
+  return liveInRound(s, s.rounds[dec.roundKey]);
+}
+
+/** The decision is taken (approved, overridden or by policy default); objections may follow. */
+export function decide(s: RunningCycle, kept: string[], approval: Approval, overridden: boolean, rationale: string | null, now: string): CycleEvent[] {
+  const dec = s.decision!;
+  const pool = decisionPool(s);
+  const liveKept = kept.filter((id) => pool.includes(id));
+  const dropped = pool.filter((id) => !liveKept.includes(id));
+  const windowApplies = s.policy.objections.appliesTo.includes(dec.kind) && dropped.length > 0;
+  const objectionWindowEndsAt = windowApplies ? addDays(now, s.policy.objections.windowDays) : null;
+  const r = dec.result;
+  const common = {
+    decisionKey: dec.key,
+    ranking: r.ranking,
+    removedByGate: r.removedByGate,
+    scoreIds: r.scoreIds,
+    lottery: r.lottery ?? null,
+    inputsHash: r.inputsHash,
+    policyHash: s.policyHash,
+    approval,
+    overridden,
+    rationale,
+    decidedAt: now,
+    objectionWindowEndsAt,
+  };
+  const event: CycleEvent =
+    dec.kind === 'selection'
+      ? { type: 'AwardeesSelected', data: { ...common, awardees: liveKept, notSelected: dropped } }
+      : { type: 'TeamsNarrowed', data: { ...common, round: dec.round, kept: liveKept, dropped, plannedKeep: dec.plannedKeep } };
+  return windowApplies ? [event] : chain(s, [event], (next) => finalizeDecision(next, now));
+}
+
+/** No objection stands in the way: the decision takes effect and the pipeline moves on. */
+export function finalizeDecision(s: RunningCycle, now: string): CycleEvent[] {
+  const dec = s.decision!;
+  const outcome = dec.outcome!;
+  if (dec.kind === 'selection') return enterStage(s, dec.stageIndex + 1, now);
+  const eliminated: CycleEvent[] = outcome.dropped
+    .filter((id) => s.applications[id]?.status === 'active')
+    .map((id) => ({ type: 'TeamEliminated', data: { applicationId: id, round: dec.round, reason: 'narrowed', decisionKey: dec.key, at: now } }));
+  return chain(s, eliminated, (next) => enterStage(next, dec.stageIndex + 1, now));
+}
+
+/** An upheld objection: the decision is proposed again from the current scores and needs a new approval. */
+export function rerunDecision(s: RunningCycle, now: string): CycleEvent[] {
+  const dec = s.decision!;
+  if (dec.kind === 'selection') return proposeSelection(s, dec.stageIndex, now, true);
+  return [proposeNarrowing(s, dec.stageIndex, dec.round, dec.roundKey, rankRound(s, s.rounds[dec.roundKey], false), now, true)];
+}
+
+/** Every affected team has objected or waived, or the window ran out. */
+export function closeObjectionWindow(s: RunningCycle, now: string, early: boolean): CycleEvent[] {
+  const dec = s.decision!;
+  const pending = Object.entries(dec.objections)
+    .filter(([, o]) => o.status === 'filed')
+    .map(([id]) => id);
+  const decisionDueAt = pending.length > 0 ? resolveDue(s.policy.missingInputs.objectionDecisionDue, now) : null;
+  const closed: CycleEvent = { type: 'ObjectionWindowClosed', data: { decisionKey: dec.key, early, closedAt: now, pending, decisionDueAt } };
+  return pending.length > 0 ? [closed] : chain(s, [closed], (next) => finalizeDecision(next, now));
+}
+
+export function selectRefillEntrants(s: RunningCycle, entrants: string[], approval: Approval, rationale: string | null, now: string): CycleEvent[] {
+  const refill = s.refill!;
+  const stage = s.policy.stages[refill.stageIndex] as RefillStage;
+  const applicants = Object.values(s.applications)
+    .filter((a) => a.refillKey === refill.refillKey && a.status === 'submitted')
+    .map((a) => a.applicationId);
+  const r = refill.proposal?.result;
+  const event: CycleEvent = {
+    type: 'RefillEntrantsSelected',
+    data: {
+      refillKey: refill.refillKey,
+      entrants,
+      notSelected: applicants.filter((id) => !entrants.includes(id)),
+      seats: refill.seats,
+      scoreIds: r?.scoreIds ?? [],
+      lottery: r?.lottery ?? null,
+      policyHash: s.policyHash,
+      approval,
+      rationale,
+      gpusPerEntrant: grantStage(s).gpusPerAwardee,
+      shiftLaterStagesBy: entrants.length > 0 && stage.shiftLaterStagesBy !== 'P0D' ? stage.shiftLaterStagesBy : null,
+      decidedAt: now,
+    },
+  };
+  return chain(s, [event], (next) => enterStage(next, refill.stageIndex + 1, now));
+}

@@ -1,0 +1,26 @@
+import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflows } from '@concentra/temporal';
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+
+/** The real workflow bundle (webpack, same aliases as production), built once per test file. */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflows();
+  return bundle;
+}
+
+/** A worker on a test environment with the real activities the caller hands in. */
+export async function createTestWorker(
+  env: TestWorkflowEnvironment,
+  activities: object,
+  taskQueue: string,
+): Promise<Worker> {
+  return Worker.create({
+    connection: env.nativeConnection,
+    namespace: env.namespace,
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities,
+  });
+}
