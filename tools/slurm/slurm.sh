@@ -120,7 +120,7 @@ pid_of() { # name -> prints pid if alive and ours
   local name="$1" f="$RUN/$1.pid" pid
   [ -s "$f" ] || return 1
   pid="$(tr -dc '0-9' < "$f")"
-  [ -n "$pid" ] && [ -d "/proc/$pid" ] || return 1
+  [ -n "$pid" ] && alive "$pid" || return 1
   [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$name" ] || return 1
   if [ "$name" = munged ]; then
     tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$MUNGE_SOCK" || return 1
@@ -132,14 +132,22 @@ pid_of() { # name -> prints pid if alive and ours
 
 is_running() { pid_of "$1" >/dev/null; }
 
+# alive = exists and is not a zombie (this machine's init reaps orphans late)
+alive() {
+  local st
+  st="$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)" || return 1
+  [ -n "$st" ] && [ "$st" != Z ]
+}
+dead() { ! alive "$1"; }
+
 stop_daemon() { # name
   local name="$1" pid
   pid="$(pid_of "$name")" || { rm -f "$RUN/$name.pid"; return 0; }
   kill -TERM "$pid" 2>/dev/null || true
-  if ! poll "$name (pid $pid) to exit" 30 bash -c "! kill -0 $pid"; then
+  if ! poll "$name (pid $pid) to exit" 30 dead "$pid"; then
     log "$name (pid $pid) ignored SIGTERM, sending SIGKILL"
     kill -KILL "$pid" 2>/dev/null || true
-    poll "$name (pid $pid) to die" 10 bash -c "! kill -0 $pid" || true
+    poll "$name (pid $pid) to die" 10 dead "$pid" || true
   fi
   rm -f "$RUN/$name.pid"
   log "stopped $name (pid $pid)"
@@ -294,7 +302,7 @@ start_munge() {
   rm -f "$MUNGE_SOCK" "$MUNGE_SOCK.lock"
   munged --key-file="$MUNGE_DIR/munge.key" --socket="$MUNGE_SOCK" \
     --pid-file="$RUN/munged.pid" --log-file="$LOG/munged.log" \
-    --seed-file="$MUNGE_DIR/munged.seed" --num-threads=4 >>"$LOG/munged.log" 2>&1 ||
+    --seed-file="$MUNGE_DIR/munged.seed" --num-threads=4 >>"$LOG/munged.log" 2>&1 9>&- ||
     { tail -n 20 "$LOG/munged.log" >&2; die "munged failed to start"; }
   poll "munged to answer on $MUNGE_SOCK" "$WAIT" munge_ok || die "munged does not answer (see $LOG/munged.log)"
   log "started munged (pid $(pid_of munged), socket $MUNGE_SOCK)"
@@ -308,7 +316,7 @@ start_slurmdbd() {
   fi
   stop_daemon slurmdbd
   port_in_use "$DBD_PORT" && die "port $DBD_PORT (slurmdbd) is taken by another process; set CONCENTRA_SLURM_PORT_BASE"
-  slurmdbd >>"$LOG/slurmdbd.stdout" 2>&1 || { tail -n 20 "$LOG/slurmdbd.log" >&2; die "slurmdbd failed to start"; }
+  slurmdbd >>"$LOG/slurmdbd.stdout" 2>&1 9>&- || { tail -n 20 "$LOG/slurmdbd.log" >&2; die "slurmdbd failed to start"; }
   poll "slurmdbd to answer sacctmgr on port $DBD_PORT" "$WAIT" sacctmgr_ok ||
     { tail -n 20 "$LOG/slurmdbd.log" >&2; die "slurmdbd does not answer (see $LOG/slurmdbd.log)"; }
   log "started slurmdbd (pid $(pid_of slurmdbd), port $DBD_PORT, database $DB_NAME)"
@@ -332,7 +340,7 @@ start_slurmctld() {
   if is_running slurmctld && ctld_ok; then log "slurmctld already running (pid $(pid_of slurmctld))"; return 0; fi
   stop_daemon slurmctld
   port_in_use "$CTLD_PORT" && die "port $CTLD_PORT (slurmctld) is taken by another process; set CONCENTRA_SLURM_PORT_BASE"
-  slurmctld -f "$CONF" >>"$LOG/slurmctld.stdout" 2>&1 || { tail -n 20 "$LOG/slurmctld.log" >&2; die "slurmctld failed to start"; }
+  slurmctld -f "$CONF" >>"$LOG/slurmctld.stdout" 2>&1 9>&- || { tail -n 20 "$LOG/slurmctld.log" >&2; die "slurmctld failed to start"; }
   poll "slurmctld to answer on port $CTLD_PORT" "$WAIT" ctld_ok ||
     { tail -n 20 "$LOG/slurmctld.log" >&2; die "slurmctld does not answer (see $LOG/slurmctld.log)"; }
   log "started slurmctld (pid $(pid_of slurmctld), port $CTLD_PORT)"
@@ -341,7 +349,7 @@ start_slurmctld() {
 start_slurmd() {
   if is_running slurmd; then log "slurmd already running (pid $(pid_of slurmd))"; return 0; fi
   port_in_use "$SLURMD_PORT" && die "port $SLURMD_PORT (slurmd) is taken by another process; set CONCENTRA_SLURM_PORT_BASE"
-  slurmd -f "$CONF" -N "$NODE" >>"$LOG/slurmd.stdout" 2>&1 || { tail -n 20 "$LOG/slurmd.log" >&2; die "slurmd failed to start"; }
+  slurmd -f "$CONF" -N "$NODE" >>"$LOG/slurmd.stdout" 2>&1 9>&- || { tail -n 20 "$LOG/slurmd.log" >&2; die "slurmd failed to start"; }
   log "started slurmd (pid $(pid_of slurmd || echo '?'), node $NODE, port $SLURMD_PORT)"
 }
 

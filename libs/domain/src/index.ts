@@ -1,6 +1,23 @@
-export * from './shared/canonical';
+// Public surface of @concentra/domain: pure, deterministic, safe to import from workflow code.
 export * from './shared/errors';
 export * from './shared/time';
+export * from './shared/canonical';
+
 export * from './policy/schema';
 export * from './policy/parse';
+export * from './policy/cross-checks';
 export * from './policy/defaults';
+
+export * from './scoring/lottery';
+export * from './scoring/weighted';
+export * from './scoring/rank';
+export * from './scoring/aggregates';
+
+export * from './cycle/commands';
+export * from './cycle/deadlines';
+export * from './cycle/events';
+export * from './cycle/state';
+export { evolve, evolveAll } from './cycle/evolve';
+export { decide } from './cycle/decide';
+export * from './cycle/obligations';
+export { checkEligibility } from './cycle/eligibility';

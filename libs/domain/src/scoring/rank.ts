@@ -6,7 +6,7 @@
 import { hashOf } from '../shared/canonical';
 import { compareInstants } from '../shared/time';
 import type { ScoringScheme, TieBreakRule } from '../policy/schema';
-import { createPrng, drawOrder, type Prng } from './lottery';
+import { createPrng, drawOrder } from './lottery';
 import { weightedScores, type Candidate, type ScoreSheet, type WeightedScore } from './weighted';
 
 export interface RankInput {
@@ -163,4 +163,3 @@ function partition<T>(items: T[], cmp: (a: T, b: T) => number): T[][] {
   return groups;
 }
 
-export type { Prng };

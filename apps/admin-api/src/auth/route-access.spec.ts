@@ -1,0 +1,39 @@
+import 'reflect-metadata';
+import { PATH_METADATA } from '@nestjs/common/constants';
+import { AdminApiModule } from '../admin-api.module';
+import { ACCESS_KEY, type Access } from './roles';
+
+type Class = new (...args: never[]) => unknown;
+
+/** Every controller reachable from the app module, through every imported module. */
+function controllersOf(module: Class, seen = new Set<Class>()): Class[] {
+  if (seen.has(module)) return [];
+  seen.add(module);
+  const imports = (Reflect.getMetadata('imports', module) ?? []) as Class[];
+  const own = (Reflect.getMetadata('controllers', module) ?? []) as Class[];
+  return [...own, ...imports.filter((m) => typeof m === 'function').flatMap((m) => controllersOf(m, seen))];
+}
+
+describe('route access', () => {
+  const routes = controllersOf(AdminApiModule).flatMap((controller) =>
+    Object.getOwnPropertyNames(controller.prototype)
+      .filter((name) => name !== 'constructor')
+      .map((name) => ({ controller, name, handler: controller.prototype[name] as object }))
+      .filter(({ handler }) => Reflect.getMetadata(PATH_METADATA, handler) !== undefined),
+  );
+
+  it('finds the routes', () => {
+    expect(routes.map((r) => `${r.controller.name}.${r.name}`)).toEqual(
+      expect.arrayContaining(['ProgramsController.create', 'CyclesController.start', 'CyclesController.get', 'HealthController.check']),
+    );
+  });
+
+  it('declares on every route who may call it; only health and docs are public', () => {
+    const undeclared = routes.filter(
+      ({ controller, handler }) => !Reflect.getMetadata(ACCESS_KEY, handler) && !Reflect.getMetadata(ACCESS_KEY, controller),
+    );
+    expect(undeclared.map((r) => `${r.controller.name}.${r.name}`)).toEqual([]);
+    const open = routes.filter(({ handler }) => 'public' in ((Reflect.getMetadata(ACCESS_KEY, handler) ?? {}) as Access));
+    expect(open.map((r) => r.controller.name)).toEqual(['HealthController']);
+  });
+});

@@ -1,0 +1,72 @@
+/**
+ * decide(command, state, now) -> events. Pure: the same command on the same state at the same time
+ * gives the same events. It either returns every event the command causes or throws a DomainError
+ * and returns nothing, so a Temporal Update validator can call it and a refusal changes nothing.
+ */
+import { DomainError } from '../shared/errors';
+import { isIsoInstant, normalizeInstant } from '../shared/time';
+import type { CycleCommand } from './commands';
+import { approveMembershipChange, cancelCycle, openCall, submitApplication, withdrawApplication } from './decide-call';
+import { deadlinePassed } from './decide-deadline';
+import { approveNarrowing, approveSelection, decideObjection, objectToDecision, overrideNarrowing, overrideSelection, selectRefill, waiveObjection } from './decide-decisions';
+import { recordGrantEnded, recordGrantStarted, recordProcurementContract, recordReleaseDeclaration } from './decide-grant';
+import { declareConflict, submitEvaluationScores, submitModel, submitReview } from './decide-scoring';
+import type { CycleEvent } from './events';
+import type { CycleState } from './state';
+
+export function decide(command: CycleCommand, state: CycleState, now: string): CycleEvent[] {
+  if (typeof now !== 'string' || !isIsoInstant(now)) throw new DomainError('validation_failed', 'now must be an ISO date-time', 'now');
+  if (!command || typeof command !== 'object' || !command.actor) throw new DomainError('validation_failed', 'a command with a type, an actor and data is required', 'command');
+  if (command.data === null || typeof command.data !== 'object') throw new DomainError('validation_failed', 'data must be an object', 'data');
+  const at = normalizeInstant(now);
+  switch (command.type) {
+    case 'OpenCall':
+      return openCall(state, command, at);
+    case 'SubmitApplication':
+      return submitApplication(state, command, at);
+    case 'WithdrawApplication':
+      return withdrawApplication(state, command, at);
+    case 'ApproveMembershipChange':
+      return approveMembershipChange(state, command, at);
+    case 'DeclareConflictOfInterest':
+      return declareConflict(state, command, at);
+    case 'SubmitReview':
+      return submitReview(state, command, at);
+    case 'DeadlinePassed':
+      return deadlinePassed(state, command, at);
+    case 'ApproveSelection':
+      return approveSelection(state, command, at);
+    case 'OverrideSelection':
+      return overrideSelection(state, command, at);
+    case 'SubmitModel':
+      return submitModel(state, command, at);
+    case 'SubmitEvaluationScores':
+      return submitEvaluationScores(state, command, at);
+    case 'ApproveNarrowing':
+      return approveNarrowing(state, command, at);
+    case 'OverrideNarrowing':
+      return overrideNarrowing(state, command, at);
+    case 'ObjectToDecision':
+      return objectToDecision(state, command, at);
+    case 'WaiveObjection':
+      return waiveObjection(state, command, at);
+    case 'DecideObjection':
+      return decideObjection(state, command, at);
+    case 'SelectRefillEntrants':
+      return selectRefill(state, command, at);
+    case 'RecordGrantStarted':
+      return recordGrantStarted(state, command, at);
+    case 'RecordGrantEnded':
+      return recordGrantEnded(state, command, at);
+    case 'RecordProcurementContract':
+      return recordProcurementContract(state, command, at);
+    case 'RecordReleaseDeclaration':
+      return recordReleaseDeclaration(state, command, at);
+    case 'CancelCycle':
+      return cancelCycle(state, command, at);
+    default: {
+      const never: never = command;
+      throw new DomainError('validation_failed', `unknown command type ${JSON.stringify((never as { type?: unknown }).type)}`, 'type');
+    }
+  }
+}

@@ -1,0 +1,213 @@
+/**
+ * Pure reads the workflow needs between commands: the next timer, who owes what by when, the
+ * reminders to send, and which grant child workflows to start or stop.
+ */
+import { addDuration, compareInstants, isBefore } from '../shared/time';
+import type { GpuAllocation } from '../policy/schema';
+import type { Role } from './commands';
+import { DEADLINE_KINDS, type DeadlineKind } from './deadlines';
+import { liveInRound } from './pipeline';
+import type { CycleState, RoundRecord, RunningCycle } from './state';
+
+export function nextDeadline(state: CycleState): { at: string; deadline: DeadlineKind } | null {
+  if (state.stage === 'not_started' || state.stage === 'closed' || state.stage === 'cancelled') return null;
+  let best: { at: string; deadline: DeadlineKind } | null = null;
+  // DEADLINE_KINDS order settles equal times, so the choice never depends on object key order.
+  for (const kind of DEADLINE_KINDS) {
+    const at = state.deadlines[kind];
+    if (at && (!best || isBefore(at, best.at))) best = { at, deadline: kind };
+  }
+  return best;
+}
+
+export type OwedWhat =
+  | 'review'
+  | 'model_submission'
+  | 'evaluation_scores'
+  | 'selection_approval'
+  | 'narrowing_approval'
+  | 'refill_selection'
+  | 'objection_response'
+  | 'objection_decision'
+  | 'procurement_contract'
+  | 'release_declaration';
+
+export interface Recipient {
+  role: Role;
+  subject?: string;
+  organisationId?: string;
+}
+
+export interface Owed {
+  who: Recipient;
+  what: OwedWhat;
+  applicationId: string | null;
+  /** Null when the timer was held after an escalation: still owed, no date. */
+  dueAt: string | null;
+  deadline: DeadlineKind | null;
+}
+
+const PM: Recipient = { role: 'program_manager' };
+
+function conflicted(s: RunningCycle, subject: string, organisationId: string | undefined, applicationId: string): boolean {
+  const app = s.applications[applicationId];
+  const consortium = [app.lead, ...app.members].map((o) => o.organisationId);
+  return s.conflicts.some((c) => c.scorer === subject && c.applicationId === applicationId) || (!!organisationId && consortium.includes(organisationId));
+}
+
+/** Scores still owed in a round: per panel member, or per application short of the minimum when no panel is named. */
+function scoresOwed(s: RunningCycle, round: RoundRecord, teams: string[], what: OwedWhat, deadline: DeadlineKind): Owed[] {
+  const panel = round.kind === 'evaluation' && s.panel.evaluators.length > 0 ? s.panel.evaluators : s.panel.reviewers;
+  const role: Role = round.kind === 'evaluation' && s.panel.evaluators.length > 0 ? 'evaluator' : 'reviewer';
+  const sheets = Object.values(round.sheets);
+  const dueAt = s.deadlines[deadline] ?? null;
+  if (panel.length === 0) {
+    const min = s.policy.scoring[round.scoring].minimumScoresPerApplication;
+    return teams.filter((id) => sheets.filter((sh) => sh.applicationId === id).length < min).map((id) => ({ who: { role }, what, applicationId: id, dueAt, deadline }));
+  }
+  const out: Owed[] = [];
+  for (const p of panel) {
+    for (const id of teams) {
+      if (sheets.some((sh) => sh.scorer === p.subject && sh.applicationId === id) || conflicted(s, p.subject, p.organisationId, id)) continue;
+      out.push({ who: { role, subject: p.subject, ...(p.organisationId ? { organisationId: p.organisationId } : {}) }, what, applicationId: id, dueAt, deadline });
+    }
+  }
+  return out;
+}
+
+function applicant(s: RunningCycle, id: string): Recipient {
+  return { role: 'applicant', organisationId: s.applications[id].lead.organisationId };
+}
+
+export function owed(state: CycleState): Owed[] {
+  if (state.stage === 'not_started' || state.stage === 'closed' || state.stage === 'cancelled') return [];
+  const s = state;
+  const round = s.currentRound ? s.rounds[s.currentRound] : undefined;
+  const out: Owed[] = [];
+  if (round && !round.closed && round.dueAt) {
+    if (round.kind === 'evaluation') {
+      const teams = liveInRound(s, round);
+      if (!round.submissionsClosed) {
+        for (const id of teams.filter((t) => !round.submissions[t])) {
+          out.push({ who: applicant(s, id), what: 'model_submission', applicationId: id, dueAt: s.deadlines.evaluation_submission_due ?? null, deadline: 'evaluation_submission_due' });
+        }
+      }
+      out.push(...scoresOwed(s, round, teams.filter((t) => round.submissions[t]), 'evaluation_scores', 'evaluation_scoring_due'));
+    } else {
+      out.push(...scoresOwed(s, round, liveInRound(s, round), 'review', round.kind === 'refill' ? 'refill_review_due' : 'review_due'));
+    }
+  }
+  const dec = s.decision;
+  if (dec && !dec.outcome && (s.stage === 'selection' || s.stage === 'narrowing')) {
+    const deadline: DeadlineKind = dec.kind === 'selection' ? 'selection_approval_due' : 'narrowing_approval_due';
+    out.push({ who: PM, what: dec.kind === 'selection' ? 'selection_approval' : 'narrowing_approval', applicationId: null, dueAt: s.deadlines[deadline] ?? null, deadline });
+  }
+  if (dec?.outcome && s.stage === 'objection') {
+    if (!dec.windowClosed) {
+      for (const id of dec.outcome.dropped.filter((t) => !dec.objections[t])) {
+        out.push({ who: applicant(s, id), what: 'objection_response', applicationId: id, dueAt: dec.objectionWindowEndsAt, deadline: 'objection_window_end' });
+      }
+    }
+    for (const [id, o] of Object.entries(dec.objections)) {
+      if (o.status === 'filed') out.push({ who: PM, what: 'objection_decision', applicationId: id, dueAt: s.deadlines.objection_decision_due ?? null, deadline: 'objection_decision_due' });
+    }
+  }
+  if (s.stage === 'refill' && s.refill?.phase === 'selection' && s.refill.proposal) {
+    out.push({ who: PM, what: 'refill_selection', applicationId: null, dueAt: s.deadlines.refill_approval_due ?? null, deadline: 'refill_approval_due' });
+  }
+  if (s.stage === 'procurement' && s.procurement) {
+    const p = s.procurement;
+    for (const id of p.finalists.filter((f) => s.applications[f]?.status === 'active')) {
+      if (!Object.values(p.contracts).some((c) => c.applicationId === id)) {
+        out.push({ who: PM, what: 'procurement_contract', applicationId: id, dueAt: s.deadlines.procurement_contracts_due ?? null, deadline: 'procurement_contracts_due' });
+      }
+      if (!p.releases[id]) out.push({ who: applicant(s, id), what: 'release_declaration', applicationId: id, dueAt: s.deadlines.release_due ?? null, deadline: 'release_due' });
+    }
+  }
+  return out;
+}
+
+export interface Reminder {
+  /** Deterministic notification id: the outbox dedupes on it, so a replayed or retried send happens once. */
+  key: string;
+  at: string;
+  offset: string;
+  deadline: DeadlineKind;
+  dueAt: string;
+  recipient: Recipient;
+  items: Array<{ what: OwedWhat; applicationId: string | null }>;
+}
+
+function recipientKey(r: Recipient): string {
+  return [r.role, r.subject ?? '', r.organisationId ?? ''].join('/');
+}
+
+/** Every reminder for what is owed now, one per recipient, deadline and offset, sorted by time. */
+export function plannedReminders(state: CycleState): Reminder[] {
+  if (state.stage === 'not_started') return [];
+  const byKey = new Map<string, Reminder>();
+  for (const o of owed(state)) {
+    if (!o.dueAt || !o.deadline) continue;
+    for (const offset of state.policy.reminders.before) {
+      const key = `${state.cycleId}:reminder:${o.deadline}:${o.dueAt}:${offset}:${recipientKey(o.who)}`;
+      const existing = byKey.get(key);
+      if (existing) existing.items.push({ what: o.what, applicationId: o.applicationId });
+      else byKey.set(key, { key, at: addDuration(o.dueAt, offset, -1), offset, deadline: o.deadline, dueAt: o.dueAt, recipient: o.who, items: [{ what: o.what, applicationId: o.applicationId }] });
+    }
+  }
+  return [...byKey.values()].sort((a, b) => compareInstants(a.at, b.at) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+/**
+ * Reminders whose time came in (since, now]: the workflow passes the time of its previous check as
+ * `since`, so reminders that fell due before an obligation existed are not sent late.
+ */
+export function remindersDue(state: CycleState, now: string, since: string): Reminder[] {
+  return plannedReminders(state).filter((r) => isBefore(since, r.at) && !isBefore(now, r.at));
+}
+
+/** When the workflow should next wake for a reminder (null if none is planned after `after`). */
+export function nextReminderAt(state: CycleState, after: string): string | null {
+  return plannedReminders(state).find((r) => isBefore(after, r.at))?.at ?? null;
+}
+
+export interface GrantToStart {
+  applicationId: string;
+  /** Child workflow id: grant:<program>:<year>:<team>. */
+  grantId: string;
+  organisationId: string;
+  gpus: GpuAllocation[];
+  endsAt: string | null;
+}
+
+export interface GrantToRelease {
+  applicationId: string;
+  grantId: string;
+  /** A pending grant may never have been started: the workflow records it ended without starting a child. */
+  status: 'pending' | 'active';
+  reason: 'withdrawn' | 'eliminated' | 'not_selected' | 'cancelled' | 'completed';
+}
+
+export function grantsToStart(state: CycleState): GrantToStart[] {
+  if (state.stage === 'not_started' || state.stage === 'closed' || state.stage === 'cancelled' || state.stage === 'procurement') return [];
+  return Object.values(state.grants)
+    .filter((g) => g.status === 'pending' && state.applications[g.applicationId]?.status === 'active')
+    .map((g) => ({ applicationId: g.applicationId, grantId: g.grantId, organisationId: state.applications[g.applicationId].lead.organisationId, gpus: g.gpus, endsAt: g.endsAt }));
+}
+
+export function grantsToRelease(state: CycleState): GrantToRelease[] {
+  if (state.stage === 'not_started') return [];
+  const out: GrantToRelease[] = [];
+  for (const g of Object.values(state.grants)) {
+    if (g.status === 'ended') continue;
+    const status = state.applications[g.applicationId]?.status;
+    let reason: GrantToRelease['reason'] | null = null;
+    if (state.stage === 'cancelled') reason = 'cancelled';
+    else if (status === 'withdrawn') reason = 'withdrawn';
+    else if (status === 'eliminated') reason = 'eliminated';
+    else if (status !== 'active') reason = 'not_selected';
+    else if (state.stage === 'procurement' || state.stage === 'closed') reason = 'completed';
+    if (reason) out.push({ applicationId: g.applicationId, grantId: g.grantId, status: g.status, reason });
+  }
+  return out;
+}

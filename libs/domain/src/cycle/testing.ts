@@ -1,0 +1,140 @@
+/**
+ * Given/When/Then support for the cycle decider, and a scenario driver that plays a cycle forward
+ * the way the workflow will (decide, append, evolve; sleep to the next deadline). Test-only: not
+ * exported from the package.
+ */
+import { DomainError } from '../shared/errors';
+import { addDays } from '../shared/time';
+import type { ProgramPolicy } from '../policy/schema';
+import type { Actor, CycleCommand, Organisation } from './commands';
+import { decide } from './decide';
+import type { CycleEvent, CycleEventType } from './events';
+import { evolve, evolveAll } from './evolve';
+import { nextDeadline } from './obligations';
+import { initialState, type CycleState, type RunningCycle } from './state';
+
+export const T0 = '2027-01-04T09:00:00.000Z';
+
+export const pm: Actor = { role: 'program_manager', subject: 'pm-1' };
+export const system: Actor = { role: 'system', subject: 'workflow' };
+export const applicantOf = (org: string): Actor => ({ role: 'applicant', subject: `user@${org}`, organisationId: org });
+export const reviewer = (n: number): Actor => ({ role: 'reviewer', subject: `reviewer-${n}`, organisationId: `review-org-${n}` });
+export const evaluator = (n: number): Actor => ({ role: 'evaluator', subject: `evaluator-${n}`, organisationId: `eval-org-${n}` });
+
+export const company = (id: string): Organisation => ({ organisationId: id, name: `Org ${id}`, type: 'company' });
+export const university = (id: string): Organisation => ({ organisationId: id, name: `University ${id}`, type: 'university' });
+
+export function openCallCommand(policy: ProgramPolicy, panel = { reviewers: [1, 2, 3].map(reviewer), evaluators: [1, 2].map(evaluator) }): CycleCommand {
+  return {
+    type: 'OpenCall',
+    actor: pm,
+    data: {
+      programSlug: policy.program,
+      year: 2027,
+      policy,
+      lotterySeed: 'published-seed-2027',
+      panel: {
+        reviewers: panel.reviewers.map((a) => ({ subject: a.subject, organisationId: a.organisationId })),
+        evaluators: panel.evaluators.map((a) => ({ subject: a.subject, organisationId: a.organisationId })),
+      },
+    },
+  };
+}
+
+export function applicationCommand(id: string, members: Organisation[] = []): CycleCommand {
+  return { type: 'SubmitApplication', actor: applicantOf(`org-${id}`), data: { applicationId: id, title: `Proposal ${id}`, lead: company(`org-${id}`), members } };
+}
+
+/** Emmett-style: given(events).when(command, now).then(...) / .thenThrows(code). */
+export function given(...events: CycleEvent[]) {
+  const state = evolveAll(events, initialState);
+  return {
+    state,
+    when(command: CycleCommand, now: string) {
+      const run = () => decide(command, state, now);
+      return {
+        then(check: CycleEvent[] | ((events: CycleEvent[]) => void)) {
+          const events = run();
+          if (typeof check === 'function') check(events);
+          else expect(events).toEqual(check);
+          return events;
+        },
+        thenThrows(code: DomainError['code'], field?: string) {
+          let error: unknown;
+          try {
+            run();
+          } catch (e) {
+            error = e;
+          }
+          expect(error).toBeInstanceOf(DomainError);
+          expect((error as DomainError).code).toBe(code);
+          if (field !== undefined) expect((error as DomainError).field).toBe(field);
+        },
+      };
+    },
+  };
+}
+
+export const types = (events: CycleEvent[]): CycleEventType[] => events.map((e) => e.type);
+
+/** Plays a cycle forward; every accepted command's events are appended and folded. */
+export class Scenario {
+  events: CycleEvent[] = [];
+  state: CycleState = initialState;
+  now: string;
+
+  constructor(start = T0) {
+    this.now = start;
+  }
+
+  get running(): RunningCycle {
+    if (this.state.stage === 'not_started') throw new Error('cycle not opened');
+    return this.state;
+  }
+
+  at(instant: string): this {
+    this.now = instant;
+    return this;
+  }
+
+  afterDays(days: number): this {
+    this.now = addDays(this.now, days);
+    return this;
+  }
+
+  run(command: CycleCommand): CycleEvent[] {
+    const events = decide(command, this.state, this.now);
+    this.events.push(...events);
+    this.state = events.reduce(evolve, this.state);
+    return events;
+  }
+
+  /** Expect the command to be refused with `code`, and nothing to change. */
+  refuse(command: CycleCommand, code: DomainError['code']): DomainError {
+    const before = this.state;
+    try {
+      decide(command, this.state, this.now);
+    } catch (e) {
+      expect(e).toBeInstanceOf(DomainError);
+      expect((e as DomainError).code).toBe(code);
+      expect(this.state).toBe(before);
+      return e as DomainError;
+    }
+    throw new Error(`expected ${command.type} to be refused with ${code}`);
+  }
+
+  /** Sleeps to the next deadline and reports it passed, as the workflow does. */
+  fire(expected?: string): CycleEvent[] {
+    const next = nextDeadline(this.state);
+    if (!next) throw new Error('no deadline pending');
+    if (expected) expect(next.deadline).toBe(expected);
+    this.now = next.at;
+    return this.run({ type: 'DeadlinePassed', actor: system, data: { deadline: next.deadline, at: next.at } });
+  }
+
+  last<T extends CycleEventType>(type: T): Extract<CycleEvent, { type: T }> {
+    const found = [...this.events].reverse().find((e) => e.type === type);
+    if (!found) throw new Error(`no ${type} event`);
+    return found as Extract<CycleEvent, { type: T }>;
+  }
+}

