@@ -2,7 +2,8 @@
  * What the API and the worker share about the workflows: task queue, workflow ids, message
  * definitions and the shapes they carry. Importing this file never pulls in workflow code.
  */
-import { defineQuery } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { CycleCommand, CycleEventType, CycleStage, GpuAllocation, Owed } from '@concentra/domain';
 
 export const TASK_QUEUE = 'program-cycles';
 
@@ -27,6 +28,11 @@ export interface Actor {
   organisationId?: string;
 }
 
+export interface PanelMember {
+  subject: string;
+  organisationId?: string;
+}
+
 export interface CycleInput {
   programSlug: string;
   year: number;
@@ -34,14 +40,88 @@ export interface CycleInput {
   policy: Record<string, unknown>;
   policyHash: string;
   startedBy: Actor;
+  /** Who reviews and who evaluates; scorers outside the panel are refused when a panel is named. */
+  panel?: { reviewers: PanelMember[]; evaluators: PanelMember[] };
+  /** Published with the call so nobody can choose it after seeing the scores; defaults to the cycle id. */
+  lotterySeed?: string;
 }
 
 export interface CycleStatus {
   cycleId: string;
-  stage: string;
+  stage: CycleStage | string;
   /** The next deadline the workflow is waiting on, if any. */
   nextDeadline: { kind: string; at: string } | null;
   eventsRecorded: number;
+  /** Who owes what by when. */
+  owed: Owed[];
+}
+
+/** What every accepted command answers: the facts it caused and where the cycle stands now. */
+export interface CommandResult {
+  events: CycleEventType[];
+  stage: CycleStage;
+  version: number;
 }
 
 export const cycleStatusQuery = defineQuery<CycleStatus>('cycleStatus');
+/** The cycle's whole state (program managers and auditors; the API filters it by role). */
+export const cycleStateQuery = defineQuery<unknown>('cycleState');
+
+/** Commands people give a running cycle. The workflow's own commands (OpenCall, DeadlinePassed, grant reports) are not here. */
+export const PERSON_COMMANDS = [
+  'SubmitApplication',
+  'WithdrawApplication',
+  'ApproveMembershipChange',
+  'DeclareConflictOfInterest',
+  'SubmitReview',
+  'ApproveSelection',
+  'OverrideSelection',
+  'SubmitModel',
+  'SubmitEvaluationScores',
+  'ApproveNarrowing',
+  'OverrideNarrowing',
+  'ObjectToDecision',
+  'WaiveObjection',
+  'DecideObjection',
+  'SelectRefillEntrants',
+  'RecordProcurementContract',
+  'RecordReleaseDeclaration',
+  'CancelCycle',
+] as const satisfies readonly CycleCommand['type'][];
+export type PersonCommandType = (typeof PERSON_COMMANDS)[number];
+export type PersonCommand = Extract<CycleCommand, { type: PersonCommandType }>;
+
+/** One Update per command type, named after it, each with a validator that runs the domain's decide. */
+export const commandUpdates = Object.fromEntries(
+  PERSON_COMMANDS.map((type) => [type, defineUpdate<CommandResult, [PersonCommand]>(type)]),
+) as { [K in PersonCommandType]: ReturnType<typeof defineUpdate<CommandResult, [Extract<CycleCommand, { type: K }>]>> };
+
+// Grants: the cycle and its grant children talk by signals, so children survive the cycle's continue-as-new.
+export interface GrantInput {
+  cycleId: string;
+  grantId: string;
+  applicationId: string;
+  organisationId: string;
+  gpus: GpuAllocation[];
+  /** End of the funded period; the grant keeps its GPUs until the cycle releases it. */
+  endsAt: string | null;
+}
+
+export interface GrantCarry {
+  allocationId: string | null;
+  extensions: number;
+  meterings: number;
+  changes: number;
+  releaseReason: string | null;
+  endsAt: string | null;
+  gpus: GpuAllocation[];
+}
+
+export type GrantReport =
+  | { kind: 'started'; applicationId: string; grantId: string; allocationId: string }
+  | { kind: 'ended'; applicationId: string; grantId: string; reason: string; gpuHoursUsed: number | null };
+
+export const grantReportSignal = defineSignal<[GrantReport]>('grantReport');
+export const releaseGrantSignal = defineSignal<[{ reason: string }]>('releaseGrant');
+export const extendGrantSignal = defineSignal<[{ until: string; gpus: GpuAllocation[] }]>('extendGrant');
+export const grantStatusQuery = defineQuery<{ allocationId: string | null; endsAt: string | null; releaseReason: string | null; gpuHoursUsed: number }>('grantStatus');

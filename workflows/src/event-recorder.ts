@@ -1,9 +1,10 @@
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { EventActivities, NewEvent } from '@concentra/persistence';
+import type { EventActivities, EventMetadata, NewEvent } from '@concentra/persistence';
 
 const { recordEvents } = proxyActivities<EventActivities>({
   startToCloseTimeout: '1 minute',
-  // The store is idempotent by event id, so retrying until it answers is always safe.
+  // The store is idempotent by event id, so retrying until it answers is always safe; a content
+  // conflict will not heal by retrying.
   retry: { initialInterval: '1 second', maximumInterval: '1 minute', backoffCoefficient: 2, nonRetryableErrorTypes: ['EventStoreError'] },
 });
 
@@ -27,17 +28,19 @@ export class EventRecorder {
     return this.sequence;
   }
 
-  async record(events: DomainEventLike[], metadata: NewEvent['metadata'], extra: (e: DomainEventLike) => object = () => ({})): Promise<void> {
+  async record(events: DomainEventLike[], metadata: (event: DomainEventLike, index: number) => EventMetadata): Promise<void> {
     if (events.length === 0) return;
     const occurredAt = new Date().toISOString(); // workflow time: deterministic on replay
     const base = workflowInfo().workflowId;
-    const batch: NewEvent[] = events.map((event) => ({
-      eventId: `${base}#${++this.sequence}`,
+    const first = this.sequence;
+    const batch: NewEvent[] = events.map((event, i) => ({
+      eventId: `${base}#${first + i + 1}`,
       type: event.type,
-      data: { ...event.data, ...extra(event) } as Record<string, unknown>,
-      metadata,
+      data: event.data as Record<string, unknown>,
+      metadata: metadata(event, i),
       occurredAt,
     }));
     await recordEvents({ streamId: this.streamId, events: batch });
+    this.sequence = first + events.length; // only once stored: a failed append leaves no gap
   }
 }

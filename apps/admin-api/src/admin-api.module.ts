@@ -4,6 +4,7 @@ import { ConfigModule } from '@concentra/config';
 import { PersistenceModule } from '@concentra/persistence';
 import { TemporalClientModule } from '@concentra/temporal';
 import { AuthGuard } from './auth/auth.guard';
+import { CycleCommandsModule } from './commands/cycle-commands.module';
 import { CyclesController } from './cycles/cycles.controller';
 import { CyclesService } from './cycles/cycles.service';
 import { HealthController } from './health/health.controller';
@@ -12,7 +13,7 @@ import { ProgramsController } from './programs/programs.controller';
 import { ProgramsService } from './programs/programs.service';
 
 @Module({
-  imports: [ConfigModule, PersistenceModule, TemporalClientModule],
+  imports: [ConfigModule, PersistenceModule, TemporalClientModule, CycleCommandsModule],
   controllers: [HealthController, ProgramsController, CyclesController],
   providers: [
     ProgramsService,

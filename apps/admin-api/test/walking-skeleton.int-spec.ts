@@ -50,6 +50,7 @@ describe('walking skeleton: program → cycle → call closes (HTTP, dev server,
 
   const shortPolicy = {
     ...defaultPolicyDocument,
+    program: undefined,
     stages: defaultPolicyDocument.stages.map((s) => (s.kind === 'call' ? { ...s, closing: { deadline: 'PT2S' } } : s)),
   };
 
@@ -89,13 +90,13 @@ describe('walking skeleton: program → cycle → call closes (HTTP, dev server,
     await client.workflow.getHandle(id).result(); // the call closes after its 2-second deadline
 
     const cycle = await http.get(`/v1/cycles/${id}`).set('Authorization', token('auditor')).expect(200);
-    expect(cycle.body.recorded).toMatchObject({ id, programSlug: slug, year: 2027, stage: 'review' });
-    expect(cycle.body.live).toMatchObject({ stage: 'review' });
+    expect(cycle.body.recorded).toMatchObject({ id, programSlug: slug, year: 2027, stage: 'closed' });
+    expect(cycle.body.live).toMatchObject({ stage: 'closed' });
     expect(await eventCount()).toBeGreaterThanOrEqual(before);
     const types = (await database.db.query('SELECT type FROM events WHERE stream_id = $1 ORDER BY stream_position', [id])).map(
       (r: { type: string }) => r.type,
     );
-    expect(types).toEqual(['CallOpened', 'CallClosed']);
+    expect(types).toEqual(['CallOpened', 'CallClosed', 'CycleClosed']); // nobody applied in 2 seconds
   });
 
   it('serves the OpenAPI document and an open health check', async () => {

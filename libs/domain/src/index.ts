@@ -15,9 +15,9 @@ export * from './scoring/aggregates';
 
 export * from './cycle/commands';
 export * from './cycle/deadlines';
-export * from './cycle/events';
+export type * from './cycle/events';
 export * from './cycle/state';
-export { evolve, evolveAll } from './cycle/evolve';
+export { evolve, evolveAll, stagesAfter } from './cycle/evolve';
 export { decide } from './cycle/decide';
 export * from './cycle/obligations';
 export { checkEligibility } from './cycle/eligibility';

@@ -103,7 +103,9 @@ export interface GpuAllocationView {
 
 export type ProvisionGrantResult =
   | ({ status: 'active' } & GpuAllocationView & { served: ServedGpus; account: ProviderAccountRef })
-  | ({ status: 'refused' } & GpuAllocationView & { refusal: { reason: GpuRefusalReason; message: string } });
+  | ({ status: 'refused' } & GpuAllocationView & { refusal: { reason: GpuRefusalReason; message: string } })
+  /** A late retry of a provision whose allocation has since been released: nothing is created again. */
+  | ({ status: 'released' } & GpuAllocationView);
 
 export interface ChangeGrantInput {
   idempotencyKey: string;
@@ -116,9 +118,10 @@ export interface ChangeGrantInput {
   mode?: UsageMode;
 }
 
+/** `refused`: the extension or new limit does not fit the capacity; the allocation is unchanged. */
 export type ChangeGrantResult =
-  | ({ status: 'changed' } & GpuAllocationView)
-  | ({ status: 'refused' } & GpuAllocationView & { refusal: { reason: GpuRefusalReason; message: string } });
+  | { outcome: 'changed'; allocation: GpuAllocationView }
+  | { outcome: 'refused'; allocation: GpuAllocationView; refusal: { reason: GpuRefusalReason; message: string } };
 
 export type ReleaseReason = 'ended' | 'eliminated' | 'cancelled' | 'cycle_cancelled' | 'failed' | (string & {});
 

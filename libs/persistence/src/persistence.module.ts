@@ -4,12 +4,13 @@ import { DataSource } from 'typeorm';
 import { createDataSource, migrate } from './data-source';
 import { EventStore } from './event-store/event-store';
 import { cyclesProjection } from './projections/cycles.projection';
+import { cycleDetailsProjection } from './projections/cycle-details.projection';
 import { programsProjection } from './projections/programs.projection';
 import { EventActivities } from './event.activities';
 import { ReadModels } from './read-models';
 
 /** The projections kept inline with every append, in the order they apply. */
-export const PROJECTIONS = [programsProjection, cyclesProjection];
+export const PROJECTIONS = [programsProjection, cyclesProjection, cycleDetailsProjection];
 
 @Module({
   providers: [

@@ -20,7 +20,7 @@ export class CyclesController {
   @ApiOperation({ summary: "Start a program's yearly cycle (one per year)" })
   @ApiBody({ schema: z.toJSONSchema(StartCycleSchema) as object })
   start(@Param('slug') slug: string, @Body(new ZodPipe(StartCycleSchema)) body: StartCycle, @CurrentPrincipal() actor: Principal) {
-    return this.cycles.start(slug, body.year, actor);
+    return this.cycles.start(slug, body, actor);
   }
 
   @Get('cycles/:id')

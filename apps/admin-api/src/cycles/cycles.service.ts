@@ -5,6 +5,7 @@ import { ReadModels, type CycleView } from '@concentra/persistence';
 import { AppEnvironment } from '@concentra/config';
 import { SEARCH_ATTRIBUTES, cycleStatusQuery, cycleWorkflowId, type CycleInput, type CycleStatus } from '@concentra/workflows/contracts';
 import type { Principal } from '../auth/tokens';
+import type { StartCycle } from '../programs/programs.schemas';
 import { ProgramsService } from '../programs/programs.service';
 
 export interface CycleReadout {
@@ -25,7 +26,8 @@ export class CyclesService {
   ) {}
 
   /** Starts `cycle:<program>:<year>`; a second start of the same year is refused by Temporal (409). */
-  async start(programSlug: string, year: number, actor: Principal): Promise<{ id: string; runId: string }> {
+  async start(programSlug: string, body: StartCycle, actor: Principal): Promise<{ id: string; runId: string }> {
+    const { year } = body;
     const program = await this.programs.get(programSlug);
     const workflowId = cycleWorkflowId(programSlug, year);
     const input: CycleInput = {
@@ -34,6 +36,8 @@ export class CyclesService {
       policy: program.policy,
       policyHash: program.policyHash,
       startedBy: { role: actor.role, subject: actor.sub, organisationId: actor.org },
+      ...(body.panel ? { panel: body.panel } : {}),
+      ...(body.lotterySeed ? { lotterySeed: body.lotterySeed } : {}),
     };
     const handle = await this.temporal.workflow.start('programCycle', {
       workflowId,

@@ -14,7 +14,23 @@ export const CreateProgramSchema = z.strictObject({
 });
 export type CreateProgram = z.infer<typeof CreateProgramSchema>;
 
+const PanelMemberSchema = z.strictObject({
+  /** The scorer's identity (the token's `sub`). */
+  subject: z.string().trim().min(1).max(200),
+  /** Their organisation: a conflict of interest with it is detected without a declaration. */
+  organisationId: z.string().trim().min(1).max(200).optional(),
+});
+
 export const StartCycleSchema = z.strictObject({
   year: z.number().int().min(2000).max(2200),
+  /** Who reviews and who evaluates; when named, scorers outside the panel are refused. */
+  panel: z
+    .strictObject({
+      reviewers: z.array(PanelMemberSchema).max(500).default([]),
+      evaluators: z.array(PanelMemberSchema).max(500).default([]),
+    })
+    .optional(),
+  /** Published with the call so nobody can choose it after seeing the scores; defaults to the cycle id. */
+  lotterySeed: z.string().trim().min(1).max(200).optional(),
 });
 export type StartCycle = z.infer<typeof StartCycleSchema>;

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DomainError, defaultPolicy, parsePolicy, policyHash } from '@concentra/domain';
+import { DomainError, defaultPolicyDocument, parsePolicy, policyHash } from '@concentra/domain';
 import { EventStore, ReadModels, type ProgramView } from '@concentra/persistence';
 import type { Principal } from '../auth/tokens';
 import type { CreateProgram } from './programs.schemas';
@@ -17,7 +17,12 @@ export class ProgramsService {
   ) {}
 
   async create(body: CreateProgram, actor: Principal): Promise<ProgramView> {
-    const policy = body.policy === undefined ? defaultPolicy : parsePolicy(body.policy);
+    // A policy belongs to one program: its `program` field is the program's slug.
+    const document = body.policy ?? defaultPolicyDocument;
+    if (body.policy?.program !== undefined && body.policy.program !== body.slug) {
+      throw new DomainError('validation_failed', `must be the program's slug "${body.slug}" (or left out)`, 'policy.program');
+    }
+    const policy = parsePolicy({ ...document, program: body.slug });
     if (await this.reads.program(body.slug)) {
       throw new DomainError('conflict', `a program '${body.slug}' already exists`, 'slug');
     }

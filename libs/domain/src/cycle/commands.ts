@@ -139,3 +139,32 @@ export type CycleCommand =
   | CancelCycle;
 
 export type CycleCommandType = CycleCommand['type'];
+
+export const COMMAND_TYPES = [
+  'OpenCall',
+  'SubmitApplication',
+  'WithdrawApplication',
+  'ApproveMembershipChange',
+  'DeclareConflictOfInterest',
+  'SubmitReview',
+  'DeadlinePassed',
+  'ApproveSelection',
+  'OverrideSelection',
+  'SubmitModel',
+  'SubmitEvaluationScores',
+  'ApproveNarrowing',
+  'OverrideNarrowing',
+  'ObjectToDecision',
+  'WaiveObjection',
+  'DecideObjection',
+  'SelectRefillEntrants',
+  'RecordGrantStarted',
+  'RecordGrantEnded',
+  'RecordProcurementContract',
+  'RecordReleaseDeclaration',
+  'CancelCycle',
+] as const satisfies readonly CycleCommandType[];
+
+// Compile-time check that the list above names every command type.
+type _MissingCommandType = Exclude<CycleCommandType, (typeof COMMAND_TYPES)[number]>;
+const _commandTypesComplete: _MissingCommandType extends never ? true : never = true;

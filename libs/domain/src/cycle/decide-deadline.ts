@@ -9,7 +9,8 @@ import type { DeadlinePassed } from './commands';
 import { DEADLINE_KINDS, type DeadlineKind } from './deadlines';
 import type { CycleEvent } from './events';
 import { chain, requireRole, requireRunning } from './guards';
-import { closeCycle, closeObjectionWindow, closeScoringRound, decide, enterStage, selectRefillEntrants } from './pipeline';
+import { closeObjectionWindow, selectRefillEntrants, takeDecision } from './decision-flow';
+import { closeCycle, closeScoringRound, enterStage } from './pipeline';
 import type { CycleState, RunningCycle } from './state';
 
 export function deadlinePassed(state: CycleState, cmd: DeadlinePassed, now: string): CycleEvent[] {
@@ -48,12 +49,12 @@ function onDeadline(s: RunningCycle, kind: DeadlineKind, now: string): CycleEven
     case 'selection_approval_due': {
       const stage = s.policy.stages[s.decision!.stageIndex] as SelectionStage;
       if (stage.onApprovalTimeout === 'hold_and_escalate') return escalateApproval(s, kind, 'selection', now);
-      return decide(s, s.decision!.proposed, 'policy default', false, null, now);
+      return takeDecision(s, s.decision!.proposed, 'policy default', false, null, now);
     }
     case 'narrowing_approval_due': {
       const stage = s.policy.stages[s.decision!.stageIndex] as EvaluationStage;
       if (stage.narrowing.onApprovalTimeout === 'hold_and_escalate') return escalateApproval(s, kind, s.decision!.key, now);
-      return decide(s, s.decision!.proposed, 'policy default', false, null, now);
+      return takeDecision(s, s.decision!.proposed, 'policy default', false, null, now);
     }
     case 'grant_period_end':
       return chain(s, [{ type: 'GrantPeriodEnded', data: { at: now } }], (next) => enterStage(next, s.stageIndex + 1, now));

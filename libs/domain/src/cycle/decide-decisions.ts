@@ -12,7 +12,7 @@ import type {
 } from './commands';
 import type { CycleEvent } from './events';
 import { chain, distinct, requireApplication, requireBefore, requireLeadOrganisation, requireRole, requireRunning, requireStage, requireText } from './guards';
-import { closeObjectionWindow, decide, finalizeDecision, rerunDecision, selectRefillEntrants } from './pipeline';
+import { closeObjectionWindow, finalizeDecision, rerunDecision, selectRefillEntrants, takeDecision } from './decision-flow';
 import type { CycleState, DecisionRecord, RunningCycle } from './state';
 
 function pendingDecision(s: RunningCycle, kind: DecisionRecord['kind']): DecisionRecord {
@@ -40,7 +40,7 @@ export function approveSelection(state: CycleState, cmd: ApproveSelection, now: 
   const dec = pendingDecision(s, 'selection');
   requireBefore(now, s.deadlines.selection_approval_due, 'the approval');
   const rationale = optionalText(cmd.data?.rationale);
-  return decide(s, dec.proposed, { by: cmd.actor.subject, at: now, ...(rationale ? { rationale } : {}) }, false, rationale, now);
+  return takeDecision(s, dec.proposed, { by: cmd.actor.subject, at: now, ...(rationale ? { rationale } : {}) }, false, rationale, now);
 }
 
 export function overrideSelection(state: CycleState, cmd: OverrideSelection, now: string): CycleEvent[] {
@@ -54,7 +54,7 @@ export function overrideSelection(state: CycleState, cmd: OverrideSelection, now
   if (awardees.length > dec.plannedKeep || awardees.length < floor) {
     fail('validation_failed', `the policy allows ${floor} to ${dec.plannedKeep} awardees`, 'awardees');
   }
-  return decide(s, awardees, { by: cmd.actor.subject, at: now, rationale }, true, rationale, now);
+  return takeDecision(s, awardees, { by: cmd.actor.subject, at: now, rationale }, true, rationale, now);
 }
 
 function requireRound(dec: DecisionRecord, round: unknown): void {
@@ -68,7 +68,7 @@ export function approveNarrowing(state: CycleState, cmd: ApproveNarrowing, now: 
   requireRound(dec, cmd.data?.round);
   requireBefore(now, s.deadlines.narrowing_approval_due, 'the approval');
   const rationale = optionalText(cmd.data.rationale);
-  return decide(s, dec.proposed, { by: cmd.actor.subject, at: now, ...(rationale ? { rationale } : {}) }, false, rationale, now);
+  return takeDecision(s, dec.proposed, { by: cmd.actor.subject, at: now, ...(rationale ? { rationale } : {}) }, false, rationale, now);
 }
 
 export function overrideNarrowing(state: CycleState, cmd: OverrideNarrowing, now: string): CycleEvent[] {
@@ -90,7 +90,7 @@ export function overrideNarrowing(state: CycleState, cmd: OverrideNarrowing, now
     kept = requireKnownTeams(dec, keep, 'keep');
   }
   const same = kept.length === dec.proposed.length && kept.every((id) => dec.proposed.includes(id));
-  return decide(s, kept, { by: cmd.actor.subject, at: now, rationale }, !same, rationale, now);
+  return takeDecision(s, kept, { by: cmd.actor.subject, at: now, rationale }, !same, rationale, now);
 }
 
 /** The decision an affected team may object to right now. */

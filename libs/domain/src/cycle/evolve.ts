@@ -4,17 +4,8 @@
  */
 import { canonicalJson } from '../shared/canonical';
 import type { CycleEvent } from './events';
-import type { DeadlineKind } from './deadlines';
-import {
-  grantWorkflowId,
-  type ApplicationRecord,
-  type ApplicationStatus,
-  type CycleState,
-  type DecisionRecord,
-  type GrantRecord,
-  type RoundRecord,
-  type RunningCycle,
-} from './state';
+import type { ApplicationRecord, CycleState, DecisionRecord, GrantRecord, RoundRecord, RunningCycle } from './state';
+import { addSheet, clearDeadlines, enteredStage, newGrant, newRound, reviewScheme, setStatus, updateRound, withDeadline, withDecision, withGrant } from './state-updates';
 
 export function evolve(state: CycleState, event: CycleEvent): CycleState {
   if (event.type === 'CallOpened') {
@@ -54,6 +45,20 @@ export function evolve(state: CycleState, event: CycleEvent): CycleState {
 /** Replays a history from the beginning. */
 export function evolveAll(events: readonly CycleEvent[], from: CycleState = { stage: 'not_started' }): CycleState {
   return events.reduce(evolve, from);
+}
+
+/**
+ * The stage after each event, for writers that stamp `data.stage` on stored events so projections
+ * never re-implement a stage rule.
+ */
+export function stagesAfter(state: CycleState, events: readonly CycleEvent[]): CycleState['stage'][] {
+  const out: CycleState['stage'][] = [];
+  let s = state;
+  for (const e of events) {
+    s = evolve(s, e);
+    out.push(s.stage);
+  }
+  return out;
 }
 
 function apply(s: RunningCycle, event: CycleEvent): RunningCycle {
@@ -304,58 +309,4 @@ function apply(s: RunningCycle, event: CycleEvent): RunningCycle {
       throw new Error(`unknown event ${canonicalJson(never)}`);
     }
   }
-}
-
-function enteredStage(s: RunningCycle, stage: RunningCycle['stage'], stageIndex: number): RunningCycle {
-  return { ...s, stage, stageIndex, pendingShift: null };
-}
-
-function withDeadline(s: RunningCycle, kind: DeadlineKind, at: string | null): RunningCycle {
-  const deadlines = { ...s.deadlines };
-  if (at === null) delete deadlines[kind];
-  else deadlines[kind] = at;
-  return { ...s, deadlines };
-}
-
-function clearDeadlines(s: RunningCycle, ...kinds: DeadlineKind[]): RunningCycle {
-  const deadlines = { ...s.deadlines };
-  for (const k of kinds) delete deadlines[k];
-  return { ...s, deadlines };
-}
-
-function setStatus(s: RunningCycle, ids: string[], status: ApplicationStatus): RunningCycle {
-  if (ids.length === 0) return s;
-  const applications = { ...s.applications };
-  for (const id of ids) if (applications[id]) applications[id] = { ...applications[id], status };
-  return { ...s, applications };
-}
-
-function newRound(roundKey: string, kind: RoundRecord['kind'], round: number, stageIndex: number, scoring: string, candidates: string[], dueAt: string | null): RoundRecord {
-  return { roundKey, kind, round, stageIndex, scoring, candidates, dueAt, extended: false, sheets: {}, submissionDueAt: null, submissions: {}, submissionsClosed: false, zeroed: [], closed: false, result: null };
-}
-
-function reviewScheme(s: RunningCycle, stageIndex: number): string {
-  return (s.policy.stages[stageIndex] as { scoring: string }).scoring;
-}
-
-function updateRound(s: RunningCycle, key: string, f: (r: RoundRecord) => RoundRecord): RunningCycle {
-  const r = s.rounds[key];
-  return r ? { ...s, rounds: { ...s.rounds, [key]: f(r) } } : s;
-}
-
-function addSheet(s: RunningCycle, key: string, sheet: RoundRecord['sheets'][string]): RunningCycle {
-  return updateRound(s, key, (r) => ({ ...r, sheets: { ...r.sheets, [sheet.scoreId]: sheet } }));
-}
-
-function withDecision(s: RunningCycle, f: (d: DecisionRecord) => DecisionRecord): RunningCycle {
-  return s.decision ? { ...s, decision: f(s.decision) } : s;
-}
-
-function withGrant(s: RunningCycle, id: string, f: (g: GrantRecord) => GrantRecord): RunningCycle {
-  const g = s.grants[id];
-  return g ? { ...s, grants: { ...s.grants, [id]: f(g) } } : s;
-}
-
-function newGrant(s: RunningCycle, id: string, gpus: GrantRecord['gpus'], endsAt: string | null): GrantRecord {
-  return { applicationId: id, grantId: grantWorkflowId(s.programSlug, s.year, id), gpus, status: 'pending', startedAt: null, endedAt: null, endsAt, endReason: null };
 }

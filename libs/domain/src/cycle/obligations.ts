@@ -160,10 +160,11 @@ export function plannedReminders(state: CycleState): Reminder[] {
 
 /**
  * Reminders whose time came in (since, now]: the workflow passes the time of its previous check as
- * `since`, so reminders that fell due before an obligation existed are not sent late.
+ * `since`, so reminders that fell due before an obligation existed are not sent late. Without
+ * bounds: every planned reminder.
  */
-export function remindersDue(state: CycleState, now: string, since: string): Reminder[] {
-  return plannedReminders(state).filter((r) => isBefore(since, r.at) && !isBefore(now, r.at));
+export function remindersDue(state: CycleState, now?: string, since?: string): Reminder[] {
+  return plannedReminders(state).filter((r) => (since === undefined || isBefore(since, r.at)) && (now === undefined || !isBefore(now, r.at)));
 }
 
 /** When the workflow should next wake for a reminder (null if none is planned after `after`). */

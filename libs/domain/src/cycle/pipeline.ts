@@ -3,17 +3,18 @@
  * and finalising decisions. Every date is computed here from `now` and the policy and written into
  * the event, so that replaying the events never recomputes a date.
  */
-import type { EvaluationStage, GrantStage, RefillStage, ReviewStage, SelectionStage } from '../policy/schema';
+import type { GrantStage, RefillStage, ReviewStage } from '../policy/schema';
 import { rank, type RankResult } from '../scoring/rank';
 import type { Candidate, ScoreSheet } from '../scoring/weighted';
-import { addDays, addDuration, resolveDue } from '../shared/time';
+import { addDuration, resolveDue } from '../shared/time';
 import type { DeadlineKind } from './deadlines';
-import type { Approval, CycleEvent, CycleClosed } from './events';
+import type { CycleEvent, CycleClosed } from './events';
+import { proposeNarrowing, proposeSelection } from './decision-flow';
 import { chain } from './guards';
 import { activeTeams, type RoundRecord, type RunningCycle } from './state';
 
 /** Where dates of a newly entered stage count from: now, moved by a refill's shift if one is pending. */
-function base(s: RunningCycle, now: string): string {
+export function base(s: RunningCycle, now: string): string {
   return s.pendingShift ? addDuration(now, s.pendingShift) : now;
 }
 
@@ -26,7 +27,7 @@ export function grantStage(s: RunningCycle): GrantStage {
 }
 
 /** Applications still competing in the main call (not refill entries). */
-function callCandidates(s: RunningCycle): string[] {
+export function callCandidates(s: RunningCycle): string[] {
   return Object.values(s.applications)
     .filter((a) => a.status === 'submitted' && a.refillKey === null)
     .map((a) => a.applicationId);
@@ -193,153 +194,4 @@ export function closeScoringRound(s: RunningCycle, now: string, deadline: Deadli
       throw new Error(`unknown round kind ${String(never)}`);
     }
   }
-}
-
-export function proposeSelection(s: RunningCycle, index: number, now: string, rerun: boolean): CycleEvent[] {
-  const stage = s.policy.stages[index] as SelectionStage;
-  const lastReview = Object.values(s.rounds)
-    .filter((r) => r.kind === 'review' && r.result)
-    .sort((a, b) => b.round - a.round)[0];
-  const result = lastReview.result!;
-  const candidates = result.ranking.map((r) => r.candidateId).filter((id) => s.applications[id]?.status === 'submitted');
-  if (candidates.length === 0) return [closeCycle(s, now, 'no_teams')];
-  const events: CycleEvent[] = [
-    {
-      type: 'SelectionProposed',
-      data: {
-        decisionKey: 'selection',
-        stageIndex: index,
-        roundKey: lastReview.roundKey,
-        result,
-        candidates,
-        proposed: candidates.slice(0, stage.maxAwardees),
-        minAwardees: stage.minAwardees,
-        maxAwardees: stage.maxAwardees,
-        approvalDueAt: resolveDue(stage.approvalDue, base(s, now)),
-        rerun,
-        policyHash: s.policyHash,
-      },
-    },
-  ];
-  if (candidates.length < stage.minAwardees) {
-    events.push({
-      type: 'EscalationRaised',
-      data: { reason: 'fewer_candidates_than_minimum', subject: 'selection', details: `${candidates.length} candidate(s) for at least ${stage.minAwardees} awards`, raisedAt: now, heldDeadline: null },
-    });
-  }
-  return events;
-}
-
-export function proposeNarrowing(s: RunningCycle, index: number, round: number, roundKey: string, result: RankResult, now: string, rerun: boolean): CycleEvent {
-  const stage = s.policy.stages[index] as EvaluationStage;
-  const candidates = result.ranking.map((r) => r.candidateId).filter((id) => s.applications[id]?.status === 'active');
-  return {
-    type: 'NarrowingProposed',
-    data: {
-      decisionKey: `narrowing:${round}`,
-      stageIndex: index,
-      round,
-      roundKey,
-      result,
-      candidates,
-      plannedKeep: stage.narrowing.keep,
-      proposed: candidates.slice(0, stage.narrowing.keep),
-      approvalDueAt: resolveDue(stage.narrowing.approvalDue, now),
-      rerun,
-      policyHash: s.policyHash,
-    },
-  };
-}
-
-/** Teams a pending decision is about: those still competing in its round. */
-function decisionPool(s: RunningCycle): string[] {
-  const dec = s.decision!;
-  if (dec.kind === 'selection') return callCandidates(s);
-  return liveInRound(s, s.rounds[dec.roundKey]);
-}
-
-/** The decision is taken (approved, overridden or by policy default); objections may follow. */
-export function decide(s: RunningCycle, kept: string[], approval: Approval, overridden: boolean, rationale: string | null, now: string): CycleEvent[] {
-  const dec = s.decision!;
-  const pool = decisionPool(s);
-  const liveKept = kept.filter((id) => pool.includes(id));
-  const dropped = pool.filter((id) => !liveKept.includes(id));
-  const windowApplies = s.policy.objections.appliesTo.includes(dec.kind) && dropped.length > 0;
-  const objectionWindowEndsAt = windowApplies ? addDays(now, s.policy.objections.windowDays) : null;
-  const r = dec.result;
-  const common = {
-    decisionKey: dec.key,
-    ranking: r.ranking,
-    removedByGate: r.removedByGate,
-    scoreIds: r.scoreIds,
-    lottery: r.lottery ?? null,
-    inputsHash: r.inputsHash,
-    policyHash: s.policyHash,
-    approval,
-    overridden,
-    rationale,
-    decidedAt: now,
-    objectionWindowEndsAt,
-  };
-  const event: CycleEvent =
-    dec.kind === 'selection'
-      ? { type: 'AwardeesSelected', data: { ...common, awardees: liveKept, notSelected: dropped } }
-      : { type: 'TeamsNarrowed', data: { ...common, round: dec.round, kept: liveKept, dropped, plannedKeep: dec.plannedKeep } };
-  return windowApplies ? [event] : chain(s, [event], (next) => finalizeDecision(next, now));
-}
-
-/** No objection stands in the way: the decision takes effect and the pipeline moves on. */
-export function finalizeDecision(s: RunningCycle, now: string): CycleEvent[] {
-  const dec = s.decision!;
-  const outcome = dec.outcome!;
-  if (dec.kind === 'selection') return enterStage(s, dec.stageIndex + 1, now);
-  const eliminated: CycleEvent[] = outcome.dropped
-    .filter((id) => s.applications[id]?.status === 'active')
-    .map((id) => ({ type: 'TeamEliminated', data: { applicationId: id, round: dec.round, reason: 'narrowed', decisionKey: dec.key, at: now } }));
-  return chain(s, eliminated, (next) => enterStage(next, dec.stageIndex + 1, now));
-}
-
-/** An upheld objection: the decision is proposed again from the current scores and needs a new approval. */
-export function rerunDecision(s: RunningCycle, now: string): CycleEvent[] {
-  const dec = s.decision!;
-  if (dec.kind === 'selection') return proposeSelection(s, dec.stageIndex, now, true);
-  return [proposeNarrowing(s, dec.stageIndex, dec.round, dec.roundKey, rankRound(s, s.rounds[dec.roundKey], false), now, true)];
-}
-
-/** Every affected team has objected or waived, or the window ran out. */
-export function closeObjectionWindow(s: RunningCycle, now: string, early: boolean): CycleEvent[] {
-  const dec = s.decision!;
-  const pending = Object.entries(dec.objections)
-    .filter(([, o]) => o.status === 'filed')
-    .map(([id]) => id);
-  const decisionDueAt = pending.length > 0 ? resolveDue(s.policy.missingInputs.objectionDecisionDue, now) : null;
-  const closed: CycleEvent = { type: 'ObjectionWindowClosed', data: { decisionKey: dec.key, early, closedAt: now, pending, decisionDueAt } };
-  return pending.length > 0 ? [closed] : chain(s, [closed], (next) => finalizeDecision(next, now));
-}
-
-export function selectRefillEntrants(s: RunningCycle, entrants: string[], approval: Approval, rationale: string | null, now: string): CycleEvent[] {
-  const refill = s.refill!;
-  const stage = s.policy.stages[refill.stageIndex] as RefillStage;
-  const applicants = Object.values(s.applications)
-    .filter((a) => a.refillKey === refill.refillKey && a.status === 'submitted')
-    .map((a) => a.applicationId);
-  const r = refill.proposal?.result;
-  const event: CycleEvent = {
-    type: 'RefillEntrantsSelected',
-    data: {
-      refillKey: refill.refillKey,
-      entrants,
-      notSelected: applicants.filter((id) => !entrants.includes(id)),
-      seats: refill.seats,
-      scoreIds: r?.scoreIds ?? [],
-      lottery: r?.lottery ?? null,
-      policyHash: s.policyHash,
-      approval,
-      rationale,
-      gpusPerEntrant: grantStage(s).gpusPerAwardee,
-      shiftLaterStagesBy: entrants.length > 0 && stage.shiftLaterStagesBy !== 'P0D' ? stage.shiftLaterStagesBy : null,
-      decidedAt: now,
-    },
-  };
-  return chain(s, [event], (next) => enterStage(next, refill.stageIndex + 1, now));
 }

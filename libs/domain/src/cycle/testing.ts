@@ -138,3 +138,73 @@ export class Scenario {
     return found as Extract<CycleEvent, { type: T }>;
   }
 }
+
+export const appIds = (n: number): string[] => Array.from({ length: n }, (_, i) => `a${i + 1}`);
+
+/** Opens the call and submits applications a1..aN (a1 the strongest by default scores). */
+export function openWithApplicants(policy: ProgramPolicy, n: number): Scenario {
+  const sc = new Scenario();
+  sc.run(openCallCommand(policy));
+  appIds(n).forEach((id, i) => {
+    sc.at(addDays(T0, 1 + i * 0.1));
+    sc.run(applicationCommand(id));
+  });
+  return sc;
+}
+
+export type ReviewScores = (applicationId: string, reviewerNumber: number) => Record<string, number>;
+
+/** Application aK scores 10-K on every criterion: a strict order a1 > a2 > ... */
+export const byRank: ReviewScores = (id) => {
+  const v = Math.max(0, 10 - Number(id.slice(1)));
+  return { technical: v, team: v, impact: v };
+};
+
+export function reviewAll(sc: Scenario, scores: ReviewScores = byRank, reviewers = [1, 2, 3], ids?: string[]): void {
+  const round = sc.running.rounds[sc.running.currentRound!];
+  for (const id of ids ?? round.candidates) {
+    for (const r of reviewers) {
+      sc.run({
+        type: 'SubmitReview',
+        actor: reviewer(r),
+        data: { reviewId: `rev-${round.roundKey}-${id}-${r}`, applicationId: id, scores: scores(id, r), conflictOfInterest: { declared: false } },
+      });
+    }
+  }
+}
+
+export type EvaluationScores = (applicationId: string, evaluatorNumber: number) => { scores: Record<string, number>; verdicts?: Record<string, 'pass' | 'fail'> };
+
+export const modelByRank: EvaluationScores = (id) => {
+  const k = Number(id.slice(1));
+  return { scores: { benchmarks: Math.max(0, 100 - 10 * k), experts: Math.max(0, 10 - k), users: Math.max(0, 10 - k) }, verdicts: { safety: 'pass' } };
+};
+
+/** Every active team submits a model and both evaluators score it. */
+export function evaluateAll(sc: Scenario, scores: EvaluationScores = modelByRank, skip: string[] = []): void {
+  const s = sc.running;
+  const round = s.rounds[s.currentRound!];
+  const teams = round.candidates.filter((id) => s.applications[id].status === 'active' && !skip.includes(id));
+  for (const id of teams) {
+    sc.run({ type: 'SubmitModel', actor: applicantOf(`org-${id}`), data: { applicationId: id, round: round.round, artifact: { uri: `s3://models/${id}/${round.round}`, sha256: 'a'.repeat(64) } } });
+  }
+  for (const id of teams) {
+    for (const e of [1, 2]) {
+      const { scores: values, verdicts } = scores(id, e);
+      sc.run({
+        type: 'SubmitEvaluationScores',
+        actor: evaluator(e),
+        data: { scoreSetId: `eval-${round.roundKey}-${id}-${e}`, applicationId: id, round: round.round, scores: values, verdicts, conflictOfInterest: { declared: false } },
+      });
+    }
+  }
+}
+
+/** Starts every pending grant, as the grant child workflows report back. */
+export function startGrants(sc: Scenario, list: Array<{ applicationId: string; grantId: string }>): void {
+  for (const g of list) sc.run({ type: 'RecordGrantStarted', actor: system, data: { applicationId: g.applicationId, grantId: g.grantId, allocationId: `alloc-${g.applicationId}` } });
+}
+
+export function endGrants(sc: Scenario, list: Array<{ applicationId: string; grantId: string; reason: string }>): void {
+  for (const g of list) sc.run({ type: 'RecordGrantEnded', actor: system, data: { applicationId: g.applicationId, grantId: g.grantId, reason: g.reason, gpuHoursUsed: 1000 } });
+}

@@ -113,8 +113,19 @@ export function rank(input: RankInput): RankResult {
     excluded,
     ...(draws.length > 0 ? { lottery: { seed, draw: draws } } : {}),
     scoreIds: scored.flatMap((w) => w.scoreIds).sort(),
-    inputsHash: hashOf({ scheme, candidates, sheets: [...input.sheets].sort((a, b) => (a.scoreId < b.scoreId ? -1 : 1)), seed, excludeBelowMinimum: !!input.excludeBelowMinimum }),
+    inputsHash: inputsHash(input),
   };
+}
+
+/** Optional fields are spelled out so that absent and default inputs hash alike. */
+export function inputsHash(input: RankInput): string {
+  const candidates = input.candidates
+    .map((c) => ({ id: c.id, submittedAt: c.submittedAt ?? null, zeroed: !!c.zeroed }))
+    .sort((a, b) => (a.id < b.id ? -1 : 1));
+  const sheets = input.sheets
+    .map((s) => ({ scoreId: s.scoreId, candidateId: s.candidateId, scorerId: s.scorerId, values: s.values, verdicts: s.verdicts ?? {} }))
+    .sort((a, b) => (a.scoreId < b.scoreId ? -1 : 1));
+  return hashOf({ scheme: input.scheme, candidates, sheets, seed: input.seed, excludeBelowMinimum: !!input.excludeBelowMinimum });
 }
 
 function ruleName(rule: TieBreakRule): string {

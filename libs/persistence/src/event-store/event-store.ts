@@ -41,6 +41,19 @@ export class EventStore {
    * decided on a stream they read earlier.
    */
   async append(streamId: string, events: NewEvent[], options: { expectedPosition?: number } = {}): Promise<AppendResult> {
+    const batch = dedupeBatch(streamId, events.map(normalizeEvent));
+    try {
+      return await this.appendOnce(streamId, batch, options);
+    } catch (error) {
+      // Two writers raced to store one event id in different streams: the loser looks again and
+      // is either a harmless retry (same content) or a loud conflict.
+      if (!isUniqueViolation(error, 'events_event_id_key')) throw error;
+      return this.appendOnce(streamId, batch, options);
+    }
+  }
+
+  private async appendOnce(streamId: string, events: NewEvent[], options: { expectedPosition?: number }): Promise<AppendResult> {
+    if (!streamId) throw new EventStoreError('invalid_event', 'a stream id is required');
     return this.db.transaction(async (tx) => {
       // Writers to one stream queue up here; the chain has exactly one next link.
       await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [streamId]);
@@ -170,6 +183,48 @@ export class EventStore {
     const [row] = (await tx.query('SELECT * FROM events WHERE event_id = $1', [eventId])) as EventRow[];
     return row ? toStored(row) : undefined;
   }
+}
+
+/**
+ * What the store keeps is what JSON can say: the event is passed through JSON once, so the hash
+ * computed now is the hash an auditor recomputes from the stored jsonb (a Date, an undefined
+ * field or a -0 would otherwise hash differently before and after storage).
+ */
+function normalizeEvent(event: NewEvent): NewEvent {
+  if (!event || typeof event.eventId !== 'string' || event.eventId === '') throw new EventStoreError('invalid_event', 'every event needs an event id');
+  if (typeof event.type !== 'string' || event.type === '') throw new EventStoreError('invalid_event', `event ${event.eventId} has no type`);
+  const occurred = new Date(event.occurredAt);
+  if (Number.isNaN(occurred.getTime())) throw new EventStoreError('invalid_event', `event ${event.eventId} has no valid occurredAt`);
+  return {
+    ...event,
+    data: JSON.parse(JSON.stringify(event.data ?? {})) as NewEvent['data'],
+    metadata: JSON.parse(JSON.stringify(event.metadata ?? {})) as NewEvent['metadata'],
+    occurredAt: occurred.toISOString(),
+  };
+}
+
+/** One batch naming an event id twice: the same event twice is kept once; two different ones are refused. */
+function dedupeBatch(streamId: string, events: NewEvent[]): NewEvent[] {
+  const seen = new Map<string, NewEvent>();
+  for (const event of events) {
+    const first = seen.get(event.eventId);
+    if (!first) {
+      seen.set(event.eventId, event);
+      continue;
+    }
+    const probe = { ...first, schemaVersion: first.schemaVersion ?? 1, streamId } as StoredEvent;
+    if (!sameContent(probe, { ...event, schemaVersion: event.schemaVersion ?? 1 })) {
+      throw new EventStoreError('event_id_conflict', `event ${event.eventId} appears twice in one batch with different content`);
+    }
+  }
+  return [...seen.values()];
+}
+
+function isUniqueViolation(error: unknown, constraint: string): boolean {
+  const e = error as { code?: string; constraint?: string; driverError?: { code?: string; constraint?: string } };
+  const code = e?.driverError?.code ?? e?.code;
+  const name = e?.driverError?.constraint ?? e?.constraint;
+  return code === '23505' && name === constraint;
 }
 
 function toStored(row: EventRow): StoredEvent {

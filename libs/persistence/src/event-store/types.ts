@@ -27,7 +27,7 @@ export interface StoredEvent extends Required<NewEvent> {
   hash: string;
 }
 
-export type EventStoreErrorCode = 'event_id_conflict' | 'wrong_expected_position';
+export type EventStoreErrorCode = 'event_id_conflict' | 'wrong_expected_position' | 'invalid_event';
 
 export class EventStoreError extends Error {
   constructor(

@@ -1,0 +1,85 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { Client, WorkflowNotFoundError } from '@temporalio/client';
+import type { UpdateDefinition } from '@temporalio/common';
+import { DomainError, type Actor } from '@concentra/domain';
+import { commandUpdates, type CommandResult, type PersonCommand, type PersonCommandType } from '@concentra/workflows/contracts';
+import type { Principal } from '../auth/tokens';
+import type { SubmitApplicationBody, SubmitEvaluationScoresBody, SubmitReviewBody } from './commands.schemas';
+
+export type CommandData<K extends PersonCommandType> = Extract<PersonCommand, { type: K }>['data'];
+
+/** What every accepted command answers: the command, the facts it caused, where the cycle stands. */
+export interface CommandAnswer extends CommandResult {
+  command: PersonCommandType;
+  /** The id the command created, when the API chose it (application, review, score set). */
+  id?: string;
+}
+
+const CYCLE_ID = /^cycle:[a-z0-9]+(?:-[a-z0-9]+)*:\d{4}$/;
+
+/** The actor of a command is who the verified token says, never what a body claims. */
+export function actorOf(principal: Principal): Actor {
+  return { role: principal.role as Actor['role'], subject: principal.sub, ...(principal.org ? { organisationId: principal.org } : {}) };
+}
+
+/** An application slug from its title: "Open Weights for All!" → "open-weights-for-all". */
+export function slugFromTitle(title: string): string {
+  const slug = title
+    .normalize('NFKD')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 63)
+    .replace(/-+$/, '');
+  return slug || 'application';
+}
+
+/**
+ * Sends a person's command to a running cycle as the Temporal Update named after it. The
+ * workflow's validator runs the domain's `decide`: a refused command never enters the history and
+ * comes back as an ApplicationFailure of type DomainError, which the problem filter maps to a 4xx.
+ */
+@Injectable()
+export class CycleCommandsService {
+  constructor(@Inject(Client) private readonly temporal: Client) {}
+
+  async send<K extends PersonCommandType>(cycleId: string, type: K, data: CommandData<K>, principal: Principal, id?: string): Promise<CommandAnswer> {
+    if (!CYCLE_ID.test(cycleId)) throw new DomainError('not_found', `no cycle '${cycleId}' (cycle ids look like cycle:<program>:<year>)`, 'id');
+    const command = { type, actor: actorOf(principal), data } as PersonCommand;
+    const update = commandUpdates[type] as unknown as UpdateDefinition<CommandResult, [PersonCommand]>;
+    try {
+      const result = await this.temporal.workflow.getHandle(cycleId).executeUpdate(update, { args: [command] });
+      return { command: type, ...(id ? { id } : {}), ...result };
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) throw await this.whyNotRunning(cycleId);
+      throw error;
+    }
+  }
+
+  submitApplication(cycleId: string, body: SubmitApplicationBody, principal: Principal): Promise<CommandAnswer> {
+    const applicationId = body.applicationId ?? slugFromTitle(body.title);
+    return this.send(cycleId, 'SubmitApplication', { ...body, applicationId }, principal, applicationId);
+  }
+
+  submitReview(cycleId: string, body: SubmitReviewBody, principal: Principal): Promise<CommandAnswer> {
+    const reviewId = body.reviewId ?? `review-${randomUUID()}`;
+    return this.send(cycleId, 'SubmitReview', { ...body, reviewId }, principal, reviewId);
+  }
+
+  submitEvaluationScores(cycleId: string, body: SubmitEvaluationScoresBody, principal: Principal): Promise<CommandAnswer> {
+    const scoreSetId = body.scoreSetId ?? `scores-${randomUUID()}`;
+    return this.send(cycleId, 'SubmitEvaluationScores', { ...body, scoreSetId }, principal, scoreSetId);
+  }
+
+  /** An Update to a workflow that is gone: a cycle that never existed (404) or one that has ended (409). */
+  private async whyNotRunning(cycleId: string): Promise<DomainError> {
+    try {
+      const description = await this.temporal.workflow.getHandle(cycleId).describe();
+      return new DomainError('invalid_state', `the cycle '${cycleId}' has ended (${description.status.name.toLowerCase()}) and takes no more commands`, 'id');
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) return new DomainError('not_found', `no cycle '${cycleId}'`, 'id');
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,90 @@
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { defaultPolicy, policyHash, type CycleEvent } from '@concentra/domain';
+import { EventActivities, EventStore, PROJECTIONS } from '@concentra/persistence';
+import { activitiesOf } from '@concentra/temporal';
+import type { DataSource } from 'typeorm';
+import { applicantOf, endGrants, evaluateAll, openWithApplicants, pm, reviewAll, startGrants } from '../../domain/src/cycle/testing';
+import { grantsToRelease, grantsToStart } from '../../domain/src/cycle/obligations';
+import type { ScriptedCycleInput } from './workflows';
+
+export const TEST_WORKFLOWS_PATH = join(__dirname, 'workflows', 'index.ts');
+
+const quiet = { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: (m: string) => console.error(m) };
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+export function testWorkflowsBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: TEST_WORKFLOWS_PATH, logger: quiet });
+  return bundle;
+}
+
+export const POLICY_HASH = policyHash(defaultPolicy);
+
+/** The default policy's year, played by libs/domain up to the finalists' extension. */
+export function playedYear(): CycleEvent[] {
+  const sc = openWithApplicants(defaultPolicy, 6);
+  sc.fire('call_close');
+  reviewAll(sc);
+  sc.fire('review_due');
+  sc.run({ type: 'ApproveSelection', actor: pm, data: { rationale: 'as ranked' } });
+  startGrants(sc, grantsToStart(sc.state));
+  sc.fire('grant_period_end');
+  evaluateAll(sc);
+  sc.fire('evaluation_submission_due');
+  sc.fire('evaluation_scoring_due');
+  sc.run({ type: 'ApproveNarrowing', actor: pm, data: { round: 1 } });
+  for (const id of ['a3', 'a4', 'a5']) sc.run({ type: 'WaiveObjection', actor: applicantOf(`org-${id}`), data: { applicationId: id } });
+  endGrants(sc, grantsToRelease(sc.state));
+  return sc.events;
+}
+
+export function scriptedInput(events: CycleEvent[], batchSize = 8): ScriptedCycleInput {
+  const batches: ScriptedCycleInput['batches'] = [];
+  for (let i = 0; i < events.length; i += batchSize) {
+    batches.push({ afterMs: 0, events: events.slice(i, i + batchSize).map((e) => ({ type: e.type, data: e.data as unknown as Record<string, unknown> })) });
+  }
+  return { metadata: { policyHash: POLICY_HASH, actor: { role: 'program_manager', subject: 'pm-1' } }, batches };
+}
+
+/** Writes the policy version the events name, as the API does when a program is created. */
+export async function adoptDefaultPolicy(db: DataSource, slug: string): Promise<void> {
+  await new EventStore(db, PROJECTIONS).append(`program:${slug}`, [
+    {
+      eventId: `program:${slug}#1`,
+      type: 'ProgramCreated',
+      data: { slug, name: `Program ${slug}`, policy: defaultPolicy as unknown as Record<string, unknown>, policyHash: POLICY_HASH },
+      metadata: { actor: { role: 'program_manager', subject: 'pm-1' }, policyHash: POLICY_HASH },
+      occurredAt: new Date().toISOString(),
+    },
+  ]);
+}
+
+export interface DevServerRun {
+  client: Client;
+  close(): Promise<void>;
+  /** Runs the test workflows on a worker (real event activity on `db`) until `fn` resolves. */
+  withWorker<T>(db: DataSource, taskQueue: string, fn: () => Promise<T>): Promise<T>;
+}
+
+export async function connectDevServer(address = process.env.TEST_TEMPORAL_ADDRESS): Promise<DevServerRun> {
+  if (!address) throw new Error('TEST_TEMPORAL_ADDRESS is not set: run the tests through jest (test/global-setup.ts)');
+  const connection = await Connection.connect({ address });
+  const native = await NativeConnection.connect({ address });
+  const client = new Client({ connection });
+  return {
+    client,
+    close: async () => {
+      await connection.close();
+      await native.close();
+    },
+    withWorker: async (db, taskQueue, fn) => {
+      const worker = await Worker.create({
+        connection: native,
+        taskQueue,
+        workflowBundle: await testWorkflowsBundle(),
+        activities: activitiesOf(new EventActivities(new EventStore(db, PROJECTIONS))),
+      });
+      return worker.runUntil(fn);
+    },
+  };
+}

@@ -1,0 +1,64 @@
+/** Immutable updates of the running cycle, shared by evolve's cases. */
+import {
+  grantWorkflowId,
+  type ApplicationStatus,
+  type DecisionRecord,
+  type GrantRecord,
+  type RoundRecord,
+  type RunningCycle,
+} from './state';
+import type { DeadlineKind } from './deadlines';
+
+export function enteredStage(s: RunningCycle, stage: RunningCycle['stage'], stageIndex: number): RunningCycle {
+  return { ...s, stage, stageIndex, pendingShift: null };
+}
+
+export function withDeadline(s: RunningCycle, kind: DeadlineKind, at: string | null): RunningCycle {
+  const deadlines = { ...s.deadlines };
+  if (at === null) delete deadlines[kind];
+  else deadlines[kind] = at;
+  return { ...s, deadlines };
+}
+
+export function clearDeadlines(s: RunningCycle, ...kinds: DeadlineKind[]): RunningCycle {
+  const deadlines = { ...s.deadlines };
+  for (const k of kinds) delete deadlines[k];
+  return { ...s, deadlines };
+}
+
+export function setStatus(s: RunningCycle, ids: string[], status: ApplicationStatus): RunningCycle {
+  if (ids.length === 0) return s;
+  const applications = { ...s.applications };
+  for (const id of ids) if (applications[id]) applications[id] = { ...applications[id], status };
+  return { ...s, applications };
+}
+
+export function newRound(roundKey: string, kind: RoundRecord['kind'], round: number, stageIndex: number, scoring: string, candidates: string[], dueAt: string | null): RoundRecord {
+  return { roundKey, kind, round, stageIndex, scoring, candidates, dueAt, extended: false, sheets: {}, submissionDueAt: null, submissions: {}, submissionsClosed: false, zeroed: [], closed: false, result: null };
+}
+
+export function reviewScheme(s: RunningCycle, stageIndex: number): string {
+  return (s.policy.stages[stageIndex] as { scoring: string }).scoring;
+}
+
+export function updateRound(s: RunningCycle, key: string, f: (r: RoundRecord) => RoundRecord): RunningCycle {
+  const r = s.rounds[key];
+  return r ? { ...s, rounds: { ...s.rounds, [key]: f(r) } } : s;
+}
+
+export function addSheet(s: RunningCycle, key: string, sheet: RoundRecord['sheets'][string]): RunningCycle {
+  return updateRound(s, key, (r) => ({ ...r, sheets: { ...r.sheets, [sheet.scoreId]: sheet } }));
+}
+
+export function withDecision(s: RunningCycle, f: (d: DecisionRecord) => DecisionRecord): RunningCycle {
+  return s.decision ? { ...s, decision: f(s.decision) } : s;
+}
+
+export function withGrant(s: RunningCycle, id: string, f: (g: GrantRecord) => GrantRecord): RunningCycle {
+  const g = s.grants[id];
+  return g ? { ...s, grants: { ...s.grants, [id]: f(g) } } : s;
+}
+
+export function newGrant(s: RunningCycle, id: string, gpus: GrantRecord['gpus'], endsAt: string | null): GrantRecord {
+  return { applicationId: id, grantId: grantWorkflowId(s.programSlug, s.year, id), gpus, status: 'pending', startedAt: null, endedAt: null, endsAt, endReason: null };
+}

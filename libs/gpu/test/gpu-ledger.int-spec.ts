@@ -1,0 +1,155 @@
+import { EventStore, PROJECTIONS } from '@concentra/persistence';
+import { ApplicationFailure } from '@temporalio/common';
+import {
+  GpuLedger,
+  GpuProviders,
+  GpuProvisioningActivities,
+  LedgerProvider,
+  gpuStreamId,
+  type ProvisionGrantInput,
+} from '@concentra/gpu';
+import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
+
+/** The pool ledger on real PostgreSQL, with the ledger-only provider (Slurm has its own test file). */
+describe('GPU pool ledger (PostgreSQL)', () => {
+  let database: TestDatabase;
+  let store: EventStore;
+  let ledger: GpuLedger;
+  let gpu: GpuProvisioningActivities;
+  const window = { from: '2027-03-01T00:00:00.000Z', to: '2027-09-01T00:00:00.000Z' };
+  const actor = { role: 'program_manager', subject: 'pm-1' };
+  const provision = (grant: string, overrides: Partial<ProvisionGrantInput> = {}): ProvisionGrantInput => ({
+    idempotencyKey: `grant:${grant}#provision`,
+    grantId: `grant:${grant}`,
+    organisationId: `org-${grant.split(':').at(-1)}`,
+    request: { alternatives: [{ type: 'H100', count: 8 }] },
+    window,
+    ...overrides,
+  });
+  const streamTypes = async (grant: string) => (await store.readStream(gpuStreamId(`grant:${grant}`))).map((e) => e.type);
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    store = new EventStore(database.db, PROJECTIONS);
+    ledger = new GpuLedger(database.db, store, new GpuProviders([new LedgerProvider(database.db)]));
+    gpu = new GpuProvisioningActivities(ledger);
+  });
+  afterAll(async () => database?.drop());
+
+  it('N parallel requests against a pool that fits N-1: exactly one refused, never over capacity', async () => {
+    const N = 12;
+    await ledger.registerCapacity(
+      { id: 'conc-h100', site: 'conc', cluster: 'conc', provider: 'ledger', gpuType: 'H100', count: (N - 1) * 8, ownership: 'owned', availableFrom: '2026-01-01T00:00:00Z' },
+      actor,
+    );
+    const results = await Promise.all(
+      Array.from({ length: N }, (_, i) => gpu.provisionGrant(provision(`conc:2027:t${i}`, { preferSite: 'conc', request: { alternatives: [{ type: 'H100', count: 8 }] } }))),
+    );
+    const refused = results.filter((r) => r.status === 'refused');
+    expect(refused).toHaveLength(1);
+    expect(refused[0].refusal).toMatchObject({ reason: 'insufficient_capacity' });
+    expect(results.filter((r) => r.status === 'active')).toHaveLength(N - 1);
+    const [{ held }] = await database.db.query(
+      `SELECT coalesce(sum(count), 0)::int AS held FROM gpu_allocations WHERE capacity_id = 'conc-h100' AND status IN ('reserved', 'active')`,
+    );
+    expect(held).toBe((N - 1) * 8);
+    expect(await streamTypes(`conc:2027:t${results.indexOf(refused[0])}`)).toEqual(['GpuRequestRefused']);
+
+    // Released capacity goes back to the pool: the refused team gets it on a new request.
+    const first = results.find((r) => r.status === 'active')!;
+    const released = await gpu.releaseGrant({ idempotencyKey: `${first.grantId}#release`, grantId: first.grantId, reason: 'eliminated' });
+    expect(released).toMatchObject({ released: true, freed: { type: 'H100', count: 8, capacityId: 'conc-h100' } });
+    const again = await gpu.provisionGrant(provision(`conc:2027:t${results.indexOf(refused[0])}`, { idempotencyKey: `grant:conc:2027:t${results.indexOf(refused[0])}#provision-2` }));
+    expect(again).toMatchObject({ status: 'active', served: { capacityId: 'conc-h100', count: 8 } });
+  });
+
+  it('serves a B200 request as H100 at the policy rate (1 B200 = 2 H100) when B200 runs out, and records it', async () => {
+    await ledger.registerCapacity({ id: 'eq-b200', site: 'eq-a', cluster: 'eq-a', provider: 'ledger', gpuType: 'B200', count: 4, ownership: 'owned', availableFrom: '2026-01-01T00:00:00Z' }, actor);
+    await ledger.registerCapacity({ id: 'eq-h100', site: 'eq-b', cluster: 'eq-b', provider: 'ledger', gpuType: 'H100', count: 8, ownership: 'owned', availableFrom: '2026-01-01T00:00:00Z' }, actor);
+    const request = { equivalentTo: { type: 'B200', count: 4 }, acceptTypes: ['B200', 'H100'] };
+    const a = await gpu.provisionGrant(provision('eq:2027:a', { request, gpuMinutes: 4 * 60 * 100 }));
+    expect(a).toMatchObject({ status: 'active', served: { type: 'B200', count: 4, capacityId: 'eq-b200', rate: 1 }, gpuMinutes: 24_000 });
+    const b = await gpu.provisionGrant(provision('eq:2027:b', { request, gpuMinutes: 4 * 60 * 100 }));
+    // B200 is gone; 4 B200 = 8 H100, and the GPU-minutes budget doubles with the count.
+    expect(b).toMatchObject({ status: 'active', served: { type: 'H100', count: 8, capacityId: 'eq-h100', rate: 0.5 }, gpuMinutes: 48_000 });
+    const [reserved] = (await store.readStream(gpuStreamId('grant:eq:2027:b'))).filter((e) => e.type === 'GpusReserved');
+    expect(reserved.data).toMatchObject({ servedAsRequested: false, served: { type: 'H100', count: 8 }, request: { equivalentTo: { type: 'B200', count: 4 } }, policyVersion: 1 });
+    const c = await gpu.provisionGrant(provision('eq:2027:c', { request }));
+    expect(c).toMatchObject({ status: 'refused', refusal: { reason: 'insufficient_capacity' } });
+    // Explicit alternatives ("512 B200 or 1,024 H100" in small) are served from whichever is free.
+    await gpu.releaseGrant({ idempotencyKey: 'grant:eq:2027:b#release', grantId: 'grant:eq:2027:b', reason: 'ended' });
+    const d = await gpu.provisionGrant(provision('eq:2027:d', { request: { alternatives: [{ type: 'B200', count: 4 }, { type: 'H100', count: 8 }] } }));
+    expect(d).toMatchObject({ status: 'active', served: { type: 'H100', count: 8 } });
+  });
+
+  it('is idempotent: a retried provision, change or release does it once; a reused key with another input is refused', async () => {
+    await ledger.registerCapacity({ id: 'idem-h100', site: 'idem', cluster: 'idem', provider: 'ledger', gpuType: 'H200', count: 16, ownership: 'owned', availableFrom: '2026-01-01T00:00:00Z', availableUntil: '2028-01-01T00:00:00Z' }, actor);
+    const input = provision('idem:2027:a', { request: { alternatives: [{ type: 'H200', count: 8 }] } });
+    const [one, two] = await Promise.all([gpu.provisionGrant(input), gpu.provisionGrant(input)]);
+    expect(two).toEqual(one);
+    expect(await gpu.provisionGrant(input)).toEqual(one);
+    const [{ n }] = await database.db.query(`SELECT count(*)::int AS n FROM gpu_allocations WHERE grant_id = 'grant:idem:2027:a'`);
+    expect(n).toBe(1);
+    await expect(gpu.provisionGrant({ ...input, request: { alternatives: [{ type: 'H200', count: 9 }] } })).rejects.toMatchObject({ type: 'GpuIdempotencyConflict', nonRetryable: true });
+    await expect(gpu.provisionGrant({ ...input, idempotencyKey: 'other-key' })).rejects.toBeInstanceOf(ApplicationFailure);
+
+    const extend = { idempotencyKey: 'grant:idem:2027:a#extend-1', grantId: 'grant:idem:2027:a', extendTo: '2027-12-01T00:00:00.000Z' };
+    const changed = await gpu.changeGrant(extend);
+    expect(changed).toMatchObject({ outcome: 'changed', allocation: { window: { to: '2027-12-01T00:00:00.000Z' } } });
+    expect(await gpu.changeGrant(extend)).toEqual(changed);
+    const tooLong = await gpu.changeGrant({ ...extend, idempotencyKey: 'grant:idem:2027:a#extend-2', extendTo: '2028-06-01T00:00:00.000Z' });
+    expect(tooLong).toMatchObject({ outcome: 'refused', refusal: { reason: 'insufficient_capacity' }, allocation: { window: { to: '2027-12-01T00:00:00.000Z' } } });
+
+    const release = { idempotencyKey: 'grant:idem:2027:a#release', grantId: 'grant:idem:2027:a', reason: 'ended' };
+    const [r1, r2] = await Promise.all([gpu.releaseGrant(release), gpu.releaseGrant(release)]);
+    expect(r1).toEqual(r2);
+    expect(r1.released).toBe(true);
+    expect(await gpu.releaseGrant({ ...release, idempotencyKey: 'grant:idem:2027:a#release-cancel', reason: 'cancelled' })).toMatchObject({ released: false });
+    expect(await streamTypes('idem:2027:a')).toEqual(['GpusReserved', 'GpusAllocated', 'GpuAllocationChanged', 'GpuChangeRefused', 'GpusReleased']);
+    // The ledger-only provider's account is gone with the release.
+    expect(await database.db.query(`SELECT * FROM gpu_ledger_accounts WHERE grant_id = 'grant:idem:2027:a'`)).toEqual([]);
+  });
+
+  it('excludes a lessor from GPU support while its leased capacity is in use (policy), and allows it when the policy says so', async () => {
+    await ledger.registerCapacity({ id: 'les-lessor', site: 'les', cluster: 'les', provider: 'ledger', gpuType: 'H100', count: 9, ownership: 'leased', lessorOrganisationId: 'org-lessor', availableFrom: '2026-01-01T00:00:00Z', availableUntil: '2030-01-01T00:00:00Z' }, actor);
+    const window2 = { from: '2031-01-01T00:00:00.000Z', to: '2031-06-01T00:00:00.000Z' };
+    await ledger.registerCapacity({ id: 'les-owned', site: 'les', cluster: 'les', provider: 'ledger', gpuType: 'H100', count: 8, ownership: 'owned', availableFrom: '2030-06-01T00:00:00Z' }, actor);
+    // Someone else uses the lessor's capacity ...
+    const user = await gpu.provisionGrant(provision('les:2027:user', { preferSite: 'les', window: { from: '2027-01-01T00:00:00.000Z', to: '2027-06-01T00:00:00.000Z' } }));
+    expect(user).toMatchObject({ status: 'active', served: { capacityId: 'les-lessor' } });
+    // ... so the lessor itself is refused for an overlapping window,
+    const lessor = await gpu.provisionGrant(provision('les:2027:lessor', { organisationId: 'org-lessor', window: { from: '2027-02-01T00:00:00.000Z', to: '2027-05-01T00:00:00.000Z' }, request: { alternatives: [{ type: 'H100', count: 1 }] } }));
+    expect(lessor).toMatchObject({ status: 'refused', refusal: { reason: 'lessor_conflict' } });
+    // ... but served when its capacity is not in use.
+    const later = await gpu.provisionGrant(provision('les:2027:lessor-later', { organisationId: 'org-lessor', preferSite: 'les', window: window2 }));
+    expect(later).toMatchObject({ status: 'active', served: { capacityId: 'les-owned' } });
+    // The policy is data: allowing lessors changes the decision, recorded under the new version.
+    const current = await ledger.policy();
+    await ledger.setPolicy({ ...current.policy, lessorConflict: 'allow' }, 'pm-1');
+    const allowed = await gpu.provisionGrant(provision('les:2027:lessor', { idempotencyKey: 'grant:les:2027:lessor#provision-2', organisationId: 'org-lessor', window: { from: '2027-02-01T00:00:00.000Z', to: '2027-05-01T00:00:00.000Z' }, request: { alternatives: [{ type: 'H100', count: 1 }] } }));
+    expect(allowed.status).toBe('active');
+    await ledger.setPolicy(current.policy, 'pm-1');
+  });
+
+  it('meters usage against the granted GPU-hours and reports thresholds once', async () => {
+    await ledger.registerCapacity({ id: 'met-h100', site: 'met', cluster: 'met', provider: 'ledger', gpuType: 'H100', count: 8, ownership: 'owned', availableFrom: '2026-01-01T00:00:00Z' }, actor);
+    const a = await gpu.provisionGrant(provision('met:2027:a', { preferSite: 'met', request: { alternatives: [{ type: 'H100', count: 2 }] }, gpuMinutes: 600 }));
+    expect(a.status).toBe('active');
+    // The ledger-only provider measures nothing: usage recorded earlier (e.g. a final Slurm reading) stays.
+    await database.db.query(`UPDATE gpu_allocations SET gpu_minutes_used = 500 WHERE grant_id = 'grant:met:2027:a'`);
+    const m1 = await gpu.meterUsage({ idempotencyKey: 'grant:met:2027:a#meter-1', grantId: 'grant:met:2027:a' });
+    expect(m1.gpuHoursUsed).toBeCloseTo(500 / 60, 5);
+    expect(m1).toMatchObject({ gpuHoursGranted: 10, newlyCrossed: [{ atFraction: 0.8, action: 'warn' }], action: 'warn' });
+    expect(await gpu.meterUsage({ idempotencyKey: 'grant:met:2027:a#meter-1', grantId: 'grant:met:2027:a' })).toEqual(m1);
+    const m2 = await gpu.meterUsage({ idempotencyKey: 'grant:met:2027:a#meter-2', grantId: 'grant:met:2027:a' });
+    expect(m2).toMatchObject({ newlyCrossed: [], action: 'none' });
+    await database.db.query(`UPDATE gpu_allocations SET gpu_minutes_used = 650 WHERE grant_id = 'grant:met:2027:a'`);
+    const m3 = await gpu.meterUsage({ idempotencyKey: 'grant:met:2027:a#meter-3', grantId: 'grant:met:2027:a' });
+    expect(m3).toMatchObject({ newlyCrossed: [{ atFraction: 1, action: 'suspend' }], action: 'suspend' });
+    await gpu.changeGrant({ idempotencyKey: 'grant:met:2027:a#throttle-1', grantId: 'grant:met:2027:a', mode: 'suspended' });
+    const m4 = await gpu.meterUsage({ idempotencyKey: 'grant:met:2027:a#meter-4', grantId: 'grant:met:2027:a' });
+    expect(m4).toMatchObject({ action: 'none', crossed: [{ atFraction: 0.8 }, { atFraction: 1 }] });
+    expect((await streamTypes('met:2027:a')).filter((t) => t === 'GpuUsageThresholdCrossed')).toHaveLength(2);
+    expect(await store.readStream('gpu-pool')).not.toHaveLength(0);
+  });
+});

@@ -1,0 +1,2 @@
+export * from './notification.activities';
+export * from './notifications.module';

@@ -1,0 +1,164 @@
+import type { EntityManager } from 'typeorm';
+import { canonicalJson, evolve, initialState, owed, type CycleEvent, type CycleState, type RunningCycle } from '@concentra/domain';
+import type { StoredEvent } from '../event-store/types';
+import type { Projection } from './projection';
+
+/**
+ * cycle_details: what the admin API reads about a cycle, kept from the cycle's events.
+ *
+ * It never re-implements a stage rule: the domain's own `evolve` folds each event into the cycle
+ * state (kept in cycle_states), and the other tables are cut from that state (applications,
+ * grants, what is owed by whom) or copied from the decision events themselves (rankings,
+ * decisions). Rebuilt from zero, it writes the same rows.
+ */
+export const cycleDetailsProjection: Projection = {
+  name: 'cycle_details',
+  async apply(tx: EntityManager, event: StoredEvent) {
+    if (!event.streamId.startsWith('cycle:')) return;
+    const cycleId = event.streamId;
+    const [row] = (await tx.query('SELECT position, state FROM cycle_states WHERE cycle_id = $1', [cycleId])) as { position: number; state: CycleState }[];
+    if (!row && !isEngineCallOpened(event)) return; // a history this projection does not describe
+    if (row && row.position >= event.streamPosition) return; // already applied
+    const before = row?.state ?? initialState;
+    let after: CycleState;
+    try {
+      after = evolve(before, { type: event.type, data: event.data } as unknown as CycleEvent);
+    } catch {
+      return; // an event the domain does not know (yet): the other projections still take it
+    }
+    if (after.stage === 'not_started') return;
+    await tx.query(
+      `INSERT INTO cycle_states (cycle_id, position, stage, state) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (cycle_id) DO UPDATE SET position = $2, stage = $3, state = $4`,
+      [cycleId, event.streamPosition, after.stage, after],
+    );
+    const previous = before.stage === 'not_started' ? null : before;
+    await applications(tx, cycleId, event.streamPosition, previous, after);
+    await grants(tx, cycleId, event, previous, after);
+    await rankings(tx, cycleId, event);
+    await decisions(tx, cycleId, event);
+    await owedRows(tx, cycleId, previous, after);
+  },
+  async reset(tx) {
+    for (const table of ['cycle_owed', 'cycle_grants', 'cycle_decisions', 'cycle_rankings', 'cycle_applications', 'cycle_states']) {
+      await tx.query(`DELETE FROM ${table}`);
+    }
+  },
+};
+
+/** The engine's CallOpened carries the policy and the lottery seed (the walking skeleton's did not). */
+function isEngineCallOpened(event: StoredEvent): boolean {
+  const data = event.data as { policy?: unknown; lotterySeed?: unknown };
+  return event.type === 'CallOpened' && typeof data.lotterySeed === 'string' && typeof data.policy === 'object' && data.policy !== null;
+}
+
+const same = (a: unknown, b: unknown) => canonicalJson(a ?? null) === canonicalJson(b ?? null);
+
+async function applications(tx: EntityManager, cycleId: string, position: number, before: RunningCycle | null, after: RunningCycle): Promise<void> {
+  for (const app of Object.values(after.applications)) {
+    if (before && same(before.applications[app.applicationId], app)) continue;
+    const organisations = [app.lead, ...app.members].map((o) => o.organisationId);
+    await tx.query(
+      `INSERT INTO cycle_applications (cycle_id, application_id, title, summary, lead_organisation_id, lead, members, organisation_ids, status, submitted_at, submitted_by, refill_key, updated_position)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+       ON CONFLICT (cycle_id, application_id) DO UPDATE SET title = $3, summary = $4, lead_organisation_id = $5, lead = $6, members = $7,
+         organisation_ids = $8, status = $9, refill_key = $12, updated_position = $13`,
+      [cycleId, app.applicationId, app.title, app.summary, app.lead.organisationId, JSON.stringify(app.lead), JSON.stringify(app.members), organisations, app.status, app.submittedAt, app.submittedBy, app.refillKey, position],
+    );
+  }
+}
+
+async function grants(tx: EntityManager, cycleId: string, event: StoredEvent, before: RunningCycle | null, after: RunningCycle): Promise<void> {
+  for (const grant of Object.values(after.grants)) {
+    if (before && same(before.grants[grant.applicationId], grant)) continue;
+    await tx.query(
+      `INSERT INTO cycle_grants (cycle_id, application_id, grant_id, status, gpus, started_at, ends_at, ended_at, end_reason, updated_position)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+       ON CONFLICT (cycle_id, application_id) DO UPDATE SET grant_id = $3, status = $4, gpus = $5, started_at = $6, ends_at = $7, ended_at = $8,
+         end_reason = $9, updated_position = $10`,
+      [cycleId, grant.applicationId, grant.grantId, grant.status, JSON.stringify(grant.gpus), grant.startedAt, grant.endsAt, grant.endedAt, grant.endReason, event.streamPosition],
+    );
+  }
+  // Facts the domain state does not keep: the ledger's allocation and the hours used.
+  if (event.type === 'GrantStarted') {
+    const d = event.data as { applicationId: string; allocationId: string | null };
+    await tx.query('UPDATE cycle_grants SET allocation_id = $3 WHERE cycle_id = $1 AND application_id = $2', [cycleId, d.applicationId, d.allocationId]);
+  }
+  if (event.type === 'GrantEnded') {
+    const d = event.data as { applicationId: string; gpuHoursUsed: number | null };
+    await tx.query('UPDATE cycle_grants SET gpu_hours_used = $3 WHERE cycle_id = $1 AND application_id = $2', [cycleId, d.applicationId, d.gpuHoursUsed]);
+  }
+}
+
+type RankingRow = { kind: string; key: string; round: number | null; result: unknown; kept: string[]; dropped: string[]; at: string };
+
+/** Every ranking the cycle computed: closed review rounds and the proposals put to the program manager. */
+function rankingOf(event: StoredEvent): RankingRow | null {
+  const e = { type: event.type, data: event.data } as unknown as CycleEvent;
+  const rest = (all: string[], kept: string[]) => all.filter((id) => !kept.includes(id));
+  switch (e.type) {
+    case 'ReviewRoundClosed':
+      return { kind: 'review', key: e.data.roundKey, round: e.data.round, result: e.data.result, kept: e.data.kept, dropped: e.data.dropped, at: e.data.closedAt };
+    case 'SelectionProposed':
+      return { kind: 'selection_proposal', key: e.data.decisionKey, round: null, result: e.data.result, kept: e.data.proposed, dropped: rest(e.data.candidates, e.data.proposed), at: event.occurredAt };
+    case 'NarrowingProposed':
+      return { kind: 'narrowing_proposal', key: e.data.decisionKey, round: e.data.round, result: e.data.result, kept: e.data.proposed, dropped: rest(e.data.candidates, e.data.proposed), at: event.occurredAt };
+    case 'RefillRankingProposed':
+      return { kind: 'refill_proposal', key: e.data.refillKey, round: null, result: e.data.result, kept: e.data.proposed, dropped: rest(e.data.candidates, e.data.proposed), at: event.occurredAt };
+    default:
+      return null;
+  }
+}
+
+async function rankings(tx: EntityManager, cycleId: string, event: StoredEvent): Promise<void> {
+  const r = rankingOf(event);
+  if (!r) return;
+  await tx.query(
+    `INSERT INTO cycle_rankings (cycle_id, position, event_type, kind, key, round, result, kept, dropped, at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (cycle_id, position) DO NOTHING`,
+    [cycleId, event.streamPosition, event.type, r.kind, r.key, r.round, JSON.stringify(r.result), JSON.stringify(r.kept), JSON.stringify(r.dropped), r.at],
+  );
+}
+
+async function decisions(tx: EntityManager, cycleId: string, event: StoredEvent): Promise<void> {
+  const e = { type: event.type, data: event.data } as unknown as CycleEvent;
+  let row: { kind: string; key: string; round: number | null; kept: string[]; dropped: string[]; approval: unknown; overridden: boolean; rationale: string | null; at: string; window: string | null } | null = null;
+  if (e.type === 'AwardeesSelected') {
+    const d = e.data;
+    row = { kind: 'selection', key: d.decisionKey, round: null, kept: d.awardees, dropped: d.notSelected, approval: d.approval, overridden: d.overridden, rationale: d.rationale, at: d.decidedAt, window: d.objectionWindowEndsAt };
+  } else if (e.type === 'TeamsNarrowed') {
+    const d = e.data;
+    row = { kind: 'narrowing', key: d.decisionKey, round: d.round, kept: d.kept, dropped: d.dropped, approval: d.approval, overridden: d.overridden, rationale: d.rationale, at: d.decidedAt, window: d.objectionWindowEndsAt };
+  } else if (e.type === 'RefillEntrantsSelected') {
+    const d = e.data;
+    row = { kind: 'refill', key: d.refillKey, round: null, kept: d.entrants, dropped: d.notSelected, approval: d.approval, overridden: false, rationale: d.rationale, at: d.decidedAt, window: null };
+  }
+  if (!row) return;
+  await tx.query(
+    `INSERT INTO cycle_decisions (cycle_id, position, event_type, kind, decision_key, round, kept, dropped, approval, overridden, rationale, decided_at, objection_window_ends_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (cycle_id, position) DO NOTHING`,
+    [cycleId, event.streamPosition, event.type, row.kind, row.key, row.round, JSON.stringify(row.kept), JSON.stringify(row.dropped), JSON.stringify(row.approval), row.overridden, row.rationale, row.at, row.window],
+  );
+}
+
+function owedBy(state: RunningCycle): ReturnType<typeof owed> {
+  try {
+    return owed(state);
+  } catch {
+    return []; // never let a read table stop the engine from recording its decisions
+  }
+}
+
+/** Who owes what by when, as the domain's `owed` says for the state after this event. */
+async function owedRows(tx: EntityManager, cycleId: string, before: RunningCycle | null, after: RunningCycle): Promise<void> {
+  const now = owedBy(after);
+  if (before && same(owedBy(before), now)) return;
+  await tx.query('DELETE FROM cycle_owed WHERE cycle_id = $1', [cycleId]);
+  for (const o of now) {
+    await tx.query(
+      `INSERT INTO cycle_owed (cycle_id, role, subject, organisation_id, what, application_id, due_at, deadline)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
+      [cycleId, o.who.role, o.who.subject ?? '', o.who.organisationId ?? '', o.what, o.applicationId ?? '', o.dueAt, o.deadline],
+    );
+  }
+}
