@@ -28,6 +28,7 @@
 #                              controller numbers jobs from 1 again)
 set -euo pipefail
 
+export PATH="/usr/sbin:/sbin:/usr/bin:/bin${PATH:+:$PATH}"
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$SCRIPT_DIR/../.." && pwd)"
 
@@ -60,15 +61,17 @@ CONF="$ETC/slurm.conf"
 log() { printf '[slurm.sh +%ss] %s\n' "$SECONDS" "$*" >&2; }
 die() { printf '[slurm.sh] ERROR: %s\n' "$*" >&2; exit 1; }
 
-# The munge socket path must fit in sun_path (108 bytes); fall back to /run for deep state dirs.
-munge_socket_path() {
-  local s="$MUNGE_DIR/munged.sock"
-  if [ "${#s}" -gt 100 ]; then
-    s="/run/concentra-slurm-$(printf '%s' "$D" | sha1sum | cut -c1-12)/munged.sock"
-  fi
-  printf '%s' "$s"
-}
-MUNGE_SOCK="$(munge_socket_path)"
+# Unix socket paths must fit in sun_path (108 bytes): munged's socket and slurmstepd's sockets
+# (SlurmdSpoolDir/localhost_<job>.<step>) move to a short directory under /run for a deep state dir.
+if [ "${#D}" -gt 50 ]; then
+  SOCK_DIR="/run/concentra-slurm-$(printf '%s' "$D" | sha1sum | cut -c1-12)"
+  MUNGE_SOCK="$SOCK_DIR/munged.sock"
+  SLURMD_SPOOL="$SOCK_DIR/slurmd"
+else
+  SOCK_DIR=""
+  MUNGE_SOCK="$MUNGE_DIR/munged.sock"
+  SLURMD_SPOOL="$SPOOL/d"
+fi
 
 export SLURM_CONF="$CONF"
 
@@ -215,7 +218,7 @@ AuthType=auth/munge
 AuthInfo=socket=$MUNGE_SOCK
 CredType=cred/munge
 StateSaveLocation=$SPOOL/ctld
-SlurmdSpoolDir=$SPOOL/d
+SlurmdSpoolDir=$SLURMD_SPOOL
 SlurmctldPidFile=$RUN/slurmctld.pid
 SlurmdPidFile=$RUN/slurmd.pid
 SlurmctldLogFile=$LOG/slurmctld.log
@@ -249,7 +252,7 @@ AccountingStorageTRES=gres/gpu,gres/gpu:$GPU_TYPE
 AccountingStoreFlags=job_comment
 JobCompType=jobcomp/none
 MailProg=/bin/true
-# quick turnaround for tests
+# finished jobs stay visible in squeue/scontrol for 5 minutes (accounting keeps them forever)
 MinJobAge=300
 KillWait=5
 InactiveLimit=0
@@ -340,7 +343,7 @@ start_munge() {
   rm -f "$MUNGE_SOCK" "$MUNGE_SOCK.lock"
   munged --key-file="$MUNGE_DIR/munge.key" --socket="$MUNGE_SOCK" \
     --pid-file="$RUN/munged.pid" --log-file="$LOG/munged.log" \
-    --seed-file="$MUNGE_DIR/munged.seed" --num-threads=4 >>"$LOG/munged.log" 2>&1 9>&- ||
+    --seed-file="$MUNGE_DIR/munged.seed" --num-threads=4 >>"$LOG/munged.log" 2>&1 </dev/null 9>&- ||
     { tail -n 20 "$LOG/munged.log" >&2; die "munged failed to start"; }
   poll "munged to answer on $MUNGE_SOCK" "$WAIT" munge_ok || die "munged does not answer (see $LOG/munged.log)"
   log "started munged (pid $(pid_of munged), socket $MUNGE_SOCK)"
@@ -354,7 +357,7 @@ start_slurmdbd() {
   fi
   stop_daemon slurmdbd
   port_in_use "$DBD_PORT" && die "port $DBD_PORT (slurmdbd) is taken by another process; set CONCENTRA_SLURM_PORT_BASE"
-  slurmdbd >>"$LOG/slurmdbd.stdout" 2>&1 9>&- || { tail -n 20 "$LOG/slurmdbd.log" >&2; die "slurmdbd failed to start"; }
+  slurmdbd >>"$LOG/slurmdbd.stdout" 2>&1 </dev/null 9>&- || { tail -n 20 "$LOG/slurmdbd.log" >&2; die "slurmdbd failed to start"; }
   poll "slurmdbd to answer sacctmgr on port $DBD_PORT" "$WAIT" sacctmgr_ok ||
     { tail -n 20 "$LOG/slurmdbd.log" >&2; die "slurmdbd does not answer (see $LOG/slurmdbd.log)"; }
   log "started slurmdbd (pid $(pid_of slurmdbd), port $DBD_PORT, database $DB_NAME)"
@@ -389,7 +392,7 @@ start_slurmctld() {
   if is_running slurmctld && ctld_ok; then log "slurmctld already running (pid $(pid_of slurmctld))"; return 0; fi
   stop_daemon slurmctld
   port_in_use "$CTLD_PORT" && die "port $CTLD_PORT (slurmctld) is taken by another process; set CONCENTRA_SLURM_PORT_BASE"
-  slurmctld -f "$CONF" >>"$LOG/slurmctld.stdout" 2>&1 9>&- || { tail -n 20 "$LOG/slurmctld.log" >&2; die "slurmctld failed to start"; }
+  slurmctld -f "$CONF" >>"$LOG/slurmctld.stdout" 2>&1 </dev/null 9>&- || { tail -n 20 "$LOG/slurmctld.log" >&2; die "slurmctld failed to start"; }
   poll "slurmctld to answer on port $CTLD_PORT" "$WAIT" ctld_ok ||
     { tail -n 20 "$LOG/slurmctld.log" >&2; die "slurmctld does not answer (see $LOG/slurmctld.log)"; }
   log "started slurmctld (pid $(pid_of slurmctld), port $CTLD_PORT)"
@@ -398,7 +401,7 @@ start_slurmctld() {
 start_slurmd() {
   if is_running slurmd; then log "slurmd already running (pid $(pid_of slurmd))"; return 0; fi
   port_in_use "$SLURMD_PORT" && die "port $SLURMD_PORT (slurmd) is taken by another process; set CONCENTRA_SLURM_PORT_BASE"
-  slurmd -f "$CONF" -N "$NODE" >>"$LOG/slurmd.stdout" 2>&1 9>&- || { tail -n 20 "$LOG/slurmd.log" >&2; die "slurmd failed to start"; }
+  slurmd -f "$CONF" -N "$NODE" >>"$LOG/slurmd.stdout" 2>&1 </dev/null 9>&- || { tail -n 20 "$LOG/slurmd.log" >&2; die "slurmd failed to start"; }
   poll "slurmd pid file" "$WAIT" is_running slurmd || { tail -n 20 "$LOG/slurmd.log" >&2; die "slurmd did not stay up (see $LOG/slurmd.log)"; }
   log "started slurmd (pid $(pid_of slurmd), node $NODE, port $SLURMD_PORT)"
 }
@@ -407,7 +410,8 @@ start_slurmd() {
 cmd_start() {
   need_root
   local t0=$SECONDS
-  mkdir -p "$ETC" "$RUN" "$LOG" "$SPOOL/ctld" "$SPOOL/d" "$MUNGE_DIR"
+  mkdir -p "$ETC" "$RUN" "$LOG" "$SPOOL/ctld" "$SLURMD_SPOOL" "$MUNGE_DIR"
+  [ -z "$SOCK_DIR" ] || chmod 711 "$SOCK_DIR"
   chmod 755 "$D"
   exec 9>"$D/.lock"
   flock -w 600 9 || die "another slurm.sh holds $D/.lock"
@@ -473,7 +477,7 @@ cmd_reset() {
     log "dropped database $DB_NAME"
   fi
   rm -rf "$D"
-  [ "$MUNGE_SOCK" = "$MUNGE_DIR/munged.sock" ] || rm -rf "$(dirname "$MUNGE_SOCK")"
+  [ -z "$SOCK_DIR" ] || rm -rf "$SOCK_DIR"
   log "removed $D"
 }
 

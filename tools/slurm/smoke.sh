@@ -27,7 +27,7 @@ poll() {
 }
 job_state() { squeue -h -j "$1" -o '%T|%r' 2>/dev/null; }
 acct_terminal() { # job id: accounting has the job in a final state
-  sacct -j "$1" -X -P -n --format=State 2>/dev/null | grep -qE '^(COMPLETED|FAILED|CANCELLED|TIMEOUT|OUT_OF_MEMORY|NODE_FAIL)'
+  sacct -j "$1" -X -P -n --format=State 2>/dev/null | grep -qE '^(COMPLETED|FAILED|CANCELLED|TIMEOUT|OUT_OF_MEMORY|NODE_FAIL|PREEMPTED|BOOT_FAIL|DEADLINE)'
 }
 pending_with() { job_state "$1" | grep -qx "PENDING|$2"; }
 gpu_seconds() { # reads sacct -P lines JobID|AllocTRES|ElapsedRaw|State, prints GPU-seconds per job and total
@@ -58,11 +58,14 @@ run sacctmgr -i modify account where name="$ACCT" cluster="$CLUSTER" set GrpTRES
 run sacctmgr -P -n show assoc where account="$ACCT" user= format=Account,GrpTRES,GrpTRESMins
 [ "$(sacctmgr -P -n show assoc where account="$ACCT" user= format=GrpTRES)" = "gres/gpu=2" ] || fail "modify not shown"
 # the controller got the change from slurmdbd (no restart needed)
-run bash -c "scontrol show assoc_mgr accounts=$ACCT flags=assoc | grep -m1 -o 'GrpTRES=.*gres/gpu=[^,]*'"
+printf '$ %s\n' "scontrol show assoc_mgr accounts=$ACCT flags=assoc | grep -m1 -o 'GrpTRES=.*gres/gpu=[^,]*'"
+scontrol show assoc_mgr accounts="$ACCT" flags=assoc | grep -m1 -o 'GrpTRES=.*gres/gpu=[^,]*'
+scontrol show assoc_mgr accounts="$ACCT" flags=assoc | grep -m1 -q 'gres/gpu=2(' || fail "controller did not get the new limit"
 run sacctmgr -i modify account where name="$ACCT" cluster="$CLUSTER" set GrpTRES=gres/gpu=4
 
 echo "## 3. a GPU job under the account, and its usage in accounting"
 run srun -A "$ACCT" --gres=gpu:1 -t 1 true
+# shellcheck disable=SC2016
 JOB1="$(sbatch --parsable -A "$ACCT" --gres=gpu:2 -t 1 -o /dev/null --wrap 'echo $CUDA_VISIBLE_DEVICES; sleep 3')"
 echo "$ sbatch --parsable -A $ACCT --gres=gpu:2 -t 1 -o /dev/null --wrap 'sleep 3'"
 echo "$JOB1"
@@ -103,7 +106,15 @@ poll "job $JOB4 to be PENDING with reason QOSGrpGRES" 30 pending_with "$JOB4" QO
 run squeue -h -j "$JOB4" -o '%i|%T|%r|%q|%b'
 run scancel "$JOB4"
 
-echo "## 6. removal (refused while the account has jobs in the queue)"
+echo "## 6. removal (refused while accounting knows of an active job of the account)"
+run sacctmgr -i modify qos "$QOS" set GrpTRES=gres/gpu=2
+JOB5="$(sbatch --parsable -A "$ACCT" --gres=gpu:1 -t 1 -o /dev/null --wrap 'sleep 60')"
+echo "$ sbatch --parsable -A $ACCT --gres=gpu:1 -t 1 -o /dev/null --wrap 'sleep 60'"
+echo "$JOB5"
+poll "job $JOB5 to be RUNNING in accounting" 30 bash -c "sacct -j $JOB5 -X -P -n --format=State | grep -qx RUNNING"
+printf '$ %s\n' "sacctmgr -i delete account $ACCT"
+if sacctmgr -i delete account "$ACCT" 2>&1; then fail "account with a running job was deleted"; else echo "(exit $?)"; fi
+run scancel -A "$ACCT"
 poll "jobs of $ACCT to leave the queue" 60 bash -c "[ -z \"\$(squeue -h -A $ACCT -t PD,R,CG -o %i)\" ]"
 run sacctmgr -i delete user root account="$ACCT"
 run sacctmgr -i delete account "$ACCT"

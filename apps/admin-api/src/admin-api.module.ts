@@ -3,6 +3,7 @@ import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { ConfigModule } from '@concentra/config';
 import { PersistenceModule } from '@concentra/persistence';
 import { TemporalClientModule } from '@concentra/temporal';
+import { AuditModule } from './audit/audit.module';
 import { AuthGuard } from './auth/auth.guard';
 import { CycleCommandsModule } from './commands/cycle-commands.module';
 import { CyclesController } from './cycles/cycles.controller';
@@ -13,7 +14,7 @@ import { ProgramsController } from './programs/programs.controller';
 import { ProgramsService } from './programs/programs.service';
 
 @Module({
-  imports: [ConfigModule, PersistenceModule, TemporalClientModule, CycleCommandsModule],
+  imports: [ConfigModule, PersistenceModule, TemporalClientModule, CycleCommandsModule, AuditModule],
   controllers: [HealthController, ProgramsController, CyclesController],
   providers: [
     ProgramsService,

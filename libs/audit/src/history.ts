@@ -20,7 +20,7 @@ const historyType = (patchProtobufRoot(proto) as unknown as { lookupType(name: s
 
 export type { History };
 export const EventType = temporal.api.enums.v1.EventType;
-export type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+export type HistoryEvent = proto.temporal.api.history.v1.IHistoryEvent;
 
 /** The Temporal SDK version the histories are recorded and replayed with. */
 export function temporalSdkVersion(): string {
@@ -78,7 +78,7 @@ export function eventNumber(event: HistoryEvent): number {
 }
 
 /** Decodes a payload written with the default data converter (JSON). */
-export function decodePayload(payload: temporal.api.common.v1.IPayload | null | undefined): unknown {
+export function decodePayload(payload: proto.temporal.api.common.v1.IPayload | null | undefined): unknown {
   if (!payload) return undefined;
   return defaultPayloadConverter.fromPayload(payload);
 }

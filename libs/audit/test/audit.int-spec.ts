@@ -73,7 +73,7 @@ describe('audit tools on real PostgreSQL and the Temporal dev server', () => {
       expect(await verifyChains(database.db)).toMatchObject({ ok: true, firstBroken: null });
     });
 
-    it('names a link that no longer points at the previous event's hash', async () => {
+    it('names a link that no longer points at the hash of the event before it', async () => {
       const rows = (await database.db.query(`SELECT prev_hash FROM events WHERE stream_id = 'tamper:c' AND stream_position = 2`)) as { prev_hash: string }[];
       await asSuperuser(`UPDATE events SET prev_hash = $1 WHERE stream_id = 'tamper:c' AND stream_position = 2`, ['0'.repeat(64)]);
       const report = await verifyChains(database.db);

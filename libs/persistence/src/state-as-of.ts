@@ -49,7 +49,9 @@ export function foldCycle(cycleId: string, events: readonly StoredEvent[], asOf:
   const timeline: TimelineStep[] = [];
   for (const event of taken) {
     const data = event.data as { stage?: unknown; policyHash?: unknown };
-    if (typeof data.stage === 'string') stage = data.stage;
+    // The workflow records the stage after each event in its metadata (the skeleton put it in data).
+    const recordedStage = typeof event.metadata.stage === 'string' ? event.metadata.stage : data.stage;
+    if (typeof recordedStage === 'string') stage = recordedStage;
     const hash = event.metadata.policyHash ?? (typeof data.policyHash === 'string' ? data.policyHash : undefined);
     if (hash) policyHash = hash;
     const actor = event.metadata.actor;

@@ -8,7 +8,7 @@ import type { RankResult } from '../scoring/rank';
 import { addDays, resolveDue } from '../shared/time';
 import type { Approval, CycleEvent } from './events';
 import { chain } from './guards';
-import { base, callCandidates, closeCycle, enterStage, grantStage, liveInRound, rankRound } from './pipeline';
+import { base, callCandidates, closeCycle, enterStage, grantStage, liveInRound } from './pipeline';
 import type { RunningCycle } from './state';
 
 export function proposeSelection(s: RunningCycle, index: number, now: string, rerun: boolean): CycleEvent[] {
@@ -119,7 +119,8 @@ export function finalizeDecision(s: RunningCycle, now: string): CycleEvent[] {
 export function rerunDecision(s: RunningCycle, now: string): CycleEvent[] {
   const dec = s.decision!;
   if (dec.kind === 'selection') return proposeSelection(s, dec.stageIndex, now, true);
-  return [proposeNarrowing(s, dec.stageIndex, dec.round, dec.roundKey, rankRound(s, s.rounds[dec.roundKey], false), now, true)];
+  // The round's scores are closed, so the recorded ranking is the current one; the program manager re-decides on it.
+  return [proposeNarrowing(s, dec.stageIndex, dec.round, dec.roundKey, dec.result, now, true)];
 }
 
 /** Every affected team has objected or waived, or the window ran out. */

@@ -59,7 +59,13 @@ describe('procurement and open-source release', () => {
       ],
     });
     expect(nextDeadline(sc.state)).toBeNull();
-    expect(grantsToRelease(sc.state).map((g) => g.reason)).toEqual(['completed', 'completed']);
+    expect(grantsToRelease(sc.state).map((g) => [g.applicationId, g.reason])).toEqual([
+      ['a1', 'completed'],
+      ['a2', 'completed'],
+      ['a3', 'eliminated'],
+      ['a4', 'eliminated'],
+      ['a5', 'eliminated'],
+    ]);
   });
 
   it('stamps the stage after every event for projections', () => {

@@ -23,13 +23,17 @@ describe('EventStore (PostgreSQL)', () => {
     await database?.drop();
   });
 
-  const event = (streamId: string, n: number, type = 'SomethingHappened', data: Record<string, unknown> = {}, occurredAt = '2027-01-01T00:00:00.000Z'): NewEvent => ({
-    eventId: `${streamId}#${n}`,
-    type,
-    data: { n, ...data },
-    metadata: { actor, policyHash: hash },
-    occurredAt,
-  });
+  /** `data.stage` goes into metadata, where the workflow records the stage after each event. */
+  const event = (streamId: string, n: number, type = 'SomethingHappened', data: Record<string, unknown> = {}, occurredAt = '2027-01-01T00:00:00.000Z'): NewEvent => {
+    const { stage, ...rest } = data;
+    return {
+      eventId: `${streamId}#${n}`,
+      type,
+      data: { n, ...rest },
+      metadata: { actor, policyHash: hash, ...(typeof stage === 'string' ? { stage } : {}) },
+      occurredAt,
+    };
+  };
   const count = async (streamId: string) => Number((await database.db.query('SELECT count(*) AS n FROM events WHERE stream_id = $1', [streamId]))[0].n);
 
   async function expectStoreError(promise: Promise<unknown>, code: EventStoreError['code']): Promise<EventStoreError> {

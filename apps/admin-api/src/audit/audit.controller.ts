@@ -1,0 +1,80 @@
+import { Controller, Get, Header, Inject, Param, Query, UseInterceptors } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
+import { Allow } from '../auth/roles';
+import { CurrentPrincipal } from '../auth/principal.decorator';
+import type { Principal } from '../auth/tokens';
+import { ZodPipe } from '../http/zod-body.pipe';
+import { AuditAccessInterceptor } from './audit-access';
+import { AuditService } from './audit.service';
+
+const AsOfSchema = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 timestamp, e.g. 2027-03-01T12:00:00Z' });
+const DateSchema = z.iso.date({ message: 'must be a date, e.g. 2027-03-01' });
+
+/** The auditor's tools over HTTP: read-only, and every call is itself recorded. */
+@ApiTags('audit')
+@ApiBearerAuth()
+@Controller('v1/audit')
+@UseInterceptors(AuditAccessInterceptor)
+export class AuditController {
+  constructor(@Inject(AuditService) private readonly audit: AuditService) {}
+
+  @Get('cycles/:id/timeline')
+  @Allow('auditor', 'program_manager')
+  @ApiOperation({ summary: 'Who did what when, under which policy: the cycle and its grants, from the events' })
+  timeline(@Param('id') id: string) {
+    return this.audit.timeline(id);
+  }
+
+  @Get('cycles/:id/verify')
+  @Allow('auditor', 'program_manager')
+  @ApiOperation({ summary: "Recompute the hash chains of the cycle's and its grants' streams; the first broken link if any" })
+  verifyCycle(@Param('id') id: string) {
+    return this.audit.verifyCycle(id);
+  }
+
+  @Get('verify')
+  @Allow('auditor')
+  @ApiOperation({ summary: 'Recompute every hash of every stream in the store; the first broken link if any' })
+  verifyAll() {
+    return this.audit.verifyAll();
+  }
+
+  @Get('cycles/:id/rederive')
+  @Allow('auditor', 'program_manager')
+  @ApiOperation({ summary: 'Recompute every decision with the domain rules from the inputs the events record, and list differences' })
+  rederive(@Param('id') id: string) {
+    return this.audit.rederive(id);
+  }
+
+  @Get('cycles/:id/state')
+  @Allow('auditor', 'program_manager')
+  @ApiOperation({ summary: 'The cycle as its events say it was at a moment (asOf), from the events alone' })
+  @ApiQuery({ name: 'asOf', required: true, example: '2027-03-01T12:00:00Z' })
+  state(@Param('id') id: string, @Query('asOf', new ZodPipe(AsOfSchema)) asOf: string) {
+    return this.audit.stateAsOf(id, asOf);
+  }
+
+  @Get('cycles/:id/export')
+  @Allow('auditor')
+  @Header('Content-Disposition', 'attachment')
+  @ApiOperation({ summary: 'One bundle: Temporal histories of the cycle and its grants, domain events, policies, manifest of hashes' })
+  export(@Param('id') id: string, @CurrentPrincipal() who: Principal) {
+    return this.audit.export(id, `${who.role}:${who.sub}`);
+  }
+
+  @Get('cycles/:id/cross-check')
+  @Allow('auditor')
+  @ApiOperation({ summary: 'Every decision in the Temporal histories has its domain event, and every domain event its workflow step' })
+  crossCheck(@Param('id') id: string) {
+    return this.audit.crossCheck(id);
+  }
+
+  @Get('access-log')
+  @Allow('auditor')
+  @ApiOperation({ summary: 'Who used the audit endpoints on a day (UTC)' })
+  @ApiQuery({ name: 'date', required: true, example: '2027-03-01' })
+  accessLog(@Query('date', new ZodPipe(DateSchema)) date: string) {
+    return this.audit.accessLog(date);
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * Shared by the cycle-command integration tests: the real worker module and HTTP API on a fresh
+ * database and the Temporal dev server, tokens for every role, and bounded polling (no sleeps).
+ */
+import type { INestApplication, INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import request from 'supertest';
+import { DEVELOPMENT_JWT_SECRET } from '@concentra/config';
+import { defaultPolicyDocument } from '@concentra/domain';
+import { WorkerModule } from '../../worker/src/worker.module';
+import { createAdminApi } from '../src/bootstrap';
+import { issueToken, type Principal } from '../src/auth/tokens';
+import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
+
+export interface Harness {
+  database: TestDatabase;
+  api: INestApplication;
+  client: Client;
+  http(): ReturnType<typeof request>;
+  /** Events recorded in one cycle's stream. */
+  eventCount(streamId: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(taskQueue: string): Promise<Harness> {
+  const database = await createTestDatabase();
+  Object.assign(process.env, {
+    DATABASE_URL: database.url,
+    TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS,
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    MIGRATIONS_RUN: 'false',
+  });
+  const worker: INestApplicationContext = await NestFactory.createApplicationContext(WorkerModule, { logger: ['error', 'warn'] });
+  await worker.init();
+  const api = await createAdminApi(['error', 'warn']);
+  await api.init();
+  const connection = await Connection.connect({ address: process.env.TEST_TEMPORAL_ADDRESS });
+  const client = new Client({ connection });
+  return {
+    database,
+    api,
+    client,
+    http: () => request(api.getHttpServer()),
+    eventCount: async (streamId) => Number(((await database.db.query('SELECT count(*) AS n FROM events WHERE stream_id = $1', [streamId])) as { n: string }[])[0].n),
+    close: async () => {
+      await terminateRunning(client, taskQueue);
+      await api.close();
+      await worker.close();
+      await connection.close();
+      await database.drop();
+    },
+  };
+}
+
+/**
+ * The tests' own workflows still running at the end (grants waiting for GPUs the worker cannot
+ * provision, a cycle waiting for them) are terminated so nothing outlives the test on the shared server.
+ */
+async function terminateRunning(client: Client, taskQueue: string): Promise<void> {
+  for await (const execution of client.workflow.list({ query: `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'` })) {
+    try {
+      await client.workflow.getHandle(execution.workflowId, execution.runId).terminate('integration test finished');
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
+    }
+  }
+}
+
+export const bearer = (principal: Principal) => `Bearer ${issueToken(principal, DEVELOPMENT_JWT_SECRET, 'concentra')}`;
+
+export const pm = bearer({ sub: 'pm-1', role: 'program_manager' });
+export const auditor = bearer({ sub: 'auditor-1', role: 'auditor' });
+export const applicant = (org: string) => bearer({ sub: `user@${org}`, role: 'applicant', org });
+export const reviewer = (n: number) => bearer({ sub: `reviewer-${n}`, role: 'reviewer' });
+export const evaluator = (n: number) => bearer({ sub: `evaluator-${n}`, role: 'evaluator' });
+
+/** Reviewers 1-2 sit for independent organisations; reviewer 3 works for org-x, a member of one consortium. */
+export const panel = {
+  reviewers: [
+    { subject: 'reviewer-1', organisationId: 'rev-org-1' },
+    { subject: 'reviewer-2', organisationId: 'rev-org-2' },
+    { subject: 'reviewer-3', organisationId: 'org-x' },
+  ],
+  evaluators: [
+    { subject: 'evaluator-1', organisationId: 'eval-org-1' },
+    { subject: 'evaluator-2', organisationId: 'eval-org-2' },
+  ],
+};
+
+export const company = (id: string) => ({ organisationId: id, name: `Company ${id}`, type: 'company' });
+export const university = (id: string) => ({ organisationId: id, name: `University ${id}`, type: 'university' });
+
+/**
+ * The default policy with durations in seconds (wiring tests only): the call closes after five
+ * applications, review and evaluation windows are seconds long, approvals wait long enough for the
+ * test to give them, a refill call fills a seat left by a narrowing that kept fewer than planned,
+ * and the cycle does not repeat.
+ */
+export function shortPolicy(options: { review?: string } = {}) {
+  const stages = defaultPolicyDocument.stages;
+  return {
+    ...defaultPolicyDocument,
+    program: undefined,
+    repeatEvery: undefined,
+    stages: [
+      { ...stages[0], closing: { deadline: 'PT30M', afterApplications: 5 } },
+      { kind: 'review', name: 'Expert review', duration: options.review ?? 'PT12S', scoring: 'proposal' },
+      { kind: 'selection', name: 'Selection', minAwardees: 2, maxAwardees: 3, approvalDue: 'PT30M', onApprovalTimeout: 'apply_ranking' },
+      { kind: 'grant', name: 'Compute grant', duration: 'PT2S', gpusPerAwardee: [{ type: 'H100', count: 8 }] },
+      {
+        kind: 'evaluation',
+        name: 'Model evaluation',
+        submissionDue: 'PT10S',
+        scoringDue: 'PT3S',
+        scoring: 'model',
+        narrowing: { keep: 2, approvalDue: 'PT30M', onApprovalTimeout: 'apply_ranking' },
+      },
+      {
+        kind: 'refill',
+        name: 'Refill call',
+        fillUpTo: 2,
+        openFor: 'PT6S',
+        reviewFor: 'PT6S',
+        scoring: 'proposal',
+        approvalDue: 'PT30M',
+        onApprovalTimeout: 'select_none',
+        openTo: { newcomers: true, eliminatedTeams: true },
+      },
+      { kind: 'extension', name: 'Finalist extension', duration: 'PT2S' },
+      { kind: 'procurement', name: 'Procurement and release', contractsDue: 'PT30M', openSourceReleaseDue: 'PT30M', allowedLicences: ['Apache-2.0', 'MIT'] },
+    ],
+    scoring: {
+      proposal: { ...defaultPolicyDocument.scoring.proposal, minimumScoresPerApplication: 2 },
+      model: { ...defaultPolicyDocument.scoring.model, minimumScoresPerApplication: 2 },
+    },
+    objections: { windowDays: 1, appliesTo: ['narrowing'] },
+    reminders: { before: [] },
+    missingInputs: {
+      scores: { belowMinimumAtDeadline: 'proceed_with_present', extendBy: 'PT30S', stillMissingAfterExtension: 'proceed_with_present' },
+      evaluationSubmission: 'score_zero',
+      objectionDecisionDue: 'PT30M',
+    },
+    confidentiality: { publish: { applicationCount: true, awardeeNames: true, topScore: true, meanScore: false, medianScore: false } },
+  };
+}
+
+/** Polls `probe` until it returns a value (not undefined/false), or fails after `timeoutMs`. */
+export async function eventually<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000, everyMs = 150): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    last = value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${String(last)})`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
+
+/** Checks an HTTP status and shows the body when it is not the expected one. */
+export function expectStatus<R extends { status: number; body: unknown }>(res: R, status: number): R {
+  if (res.status !== status) throw new Error(`expected HTTP ${status}, got ${res.status}: ${JSON.stringify(res.body)}`);
+  return res;
+}
