@@ -14,6 +14,8 @@ export interface CycleReadout {
   recorded: CycleView | null;
   /** From the workflow's Query: what the running cycle says now (null once it is gone). */
   live: CycleStatus | null;
+  /** Why `live` is null while the workflow exists (its worker failing, for example). */
+  liveError?: string;
 }
 
 @Injectable()
@@ -57,12 +59,17 @@ export class CyclesService {
   async get(id: string): Promise<CycleReadout> {
     const recorded = (await this.reads.cycle(id)) ?? null;
     let live: CycleStatus | null = null;
+    let liveError: string | undefined;
     try {
       live = await this.temporal.workflow.getHandle(id).query(cycleStatusQuery);
     } catch (error) {
-      if (!(error instanceof WorkflowNotFoundError)) throw error;
+      // The recorded state still answers when the workflow cannot (gone, or its worker failing).
+      if (!(error instanceof WorkflowNotFoundError)) liveError = `the workflow did not answer: ${(error as Error).message}`;
     }
-    if (!recorded && !live) throw new DomainError('not_found', `no cycle '${id}'`, 'id');
-    return { id, recorded, live };
+    if (!recorded && !live) {
+      if (liveError) throw new Error(liveError);
+      throw new DomainError('not_found', `no cycle '${id}'`, 'id');
+    }
+    return { id, recorded, live, ...(liveError ? { liveError } : {}) };
   }
 }
