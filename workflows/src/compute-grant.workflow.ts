@@ -8,6 +8,7 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { Duration } from '@temporalio/common';
 import type { GpuActivities } from '@concentra/gpu';
 import {
   extendGrantSignal,
@@ -26,8 +27,8 @@ const gpu = proxyActivities<GpuActivities>({
   retry: { initialInterval: '2 seconds', maximumInterval: '5 minutes', backoffCoefficient: 2, nonRetryableErrorTypes: ['GpuIdempotencyConflict'] },
 });
 
-/** How often usage is pulled from the scheduler's accounting into the ledger. */
-const METERING_INTERVAL = '1 day';
+/** How often usage is pulled from the scheduler's accounting into the ledger (GrantInput.meteringInterval may change it). */
+const METERING_INTERVAL: Duration = '1 day';
 const METERINGS_PER_RUN = 200;
 
 export interface GrantOutcome {
@@ -88,7 +89,7 @@ export async function computeGrant(input: GrantInput, carry?: GrantCarry): Promi
         continuing = true; // the allocation carries over to the next run: nothing to release
         return await continueAsNew<typeof computeGrant>(input, { allocationId, extensions, meterings, changes, releaseReason, endsAt, gpus });
       }
-      const signalled = await condition(() => releaseReason !== null || pendingExtensions.length > 0, METERING_INTERVAL);
+      const signalled = await condition(() => releaseReason !== null || pendingExtensions.length > 0, (input.meteringInterval as Duration | undefined) ?? METERING_INTERVAL);
       while (pendingExtensions.length > 0 && !releaseReason) {
         const { until } = pendingExtensions.shift()!;
         extensions += 1;

@@ -44,6 +44,19 @@ export interface CycleInput {
   panel?: { reviewers: PanelMember[]; evaluators: PanelMember[] };
   /** Published with the call so nobody can choose it after seeing the scores; defaults to the cycle id. */
   lotterySeed?: string;
+  /** Operational knobs, independent of the policy (not part of its hash); production leaves them unset. */
+  tuning?: CycleTuning;
+}
+
+/**
+ * How the workflows pace themselves, not what the program decides: tests use them to force a
+ * continue-as-new after a few events, or to meter GPU use less often over a simulated year.
+ */
+export interface CycleTuning {
+  /** Continue-as-new after this many recorded events in one run (default 1000). */
+  eventsPerRun?: number;
+  /** How often each grant pulls usage from the scheduler, as a Temporal duration (default '1 day'). */
+  grantMeteringInterval?: string;
 }
 
 export interface CycleStatus {
@@ -105,6 +118,8 @@ export interface GrantInput {
   gpus: GpuAllocation[];
   /** End of the funded period; the grant keeps its GPUs until the cycle releases it. */
   endsAt: string | null;
+  /** How often usage is metered, as a Temporal duration (default '1 day'); see CycleTuning. */
+  meteringInterval?: string;
 }
 
 export interface GrantCarry {

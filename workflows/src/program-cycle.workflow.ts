@@ -134,7 +134,7 @@ export async function programCycle(input: CycleInput, carry?: CycleCarry): Promi
       await drainInbox();
       await reconcileGrants();
       if (finished(state)) break;
-      if (workflowInfo().continueAsNewSuggested || recorder.recorded - recordedAtStart >= EVENTS_PER_RUN) {
+      if (workflowInfo().continueAsNewSuggested || recorder.recorded - recordedAtStart >= (input.tuning?.eventsPerRun ?? EVENTS_PER_RUN)) {
         await condition(allHandlersFinished);
         await queue;
         return await continueAsNew<typeof programCycle>(input, {
@@ -220,7 +220,17 @@ export async function programCycle(input: CycleInput, carry?: CycleCarry): Promi
       try {
         await startChild(computeGrant, {
           workflowId: grant.grantId,
-          args: [{ cycleId, grantId: grant.grantId, applicationId: grant.applicationId, organisationId: grant.organisationId, gpus: grant.gpus, endsAt: grant.endsAt }],
+          args: [
+            {
+              cycleId,
+              grantId: grant.grantId,
+              applicationId: grant.applicationId,
+              organisationId: grant.organisationId,
+              gpus: grant.gpus,
+              endsAt: grant.endsAt,
+              ...(input.tuning?.grantMeteringInterval ? { meteringInterval: input.tuning.grantMeteringInterval } : {}),
+            },
+          ],
           // Grants outlive a continue-as-new of the cycle; they report back by signal.
           parentClosePolicy: ParentClosePolicy.ABANDON,
         });

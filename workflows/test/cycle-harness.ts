@@ -5,11 +5,12 @@
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import type { WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { randomBytes } from 'node:crypto';
 import { policyHash, type CycleCommand, type ProgramPolicy, type CycleEventType } from '@concentra/domain';
 import { EventActivities, EventStore, PROJECTIONS, type StoredEvent } from '@concentra/persistence';
 import { NotificationActivities } from '@concentra/notifications';
+import type { GpuAllocationView } from '@concentra/gpu';
 import { activitiesOf } from '@concentra/temporal';
 import {
   commandUpdates,
@@ -17,12 +18,37 @@ import {
   cycleWorkflowId,
   type CommandResult,
   type CycleStatus,
+  type CycleTuning,
   type PersonCommand,
 } from '@concentra/workflows/contracts';
 import { createTestDatabase, type TestDatabase } from '../../test/support/database';
 import { createTimeSkippingEnvironment } from '../../test/support/temporal';
 import { createTestWorker } from '../../test/support/worker';
 import { createGpuTestActivities, type GpuTestPool } from '../../test/support/gpu';
+
+/** How long a poll waits for the workflows to catch up before the test fails with what it saw last. */
+const POLL_BOUND_MS = 60_000;
+const POLL_EVERY_MS = 25;
+
+/**
+ * Scenarios simulate whole years: a grant metered every day would run ~180 metering activities per
+ * grant and half year. Monthly metering exercises the same code at a fraction of the cost.
+ */
+export const TEST_TUNING: CycleTuning = { grantMeteringInterval: '30 days' };
+
+export interface Panel {
+  reviewers: { subject: string; organisationId?: string }[];
+  evaluators: { subject: string; organisationId?: string }[];
+}
+
+export interface OutboxRow {
+  key: string;
+  kind: string;
+  recipient: { role: string; subject?: string; organisationId?: string };
+  subject: string;
+  body: Record<string, unknown>;
+  dueAt: string;
+}
 
 export class CycleHarness {
   private worker!: Worker;
@@ -61,7 +87,10 @@ export class CycleHarness {
     await this.database.drop();
   }
 
-  async start(policy: ProgramPolicy, options: { program?: string; year?: number; panel?: { reviewers: { subject: string; organisationId?: string }[]; evaluators: { subject: string; organisationId?: string }[] }; lotterySeed?: string } = {}): Promise<CycleRun> {
+  async start(
+    policy: ProgramPolicy,
+    options: { program?: string; year?: number; panel?: Panel; lotterySeed?: string; tuning?: CycleTuning } = {},
+  ): Promise<CycleRun> {
     const program = options.program ?? `p-${randomBytes(3).toString('hex')}`;
     const year = options.year ?? 2027;
     const workflowId = cycleWorkflowId(program, year);
@@ -78,25 +107,52 @@ export class CycleHarness {
           startedBy: { role: 'program_manager', subject: 'pm-1' },
           panel: options.panel,
           lotterySeed: options.lotterySeed,
+          tuning: { ...TEST_TUNING, ...options.tuning },
         },
       ],
     });
-    const run = new CycleRun(this, handle, workflowId, program);
+    const run = new CycleRun(this, handle, workflowId, program, year);
     await run.until((s) => s.stage !== 'not_started');
     return run;
+  }
+
+  /** Polls until `check` returns a value other than undefined (bounded; fails with the last thing seen). */
+  async poll<T>(what: string, check: () => Promise<T | undefined>, describe: () => Promise<unknown> = async () => undefined): Promise<T> {
+    const until = Date.now() + POLL_BOUND_MS;
+    while (Date.now() < until) {
+      const value = await check();
+      if (value !== undefined) return value;
+      await new Promise((resolve) => setTimeout(resolve, POLL_EVERY_MS));
+    }
+    throw new Error(`${what} not reached within ${POLL_BOUND_MS} ms; last seen: ${JSON.stringify(await describe())}`);
+  }
+
+  /** Moves the test server's clock to `at` (an instant), or a little past it. */
+  async sleepUntil(at: string | number): Promise<void> {
+    const wait = (typeof at === 'number' ? at : Date.parse(at)) - (await this.env.currentTimeMs());
+    if (wait > 0) await this.env.sleep(wait);
+  }
+
+  async outbox(cycleId: string, kind?: string): Promise<OutboxRow[]> {
+    const rows = (await this.database.db.query(
+      `SELECT key, kind, recipient, subject, body, due_at FROM notification_outbox WHERE cycle_id = $1 ${kind ? 'AND kind = $2' : ''} ORDER BY id`,
+      kind ? [cycleId, kind] : [cycleId],
+    )) as Array<Omit<OutboxRow, 'dueAt'> & { due_at: Date }>;
+    return rows.map(({ due_at, ...r }) => ({ ...r, dueAt: due_at.toISOString() }));
   }
 }
 
 export class CycleRun {
   constructor(
     private readonly harness: CycleHarness,
-    readonly handle: WorkflowHandle,
+    readonly handle: WorkflowHandleWithFirstExecutionRunId,
     readonly id: string,
     readonly program: string,
+    readonly year: number,
   ) {}
 
   grantId(team: string): string {
-    return `grant:${this.program}:2027:${team}`;
+    return `grant:${this.program}:${this.year}:${team}`;
   }
 
   status(): Promise<CycleStatus> {
@@ -115,35 +171,36 @@ export class CycleRun {
     const before = await this.status();
     if (!before.nextDeadline) throw new Error(`no deadline pending in stage ${before.stage}`);
     if (expected) expect(before.nextDeadline.kind).toBe(expected);
-    const wait = Date.parse(before.nextDeadline.at) - (await this.harness.env.currentTimeMs());
-    await this.harness.env.sleep(Math.max(1, wait) + 1000);
+    await this.harness.sleepUntil(Date.parse(before.nextDeadline.at) + 1000);
     return this.until((s) => s.eventsRecorded > before.eventsRecorded && !(s.nextDeadline?.kind === before.nextDeadline!.kind && s.nextDeadline.at === before.nextDeadline!.at));
   }
 
-  /**
-   * Polls the cycle's Query until the condition holds (bounded; the test fails with the last status
-   * otherwise). The test server's clock does not move while we poll.
-   */
-  async until(condition: (status: CycleStatus) => boolean, attempts = 300): Promise<CycleStatus> {
+  /** Polls the cycle's Query until the condition holds (bounded). The test server's clock does not move while we poll. */
+  async until(condition: (status: CycleStatus) => boolean): Promise<CycleStatus> {
     let last: CycleStatus | undefined;
-    for (let i = 0; i < attempts; i++) {
-      last = await this.status();
-      if (condition(last)) return last;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    throw new Error(`condition not reached; last status: ${JSON.stringify(last)}`);
+    return this.harness.poll(
+      'cycle status condition',
+      async () => {
+        last = await this.status();
+        return condition(last) ? last : undefined;
+      },
+      async () => last,
+    );
   }
 
   /** Waits until the recorded events include these types (in this order, as a subsequence). */
   async untilEvents(...types: CycleEventType[]): Promise<StoredEvent[]> {
-    for (let i = 0; i < 300; i++) {
-      const events = await this.events();
-      let j = 0;
-      for (const e of events) if (e.type === types[j]) j++;
-      if (j === types.length) return events;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    throw new Error(`events ${types.join(', ')} not recorded; have: ${(await this.events()).map((e) => e.type).join(', ')}`);
+    let last: StoredEvent[] = [];
+    return this.harness.poll(
+      `events ${types.join(', ')}`,
+      async () => {
+        last = await this.events();
+        let j = 0;
+        for (const e of last) if (e.type === types[j]) j++;
+        return j === types.length ? last : undefined;
+      },
+      async () => last.map((e) => e.type),
+    );
   }
 
   events(): Promise<StoredEvent[]> {
@@ -154,8 +211,50 @@ export class CycleRun {
     return (await this.events()).map((e) => e.type);
   }
 
+  /** The recorded events of one type, their data typed loosely for assertions. */
+  async eventsOf(type: CycleEventType): Promise<Array<StoredEvent & { data: Record<string, any> }>> {
+    return (await this.events()).filter((e) => e.type === type) as Array<StoredEvent & { data: Record<string, any> }>;
+  }
+
+  /** Every GPU allocation this cycle's grants ever held (live or not). */
+  async allocations(): Promise<GpuAllocationView[]> {
+    return (await this.harness.gpu.allocations()).filter((a) => a.grantId.startsWith(`grant:${this.program}:${this.year}:`));
+  }
+
+  /** Allocations of this cycle's grants still holding GPUs. */
+  async liveAllocations(): Promise<GpuAllocationView[]> {
+    return (await this.harness.gpu.liveAllocations()).filter((a) => a.grantId.startsWith(`grant:${this.program}:${this.year}:`));
+  }
+
+  /** Waits until exactly these teams' grants hold GPUs. */
+  async untilLive(teams: string[]): Promise<GpuAllocationView[]> {
+    const want = teams.map((t) => this.grantId(t)).sort();
+    let last: string[] = [];
+    return this.harness.poll(
+      `live allocations for ${teams.join(', ') || 'nobody'}`,
+      async () => {
+        const live = await this.liveAllocations();
+        last = live.map((a) => a.grantId).sort();
+        return JSON.stringify(last) === JSON.stringify(want) ? live : undefined;
+      },
+      async () => last,
+    );
+  }
+
   /** Runs the clock until the workflow completes; returns its result. */
   result(): Promise<{ stage: string; eventsRecorded: number; nextCycleId: string | null }> {
     return this.handle.result();
+  }
+
+  /**
+   * Stops next year's cycle (started when this one closed, waiting for its opening date) so it does
+   * not open during later scenarios. Cancelled, not terminated: terminating a run with a workflow
+   * task in flight makes the time-skipping server's later skips take real time (sdk-java #3088).
+   */
+  async stopNextCycle(nextCycleId: string | null): Promise<void> {
+    if (!nextCycleId) return;
+    const next = this.harness.env.client.workflow.getHandle(nextCycleId);
+    await next.cancel();
+    await expect(next.result()).rejects.toThrow();
   }
 }

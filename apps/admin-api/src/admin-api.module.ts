@@ -7,6 +7,7 @@ import { AuditModule } from './audit/audit.module';
 import { AuthGuard } from './auth/auth.guard';
 import { CycleCommandsModule } from './commands/cycle-commands.module';
 import { CyclesController } from './cycles/cycles.controller';
+import { GpuApiModule } from './gpu/gpu-api.module';
 import { CyclesService } from './cycles/cycles.service';
 import { HealthController } from './health/health.controller';
 import { ProblemFilter } from './http/problem.filter';
@@ -14,7 +15,7 @@ import { ProgramsController } from './programs/programs.controller';
 import { ProgramsService } from './programs/programs.service';
 
 @Module({
-  imports: [ConfigModule, PersistenceModule, TemporalClientModule, CycleCommandsModule, AuditModule],
+  imports: [ConfigModule, PersistenceModule, TemporalClientModule, CycleCommandsModule, AuditModule, GpuApiModule],
   controllers: [HealthController, ProgramsController, CyclesController],
   providers: [
     ProgramsService,

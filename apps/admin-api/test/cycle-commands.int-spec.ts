@@ -227,6 +227,20 @@ describe('cycle commands: a whole cycle through the admin API', () => {
     await get('/timeline', auditor).expect(200);
     await get('/timeline', applicant('org-a')).expect(403);
 
+    // Every grant gave its GPUs back (cut by the narrowing, or at the close), so the workflow ends.
+    expect(await h.client.workflow.getHandle(id).result()).toMatchObject({ stage: 'closed', nextCycleId: null });
+    const finalGrants = (await get('/grants', pm).expect(200)).body.grants as { applicationId: string; status: string; allocationId: string | null; endReason: string }[];
+    expect(finalGrants.map((g) => [g.applicationId, g.status, g.endReason])).toEqual([
+      ['alpha', 'ended', 'completed'],
+      ['beta', 'ended', 'eliminated'],
+      ['epsilon', 'ended', 'completed'],
+      ['gamma-models', 'ended', 'eliminated'],
+    ]);
+    expect(finalGrants.every((g) => g.allocationId)).toBe(true);
+    const grantFacts = (await get('/timeline', auditor).expect(200)).body.events.map((e: { type: string }) => e.type);
+    expect(grantFacts.filter((t: string) => t === 'GrantStarted')).toHaveLength(4);
+    expect(grantFacts.filter((t: string) => t === 'GrantEnded')).toHaveLength(4);
+
     // What the reads say at the end.
     const statuses = (await get('/applications', pm).expect(200)).body.applications.map((a: { applicationId: string; status: string }) => [a.applicationId, a.status]);
     expect(Object.fromEntries(statuses)).toEqual({ alpha: 'active', beta: 'eliminated', 'gamma-models': 'eliminated', delta: 'not_selected', 'withdrawn-team': 'withdrawn', epsilon: 'active' });

@@ -8,10 +8,12 @@ import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import request from 'supertest';
 import { DEVELOPMENT_JWT_SECRET } from '@concentra/config';
 import { defaultPolicyDocument } from '@concentra/domain';
+import { GpuLedger } from '@concentra/gpu';
 import { WorkerModule } from '../../worker/src/worker.module';
 import { createAdminApi } from '../src/bootstrap';
 import { issueToken, type Principal } from '../src/auth/tokens';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
+import { GENEROUS_TEST_CAPACITY } from '../../../test/support/gpu';
 
 export interface Harness {
   database: TestDatabase;
@@ -33,6 +35,9 @@ export async function startHarness(taskQueue: string): Promise<Harness> {
   });
   const worker: INestApplicationContext = await NestFactory.createApplicationContext(WorkerModule, { logger: ['error', 'warn'] });
   await worker.init();
+  // GPUs for the grants: the worker's own ledger, with capacity on the ledger-only provider (no Slurm here).
+  const ledger = worker.get(GpuLedger);
+  for (const capacity of GENEROUS_TEST_CAPACITY) await ledger.registerCapacity(capacity, { role: 'system', subject: 'test-setup' });
   const api = await createAdminApi(['error', 'warn']);
   await api.init();
   const connection = await Connection.connect({ address: process.env.TEST_TEMPORAL_ADDRESS });
@@ -53,10 +58,7 @@ export async function startHarness(taskQueue: string): Promise<Harness> {
   };
 }
 
-/**
- * The tests' own workflows still running at the end (grants waiting for GPUs the worker cannot
- * provision, a cycle waiting for them) are terminated so nothing outlives the test on the shared server.
- */
+/** The tests' own workflows still running at the end (e.g. a cycle waiting to open next year) are terminated. */
 async function terminateRunning(client: Client, taskQueue: string): Promise<void> {
   for await (const execution of client.workflow.list({ query: `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'` })) {
     try {

@@ -4,6 +4,7 @@ import { DEFAULT_DATABASE_URL, jwtSecret, loadEnvironment } from '@concentra/con
 import { createDataSource, migrate } from '@concentra/persistence';
 import { ROLES } from '../../admin-api/src/auth/roles';
 import { issueToken, type Principal } from '../../admin-api/src/auth/tokens';
+import { registerAuditCommands } from './audit-commands';
 
 const program = new Command('concentra').description('Concentra command line: tokens, migrations, audits');
 
@@ -38,6 +39,8 @@ program
       await db.destroy();
     }
   });
+
+registerAuditCommands(program);
 
 program.parseAsync().catch((error: Error) => {
   console.error(error.message);

@@ -1,18 +1,19 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@concentra/config';
+import { GpuModule, GpuProvisioningActivities } from '@concentra/gpu';
 import { NotificationActivities, NotificationsModule } from '@concentra/notifications';
 import { EventActivities, PersistenceModule } from '@concentra/persistence';
 import { WorkerActivities, WorkerHost, activitiesOf } from '@concentra/temporal';
 
 /** The worker: a Nest application context hosting the Temporal worker and the libs' activities. */
 @Module({
-  imports: [ConfigModule, PersistenceModule, NotificationsModule],
+  imports: [ConfigModule, PersistenceModule, NotificationsModule, GpuModule],
   providers: [
     {
       provide: WorkerActivities,
-      inject: [EventActivities, NotificationActivities],
-      useFactory: (events: EventActivities, notifications: NotificationActivities): WorkerActivities => ({
-        activities: { ...activitiesOf(events), ...activitiesOf(notifications) },
+      inject: [EventActivities, NotificationActivities, GpuProvisioningActivities],
+      useFactory: (events: EventActivities, notifications: NotificationActivities, gpu: GpuProvisioningActivities): WorkerActivities => ({
+        activities: { ...activitiesOf(events), ...activitiesOf(notifications), ...activitiesOf(gpu) },
       }),
     },
     WorkerHost,

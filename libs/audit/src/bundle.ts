@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { canonicalJson, hashOf } from '@concentra/domain';
 import type { StoredEvent } from '@concentra/persistence';
 
@@ -104,8 +103,4 @@ export function parseBundle(text: string): CycleBundle {
   if (bundle?.format !== BUNDLE_FORMAT) throw new Error(`not a Concentra cycle bundle (format ${JSON.stringify(bundle?.format)})`);
   if (bundle.formatVersion !== BUNDLE_FORMAT_VERSION) throw new Error(`bundle format version ${bundle.formatVersion} is not supported (expected ${BUNDLE_FORMAT_VERSION})`);
   return bundle;
-}
-
-export function readBundleFile(path: string): CycleBundle {
-  return parseBundle(readFileSync(path, 'utf8'));
 }

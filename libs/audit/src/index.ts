@@ -1,4 +1,5 @@
 export * from './bundle';
+export * from './bundle-file';
 export * from './cross-check';
 export * from './export';
 export * from './history';
@@ -6,3 +7,5 @@ export * from './rederive';
 export * from './replay';
 export * from './timeline';
 export * from './verify';
+export * from './access-log';
+export * from './projections-check';

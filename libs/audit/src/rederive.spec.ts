@@ -1,7 +1,7 @@
 import { defaultPolicy, defaultPolicyDocument, parsePolicy, type CycleEvent } from '@concentra/domain';
 import type { StoredEvent } from '@concentra/persistence';
 // The domain's own scenario driver (test-only): it plays a cycle the way the workflow does.
-import { applicantOf, endGrants, evaluateAll, openWithApplicants, pm, reviewAll, startGrants, type Scenario } from '../../domain/src/cycle/testing';
+import { applicantOf, applicationCommand, company, endGrants, evaluateAll, openWithApplicants, pm, reviewAll, startGrants, type Scenario } from '../../domain/src/cycle/testing';
 import { grantsToRelease, grantsToStart } from '../../domain/src/cycle/obligations';
 import { rederive, formatRederivation, type DecisionSource } from './rederive';
 
@@ -134,6 +134,66 @@ describe('rederive: every decision recomputed with libs/domain from the inputs t
     const differing = rederive(reseeded).decisions.filter((d) => !d.ok);
     expect(differing.map((d) => d.decisionKey)).toEqual(['selection']);
     expect(differing[0].differences.map((x) => x.field)).toContain('lottery');
+  });
+
+  describe('a refill call (and an overridden narrowing before it)', () => {
+    const [call, review, , grant, evaluation, extension, procurement] = defaultPolicyDocument.stages;
+    const refillPolicy = parsePolicy({
+      ...defaultPolicyDocument,
+      stages: [
+        call,
+        review,
+        defaultPolicyDocument.stages[2],
+        grant,
+        { ...evaluation, name: 'First evaluation', narrowing: { ...evaluation.narrowing, keep: 3 } },
+        { kind: 'refill', name: 'Refill', fillUpTo: 3, openFor: 'P14D', reviewFor: 'P14D', scoring: 'proposal', approvalDue: 'P7D', onApprovalTimeout: 'apply_ranking', openTo: { newcomers: true, eliminatedTeams: true }, shiftLaterStagesBy: 'P30D' },
+        { ...evaluation, name: 'Second evaluation' },
+        extension,
+        procurement,
+      ],
+    });
+
+    function refillYear(): DecisionSource[] {
+      const sc = openWithApplicants(refillPolicy, 8);
+      sc.fire('call_close');
+      reviewAll(sc);
+      sc.fire('review_due');
+      sc.run({ type: 'ApproveSelection', actor: pm, data: {} });
+      startGrants(sc, grantsToStart(sc.state));
+      sc.fire('grant_period_end');
+      evaluateAll(sc);
+      sc.fire('evaluation_submission_due');
+      sc.fire('evaluation_scoring_due');
+      sc.run({ type: 'OverrideNarrowing', actor: pm, data: { round: 1, keepCount: 2, rationale: 'a3 is not ready' } });
+      for (const id of ['a3', 'a4', 'a5']) sc.run({ type: 'WaiveObjection', actor: applicantOf(`org-${id}`), data: { applicationId: id } });
+      sc.run(applicationCommand('n1'));
+      sc.run({ type: 'SubmitApplication', actor: applicantOf('org-a4'), data: { applicationId: 'a4-refill', title: 'Second try', lead: company('org-a4'), members: [] } });
+      sc.fire('refill_close');
+      reviewAll(sc, (id) => (id === 'n1' ? { technical: 9, team: 8, impact: 8 } : { technical: 6, team: 6, impact: 6 }));
+      sc.fire('refill_review_due');
+      sc.run({ type: 'SelectRefillEntrants', actor: pm, data: { applicationIds: ['n1'] } });
+      return asStored(sc.events);
+    }
+
+    it('re-derives the override (with its rationale) and the refill selection', () => {
+      const report = rederive(refillYear());
+      expect(report.decisions.map((d) => [d.decisionKey, d.ok])).toEqual([
+        ['review:1', true],
+        ['selection', true],
+        ['narrowing:1', true],
+        ['refill:5', true],
+      ]);
+    });
+
+    it('a refill review score changed by hand is reported on the refill decision only', () => {
+      const tampered = altered(refillYear(), (e) => e.type === 'ReviewSubmitted' && (e.data as { reviewId: string }).reviewId.startsWith('rev-refill:5-a4-refill-1'), (d) => {
+        d.scores = { technical: 10, team: 10, impact: 10 };
+      });
+      const report = rederive(tampered);
+      const differing = report.decisions.filter((d) => !d.ok);
+      expect(differing.map((d) => d.decisionKey)).toEqual(['refill:5']);
+      expect(differing[0].differences.map((x) => x.field)).toEqual(expect.arrayContaining(['ranking[a4-refill].total', 'inputsHash']));
+    });
   });
 
   it('a cycle written before the engine (no policy, no seed in CallOpened) is noted, not failed', () => {

@@ -48,6 +48,8 @@ export interface RederiveReport {
 
 interface Proposal {
   result: RankResult;
+  /** What the proposal event itself recorded, where it carries a result (refill). */
+  recorded?: RankResult;
   candidates: string[];
   proposed: string[];
   pool: string[];
@@ -152,14 +154,19 @@ function rederiveCycle(cycleId: string, events: DecisionSource[], notes: string[
           if (!round) break;
           const result = rankRound(s, round, excludeBelowMinimum(s, round));
           const candidates = result.ranking.map((r) => r.candidateId);
-          proposals.set(d.refillKey, { result, candidates, proposed: candidates.slice(0, d.seats), pool: candidates });
+          proposals.set(d.refillKey, { result, recorded: d.result, candidates, proposed: candidates.slice(0, d.seats), pool: candidates });
           break;
         }
         case 'RefillEntrantsSelected': {
           const d = event.data;
           const proposal = proposals.get(d.refillKey);
-          if (!proposal) break;
+          if (!proposal) {
+            // Nobody applied (or was ranked): the only decision the policy allows is none.
+            check(e, d.refillKey, 'refill', d.entrants.length === 0 ? [] : [{ field: 'entrants', recorded: d.entrants, rederived: [] }]);
+            break;
+          }
           const differences = [
+            ...(proposal.recorded ? compareResult({ ...proposal.recorded, lottery: proposal.recorded.lottery ?? null }, proposal.result) : []),
             ...compareValue('scoreIds', d.scoreIds, proposal.result.scoreIds),
             ...compareValue('lottery', d.lottery, proposal.result.lottery ?? null),
             ...comparePolicy(d.policyHash, s),

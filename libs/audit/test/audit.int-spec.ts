@@ -3,6 +3,7 @@ import { EventStore, PROJECTIONS } from '@concentra/persistence';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
 import {
   checkManifest,
+  checkProjections,
   crossCheck,
   describeBrokenLink,
   exportCycleBundle,
@@ -82,6 +83,27 @@ describe('audit tools on real PostgreSQL and the Temporal dev server', () => {
       expect((await verifyChains(database.db)).ok).toBe(true);
     });
 
+    it('projections: a rebuild from zero (rolled back) equals the live tables, and a changed row is named', async () => {
+      expect(await checkProjections(database.db)).toMatchObject({ ok: true, differences: [] });
+      await new EventStore(database.db, PROJECTIONS).append('program:proj-check', [
+        {
+          eventId: 'program:proj-check#1',
+          type: 'ProgramCreated',
+          data: { slug: 'proj-check', name: 'Projection check', policy: { any: 'policy' }, policyHash: 'c'.repeat(64) },
+          metadata: { actor: { role: 'program_manager', subject: 'pm-1' } },
+          occurredAt: '2027-01-01T00:00:00.000Z',
+        },
+      ]);
+      await database.db.query(`UPDATE programs SET name = 'Renamed behind the events' WHERE slug = 'proj-check'`);
+      const report = await checkProjections(database.db);
+      expect(report.ok).toBe(false);
+      expect(report.differences.map((d) => d.table)).toEqual(['programs']);
+      // Nothing was changed by the check: the altered row is still there.
+      expect((await database.db.query(`SELECT name FROM programs WHERE slug = 'proj-check'`))[0].name).toBe('Renamed behind the events');
+      await new EventStore(database.db, PROJECTIONS).rebuildProjections();
+      expect((await checkProjections(database.db)).ok).toBe(true);
+    });
+
     it('names a removed event as a gap', async () => {
       const events = await new EventStore(database.db).readStream('tamper:a');
       const report = verifyEventChains(events.filter((e) => e.streamPosition !== 2));
@@ -92,6 +114,7 @@ describe('audit tools on real PostgreSQL and the Temporal dev server', () => {
   describe('export, replay, cross-check, timeline and re-derive of one cycle', () => {
     const skeletonId = `cycle:audit-skel-${tag}:2027`;
     const yearId = `cycle:audit-year-${tag}:2027`;
+    const grantId = `grant:audit-year-${tag}:2027:a1`;
     let skeleton: CycleBundle;
     let year: CycleBundle;
 
@@ -105,7 +128,13 @@ describe('audit tools on real PostgreSQL and the Temporal dev server', () => {
           args: [{ programSlug: `audit-skel-${tag}`, year: 2027, policyHash: POLICY_HASH, startedBy: { role: 'program_manager', subject: 'pm-1' }, callMs: 1000 }],
         });
         const second = await temporal.client.workflow.start('scriptedCycle', { workflowId: yearId, taskQueue, args: [scriptedInput(playedYear())] });
-        await Promise.all([first.result(), second.result()]);
+        // A grant of the year's cycle, found by its workflow id prefix (grant:<program>:<year>:).
+        const grant = await temporal.client.workflow.start('programCycle', {
+          workflowId: grantId,
+          taskQueue,
+          args: [{ programSlug: `audit-year-${tag}`, year: 2027, policyHash: POLICY_HASH, startedBy: { role: 'system', subject: 'workflow' }, callMs: 0 }],
+        });
+        await Promise.all([first.result(), second.result(), grant.result()]);
       });
       const progress: string[] = [];
       skeleton = await exportCycleBundle({ db: database.db, client: temporal.client, cycleId: skeletonId, exportedBy: 'auditor-1', onProgress: (p) => progress.push(p.phase) });
@@ -130,9 +159,15 @@ describe('audit tools on real PostgreSQL and the Temporal dev server', () => {
       expect(verifyEventChains(copy.events).firstBroken).toMatchObject({ streamId: skeletonId, position: 2, problem: 'hash_mismatch' });
     });
 
+    it("includes the cycle's grants: their histories (found by workflow id prefix) and their streams", () => {
+      expect(year.workflows.map((w) => w.workflowId)).toEqual([yearId, grantId]);
+      expect(year.events.filter((e) => e.streamId === grantId).map((e) => e.type)).toEqual(['CallOpened', 'CallClosed']);
+      expect(year.manifest.parts.map((p) => p.name.split('/')[0])).toEqual(['workflows', 'workflows', 'events', 'events', 'policies']);
+    });
+
     it('replays every history in the bundle against the workflow code, offline', async () => {
       const report = await replayBundle(year, { workflowBundle: await testWorkflowsBundle() });
-      expect(report.workflows).toEqual([expect.objectContaining({ workflowId: yearId, ok: true })]);
+      expect(report.workflows).toEqual([expect.objectContaining({ workflowId: yearId, ok: true }), expect.objectContaining({ workflowId: grantId, ok: true })]);
       expect((await replayBundle(skeleton, { workflowBundle: await testWorkflowsBundle() })).ok).toBe(true);
     });
 

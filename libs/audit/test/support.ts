@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { defaultPolicy, policyHash, type CycleEvent } from '@concentra/domain';
+import { defaultPolicy, evolve, initialState, policyHash, type CycleEvent, type CycleState } from '@concentra/domain';
 import { EventActivities, EventStore, PROJECTIONS } from '@concentra/persistence';
 import { activitiesOf } from '@concentra/temporal';
 import type { DataSource } from 'typeorm';
@@ -38,12 +38,16 @@ export function playedYear(): CycleEvent[] {
   return sc.events;
 }
 
-export function scriptedInput(events: CycleEvent[], batchSize = 8): ScriptedCycleInput {
+/** The events in batches, each with the stage the cycle is in after it (as the workflow records it, in metadata). */
+export function scriptedInput(events: CycleEvent[], batchSize = 8, step = false): ScriptedCycleInput {
+  let state: CycleState = initialState;
+  const withStage = events.map((e) => {
+    state = evolve(state, e);
+    return { type: e.type, data: e.data as unknown as Record<string, unknown>, metadata: { stage: state.stage } };
+  });
   const batches: ScriptedCycleInput['batches'] = [];
-  for (let i = 0; i < events.length; i += batchSize) {
-    batches.push({ afterMs: 0, events: events.slice(i, i + batchSize).map((e) => ({ type: e.type, data: e.data as unknown as Record<string, unknown> })) });
-  }
-  return { metadata: { policyHash: POLICY_HASH, actor: { role: 'program_manager', subject: 'pm-1' } }, batches };
+  for (let i = 0; i < withStage.length; i += batchSize) batches.push({ afterMs: 0, events: withStage.slice(i, i + batchSize) });
+  return { metadata: { policyHash: POLICY_HASH, actor: { role: 'program_manager', subject: 'pm-1' } }, step, batches };
 }
 
 /** Writes the policy version the events name, as the API does when a program is created. */

@@ -26,6 +26,8 @@ import type { GpuProviders, ProviderAccountSpec } from './providers/gpu-provider
 export interface GpuLedgerFaults {
   /** After the provider created or ensured the account, before the ledger records it active. */
   afterProviderAccount?: (allocationId: string) => void | Promise<void>;
+  /** After the provider removed the account, before the ledger records the release. */
+  afterProviderRemove?: (allocationId: string) => void | Promise<void>;
 }
 
 export interface GpuLedgerOptions {
@@ -255,7 +257,7 @@ export class GpuLedger {
         const chosen = fits[0].c;
         const first = alternatives[0];
         const gpuMinutes = input.gpuMinutes === undefined ? null : (input.gpuMinutes * alt.count) / first.count;
-        const account = this.providers.get(chosen.provider).accountName(input.grantId);
+        const account = this.providers.get(chosen.provider).accountName(id);
         const [row] = rowsOf(await tx.query(
           `UPDATE gpu_allocations SET status = 'reserved', capacity_id = $2, site = $3, cluster = $4, provider = $5, gpu_type = $6, count = $7, rate = $8,
              gpu_minutes = $9, account = $10, reserved_at = $11, updated_at = $11 WHERE id = $1 RETURNING *`,
@@ -378,7 +380,13 @@ export class GpuLedger {
       const now = await txNow(tx);
       if (!alloc) {
         const [last] = (await tx.query('SELECT * FROM gpu_allocations WHERE grant_id = $1 ORDER BY requested_at DESC LIMIT 1', [input.grantId])) as Row[];
-        const result: ReleaseGrantResult = { released: false, allocationId: (last?.id as string) ?? null, gpuMinutesUsed: (last?.gpu_minutes_used as number) ?? 0, freed: null };
+        const result: ReleaseGrantResult = {
+          released: false,
+          allocationId: (last?.id as string) ?? null,
+          gpuMinutesUsed: (last?.gpu_minutes_used as number) ?? 0,
+          freed: null,
+          reallocation: (await this.policy(tx)).policy.reallocation,
+        };
         await tx.query(
           `INSERT INTO gpu_operations (idempotency_key, grant_id, kind, input_hash, allocation_id, status, result, started_at, finished_at) VALUES ($1, $2, 'release', $3, $4, 'done', $5, $6, $6)`,
           [input.idempotencyKey, input.grantId, inputHash, last?.id ?? null, result, now],
@@ -404,6 +412,7 @@ export class GpuLedger {
       // The last measurement before the account goes, so the grant's total is known.
       usedMinutes = Math.max(usedMinutes, (await provider.usage(ref, alloc.window_from as Date, this.clock())).gpuMinutes);
       await provider.removeAccount(ref);
+      await this.options.faults?.afterProviderRemove?.(alloc.id as string);
     }
     const result = await this.db.transaction(async (tx) => {
       await lockGrant(tx, input.grantId);
@@ -425,6 +434,7 @@ export class GpuLedger {
         }, { idempotencyKey: input.idempotencyKey }, now);
       }
       const r: ReleaseGrantResult = {
+        reallocation: (await this.policy(tx)).policy.reallocation,
         released,
         allocationId: current.id as string,
         gpuMinutesUsed: usedMinutes,
@@ -475,7 +485,10 @@ export class GpuLedger {
         );
         return empty;
       }
-      const [current] = (await tx.query('SELECT * FROM gpu_allocations WHERE id = $1 FOR UPDATE', [alloc.id])) as Row[];
+      const [current] = (await tx.query(
+        'SELECT a.*, EXISTS (SELECT 1 FROM gpu_usage_samples s WHERE s.allocation_id = a.id) AS last_sampled FROM gpu_allocations a WHERE a.id = $1 FOR UPDATE OF a',
+        [alloc.id],
+      )) as Row[];
       const usedMinutes = Math.max(current.gpu_minutes_used as number, measured ?? 0);
       const budget = current.gpu_minutes as number | null;
       // A zero budget that is used counts as fully spent.
@@ -503,7 +516,10 @@ export class GpuLedger {
       await tx.query(`UPDATE gpu_allocations SET gpu_minutes_used = $2, thresholds_crossed = $3, updated_at = $4 WHERE id = $1`, [
         current.id, usedMinutes, JSON.stringify([...before, ...newly]), now,
       ]);
-      if (current.capacity_id) {
+      // A reading that changes nothing (same usage, no threshold) is kept as the operation's result only:
+      // no sample, no event, so daily metering of an idle grant does not flood the history.
+      const changed = usedMinutes !== (current.gpu_minutes_used as number) || newly.length > 0 || (current.last_sampled as boolean) !== true;
+      if (current.capacity_id && changed) {
         await tx.query(
           `INSERT INTO gpu_usage_samples (idempotency_key, allocation_id, grant_id, gpu_type, site, measured_at, gpu_minutes_used) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
           [input.idempotencyKey, current.id, input.grantId, current.gpu_type, current.site, now, usedMinutes],
@@ -514,7 +530,7 @@ export class GpuLedger {
         [input.idempotencyKey, input.grantId, inputHash, current.id, r, now],
       );
       const stream = gpuStreamId(input.grantId);
-      await this.outbox(tx, stream, `${input.idempotencyKey}:GpuUsageMetered`, 'GpuUsageMetered', {
+      if (changed) await this.outbox(tx, stream, `${input.idempotencyKey}:GpuUsageMetered`, 'GpuUsageMetered', {
         allocationId: current.id, grantId: input.grantId, gpuHoursUsed: r.gpuHoursUsed, gpuHoursGranted: r.gpuHoursGranted, fractionUsed: r.fractionUsed, measuredAt: r.measuredAt,
       }, { idempotencyKey: input.idempotencyKey }, now);
       for (const t of newly) {
@@ -596,11 +612,21 @@ async function txNow(tx: EntityManager): Promise<Date> {
   return now;
 }
 
-/** GPUs held on a capacity row by live allocations overlapping [from, to). */
+/**
+ * The most GPUs held at any instant of [from, to) on a capacity row by live allocations (the peak,
+ * not the sum: a grant ending in February and one starting in March do not compete). The peak of
+ * half-open windows is reached at `from` or at the start of one of them.
+ */
 async function usedOn(tx: EntityManager, capacityId: string, from: Date, to: Date, exceptAllocation?: string): Promise<number> {
   const [{ used }] = (await tx.query(
-    `SELECT coalesce(sum(count), 0)::int AS used FROM gpu_allocations
-     WHERE capacity_id = $1 AND status IN ${LIVE} AND window_from < $3 AND window_to > $2 AND ($4::text IS NULL OR id <> $4)`,
+    `WITH overlapping AS (
+       SELECT count, window_from, window_to FROM gpu_allocations
+       WHERE capacity_id = $1 AND status IN ${LIVE} AND window_from < $3 AND window_to > $2 AND ($4::text IS NULL OR id <> $4)
+     ), instants AS (
+       SELECT $2::timestamptz AS t UNION SELECT window_from FROM overlapping WHERE window_from > $2
+     )
+     SELECT coalesce(max((SELECT sum(o.count) FROM overlapping o WHERE o.window_from <= i.t AND o.window_to > i.t)), 0)::int AS used
+     FROM instants i`,
     [capacityId, from, to, exceptAllocation ?? null],
   )) as [{ used: number }];
   return used;

@@ -138,6 +138,11 @@ export interface ReleaseGrantResult {
   gpuMinutesUsed: number;
   /** The capacity given back to the pool (reallocatable to the remaining grants). */
   freed: { type: GpuType; count: number; site: string; capacityId: string } | null;
+  /**
+   * The pool policy on released capacity: `to_pool` (it waits for the next request) or
+   * `to_remaining_grants` (the engine offers it to the cycle's remaining grants with changeGrant limits.gpus).
+   */
+  reallocation: 'to_pool' | 'to_remaining_grants';
 }
 
 export type ThresholdAction = 'warn' | 'throttle' | 'suspend';

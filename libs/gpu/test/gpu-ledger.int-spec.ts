@@ -63,6 +63,42 @@ describe('GPU pool ledger (PostgreSQL)', () => {
     expect(again).toMatchObject({ status: 'active', served: { capacityId: 'conc-h100', count: 8 } });
   });
 
+  it('never over capacity when concurrent requests spread over alternatives, and when concurrent extensions compete', async () => {
+    await ledger.registerCapacity({ id: 'mix-l40s', site: 'mix', cluster: 'mix', provider: 'ledger', gpuType: 'L40S', count: 4, ownership: 'owned', availableFrom: '2026-01-01T00:00:00Z' }, actor);
+    await ledger.registerCapacity({ id: 'mix-l4', site: 'mix', cluster: 'mix', provider: 'ledger', gpuType: 'L4', count: 8, ownership: 'owned', availableFrom: '2026-01-01T00:00:00Z' }, actor);
+    const w = { from: '2040-01-01T00:00:00.000Z', to: '2040-03-01T00:00:00.000Z' };
+    const results = await Promise.all(
+      Array.from({ length: 5 }, (_, i) =>
+        gpu.provisionGrant(provision(`mix:2040:t${i}`, { window: w, preferSite: 'mix', request: { alternatives: [{ type: 'L40S', count: 2 }, { type: 'L4', count: 4 }] } })),
+      ),
+    );
+    const held = async (capacityId: string) =>
+      (await database.db.query(`SELECT coalesce(sum(count), 0)::int AS n FROM gpu_allocations WHERE capacity_id = $1 AND status IN ('reserved', 'active')`, [capacityId]))[0].n;
+    const active = results.filter((r) => r.status === 'active');
+    // 2 fit on the L40S (4), 2 on the L4 (8): exactly one of the five is refused.
+    expect(active).toHaveLength(4);
+    expect(results.filter((r) => r.status === 'refused')).toHaveLength(1);
+    expect(await held('mix-l40s')).toBe(4);
+    expect(await held('mix-l4')).toBe(8);
+
+    // Two grants on ext-a100 ask to extend into a period where only one of them fits.
+    await ledger.registerCapacity({ id: 'ext-a100', site: 'ext', cluster: 'ext', provider: 'ledger', gpuType: 'A100', count: 8, ownership: 'owned', availableFrom: '2026-01-01T00:00:00Z' }, actor);
+    const a100 = (grant: string, window: { from: string; to: string }) => provision(grant, { window, request: { alternatives: [{ type: 'A100', count: 4 }] } });
+    await gpu.provisionGrant(a100('ext:2041:a', { from: '2041-01-01T00:00:00.000Z', to: '2041-02-01T00:00:00.000Z' }));
+    await gpu.provisionGrant(a100('ext:2041:b', { from: '2041-01-01T00:00:00.000Z', to: '2041-02-01T00:00:00.000Z' }));
+    await gpu.provisionGrant(a100('ext:2041:c', { from: '2041-02-01T00:00:00.000Z', to: '2041-03-01T00:00:00.000Z' }));
+    const extensions = await Promise.all(
+      ['a', 'b'].map((t) => gpu.changeGrant({ idempotencyKey: `grant:ext:2041:${t}#extend-1`, grantId: `grant:ext:2041:${t}`, extendTo: '2041-03-01T00:00:00.000Z' })),
+    );
+    expect(extensions.map((e) => e.outcome).sort()).toEqual(['changed', 'refused']);
+    expect(await held('ext-a100')).toBe(12); // 3 × 4 held, but never more than 8 at any instant
+    const [{ peak }] = await database.db.query(
+      `SELECT max(n)::int AS peak FROM (SELECT (SELECT sum(count) FROM gpu_allocations a WHERE a.capacity_id = 'ext-a100' AND a.status IN ('reserved', 'active')
+         AND a.window_from <= t AND a.window_to > t) AS n FROM generate_series('2041-01-01'::timestamptz, '2041-03-01'::timestamptz, '1 day') t) s`,
+    );
+    expect(peak).toBe(8);
+  });
+
   it('serves a B200 request as H100 at the policy rate (1 B200 = 2 H100) when B200 runs out, and records it', async () => {
     await ledger.registerCapacity({ id: 'eq-b200', site: 'eq-a', cluster: 'eq-a', provider: 'ledger', gpuType: 'B200', count: 4, ownership: 'owned', availableFrom: '2026-01-01T00:00:00Z' }, actor);
     await ledger.registerCapacity({ id: 'eq-h100', site: 'eq-b', cluster: 'eq-b', provider: 'ledger', gpuType: 'H100', count: 8, ownership: 'owned', availableFrom: '2026-01-01T00:00:00Z' }, actor);

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { EventStore, PROJECTIONS } from '@concentra/persistence';
-import { GpuLedger, GpuProviders, SlurmProvider, gpuStreamId, type ProvisionGrantInput } from '@concentra/gpu';
+import { GpuLedger, GpuProviders, SlurmProvider, gpuStreamId, type ProvisionGrantInput, type ReleaseGrantInput } from '@concentra/gpu';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
 import { startSlurm, type SlurmCluster } from '../../../test/support/slurm';
 
@@ -18,7 +18,7 @@ describe('GPU provisioning survives a crash between Slurm and the ledger', () =>
   const run = randomBytes(3).toString('hex');
   const grantId = `grant:crash-${run}:2027:team-c`;
 
-  const child = (input: ProvisionGrantInput, crash: boolean) =>
+  const child = (input: ProvisionGrantInput | ReleaseGrantInput, crash: false | 'after-provider-account' | 'after-provider-remove') =>
     new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve, reject) => {
       const proc = spawn(process.execPath, ['-r', join(__dirname, 'support', 'register-ts.js'), join(__dirname, 'support', 'provision-child.ts')], {
         env: {
@@ -26,7 +26,8 @@ describe('GPU provisioning survives a crash between Slurm and the ledger', () =>
           ...slurm.env,
           DATABASE_URL: database.url,
           GPU_TEST_INPUT: JSON.stringify(input),
-          GPU_TEST_CRASH_AT: crash ? 'after-provider-account' : '',
+          GPU_TEST_ACTIVITY: 'request' in input ? 'provisionGrant' : 'releaseGrant',
+          GPU_TEST_CRASH_AT: crash || '',
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
@@ -56,11 +57,12 @@ describe('GPU provisioning survives a crash between Slurm and the ledger', () =>
   }, 25 * 60_000);
 
   afterAll(async () => {
-    if (provider && slurm) await provider.removeAccount({ cluster: slurm.cluster, account: provider.accountName(grantId) }).catch(() => undefined);
+    const rows = database ? ((await database.db.query('SELECT account FROM gpu_allocations WHERE grant_id = $1 AND account IS NOT NULL', [grantId])) as { account: string }[]) : [];
+    for (const { account } of rows) await provider.removeAccount({ cluster: slurm.cluster, account }).catch(() => undefined);
     await database?.drop();
   });
 
-  it('killed after the account exists, retried: one Slurm account, one allocation, recorded once', async () => {
+  it('killed after the account exists, retried: one Slurm account, one allocation; killed mid-release, retried: released once', async () => {
     const input: ProvisionGrantInput = {
       idempotencyKey: `${grantId}#provision`,
       grantId,
@@ -69,11 +71,12 @@ describe('GPU provisioning survives a crash between Slurm and the ledger', () =>
       window: { from: '2027-01-01T00:00:00.000Z', to: '2027-07-01T00:00:00.000Z' },
       gpuMinutes: 1000,
     };
-    const crashed = await child(input, true);
+    const crashed = await child(input, 'after-provider-account');
     expect({ signal: crashed.signal, stderr: crashed.stderr }).toEqual({ signal: 'SIGKILL', stderr: '' });
 
     // The crash left the account in Slurm and the intent, not the activation, in the ledger.
-    const account = provider.accountName(grantId);
+    const [{ id: allocationId }] = await database.db.query('SELECT id FROM gpu_allocations WHERE grant_id = $1', [grantId]);
+    const account = provider.accountName(allocationId);
     expect(await accountsOfGrant()).toEqual([account]);
     const before = await database.db.query('SELECT status, account FROM gpu_allocations WHERE grant_id = $1', [grantId]);
     expect(before).toEqual([{ status: 'reserved', account }]);
@@ -94,5 +97,20 @@ describe('GPU provisioning survives a crash between Slurm and the ledger', () =>
     const again = await child(input, false);
     expect(JSON.parse(again.stdout)).toEqual(JSON.parse(retried.stdout));
     expect(await accountsOfGrant()).toEqual([account]);
+
+    // Release killed after Slurm removed the account, before the ledger recorded it; retried: released once.
+    const release: ReleaseGrantInput = { idempotencyKey: `${grantId}#release`, grantId, reason: 'cancelled' };
+    const killed = await child(release, 'after-provider-remove');
+    expect({ signal: killed.signal, stderr: killed.stderr }).toEqual({ signal: 'SIGKILL', stderr: '' });
+    expect(await accountsOfGrant()).toEqual([]);
+    expect(await database.db.query('SELECT status FROM gpu_allocations WHERE grant_id = $1', [grantId])).toEqual([{ status: 'active' }]);
+    const releasedOnce = await child(release, false);
+    expect(releasedOnce).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(releasedOnce.stdout)).toMatchObject({ released: true, freed: { type: 'H100', count: 2 } });
+    expect(await database.db.query('SELECT status, released_reason FROM gpu_allocations WHERE grant_id = $1', [grantId])).toEqual([
+      { status: 'released', released_reason: 'cancelled' },
+    ]);
+    const after = (await new EventStore(database.db).readStream(gpuStreamId(grantId))).map((e) => e.type);
+    expect(after).toEqual(['GpusReserved', 'GpusAllocated', 'GpusReleased']);
   }, 10 * 60_000);
 });

@@ -42,7 +42,8 @@ describe('GPU provisioning on real Slurm', () => {
 
   afterAll(async () => {
     // Leave nothing behind in Slurm even when an assertion failed half-way.
-    if (provider && slurm) await provider.removeAccount({ cluster: slurm.cluster, account: provider.accountName(grantId) }).catch(() => undefined);
+    const rows = database ? ((await database.db.query('SELECT account FROM gpu_allocations WHERE grant_id = $1 AND account IS NOT NULL', [grantId])) as { account: string }[]) : [];
+    for (const { account } of rows) await provider.removeAccount({ cluster: slurm.cluster, account }).catch(() => undefined);
     await database?.drop();
   });
 
@@ -60,7 +61,7 @@ describe('GPU provisioning on real Slurm', () => {
     });
     expect(provisioned).toMatchObject({ status: 'active', served: { type: 'H100', count: 4, site: 'local' }, account: { provider: 'slurm', cluster: slurm.cluster } });
     const account = provisioned.status === 'active' ? provisioned.account.account : '';
-    expect(account).toBe(provider.accountName(grantId));
+    expect(account).toBe(provider.accountName(provisioned.allocationId));
     expect(await assoc(account)).toEqual([
       { account, user: '', grpTres: 'gres/gpu=4', grpTresMins: 'gres/gpu=600', qos: 'normal', defaultQos: 'normal' },
       { account, user: 'root', grpTres: '', grpTresMins: '', qos: 'normal', defaultQos: 'normal' },

@@ -8,8 +8,11 @@ import { ZodPipe } from '../http/zod-body.pipe';
 import { AuditAccessInterceptor } from './audit-access';
 import { AuditService } from './audit.service';
 
-const AsOfSchema = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 timestamp, e.g. 2027-03-01T12:00:00Z' });
-const DateSchema = z.iso.date({ message: 'must be a date, e.g. 2027-03-01' });
+/** Query parameters of the audit routes. */
+const QuerySchemas = {
+  asOf: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 timestamp, e.g. 2027-03-01T12:00:00Z' }),
+  date: z.iso.date({ message: 'must be a date, e.g. 2027-03-01' }),
+};
 
 /** The auditor's tools over HTTP: read-only, and every call is itself recorded. */
 @ApiTags('audit')
@@ -51,7 +54,7 @@ export class AuditController {
   @Allow('auditor', 'program_manager')
   @ApiOperation({ summary: 'The cycle as its events say it was at a moment (asOf), from the events alone' })
   @ApiQuery({ name: 'asOf', required: true, example: '2027-03-01T12:00:00Z' })
-  state(@Param('id') id: string, @Query('asOf', new ZodPipe(AsOfSchema)) asOf: string) {
+  state(@Param('id') id: string, @Query('asOf', new ZodPipe(QuerySchemas.asOf)) asOf: string) {
     return this.audit.stateAsOf(id, asOf);
   }
 
@@ -74,7 +77,7 @@ export class AuditController {
   @Allow('auditor')
   @ApiOperation({ summary: 'Who used the audit endpoints on a day (UTC)' })
   @ApiQuery({ name: 'date', required: true, example: '2027-03-01' })
-  accessLog(@Query('date', new ZodPipe(DateSchema)) date: string) {
+  accessLog(@Query('date', new ZodPipe(QuerySchemas.date)) date: string) {
     return this.audit.accessLog(date);
   }
 }

@@ -4,6 +4,8 @@ import { DataSource } from 'typeorm';
 import { DomainError } from '@concentra/domain';
 import { EventStore, cycleStateAsOf, type StoredEvent } from '@concentra/persistence';
 import {
+  AUDIT_ACCESS_EVENT,
+  auditAccessStream,
   checkManifest,
   crossCheck,
   describeBrokenLink,
@@ -16,7 +18,7 @@ import {
   verifyChains,
   verifyEventChains,
 } from '@concentra/audit';
-import { AUDIT_ACCESS_EVENT, auditAccessStream } from './audit-access';
+
 
 /** Read-only: every method reads events, projections or Temporal histories and changes nothing (but the access log). */
 @Injectable()

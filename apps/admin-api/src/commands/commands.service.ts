@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
-import { Client, WorkflowNotFoundError } from '@temporalio/client';
-import type { UpdateDefinition } from '@temporalio/common';
+import { Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
+import { Client, WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
+import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
 import { DomainError, type Actor } from '@concentra/domain';
 import { commandUpdates, type CommandResult, type PersonCommand, type PersonCommandType } from '@concentra/workflows/contracts';
 import type { Principal } from '../auth/tokens';
@@ -53,6 +53,13 @@ export class CycleCommandsService {
       return { command: type, ...(id ? { id } : {}), ...result };
     } catch (error) {
       if (error instanceof WorkflowNotFoundError) throw await this.whyNotRunning(cycleId);
+      // Next year's cycle exists before it opens (a workflow waiting for its opening date, with no command handlers yet).
+      if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure && error.cause.message.startsWith('No registered handler for update')) {
+        throw new DomainError('invalid_state', `the cycle '${cycleId}' has not opened yet`, 'id');
+      }
+      if (error instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
+        throw new ServiceUnavailableException(`the cycle '${cycleId}' did not answer in time; the command may still be applied — read the cycle before sending it again`);
+      }
       throw error;
     }
   }

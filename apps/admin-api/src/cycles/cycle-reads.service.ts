@@ -98,10 +98,14 @@ export class CycleReadsService {
 
   /** The whole domain state: live from the workflow, or folded from the events once it is gone. */
   async state(cycleId: string): Promise<{ cycleId: string; source: 'workflow' | 'events'; state: CycleState }> {
-    try {
-      return { cycleId, source: 'workflow', state: (await this.temporal.workflow.getHandle(cycleId).query(cycleStateQuery)) as CycleState };
-    } catch (error) {
-      if (!(error instanceof WorkflowNotFoundError)) throw error;
+    const recorded = await this.reads.summary(cycleId);
+    // A finished cycle's state no longer changes: the events say it without asking a worker.
+    if (recorded?.stage !== 'closed' && recorded?.stage !== 'cancelled') {
+      try {
+        return { cycleId, source: 'workflow', state: (await this.temporal.workflow.getHandle(cycleId).query(cycleStateQuery)) as CycleState };
+      } catch (error) {
+        if (!(error instanceof WorkflowNotFoundError)) throw error;
+      }
     }
     const state = await this.reads.state(cycleId);
     if (!state) throw notFound(cycleId);

@@ -136,7 +136,8 @@ export function approveMembershipChange(state: CycleState, cmd: ApproveMembershi
 }
 
 export function cancelCycle(state: CycleState, cmd: CancelCycle, now: string): CycleEvent[] {
-  requireRole(cmd.actor, 'program_manager');
+  // 'system': the workflow recording that an operator cancelled it from outside the API.
+  requireRole(cmd.actor, 'program_manager', 'system');
   const s = requireRunning(state);
   const reason = requireText(cmd.data.reason, 'reason');
   return [{ type: 'CycleCancelled', data: { reason, by: cmd.actor.subject, at: now, stage: s.stage } }];

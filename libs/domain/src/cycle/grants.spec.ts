@@ -49,6 +49,15 @@ describe('a cycle cancelled mid-grant', () => {
     sc.refuse({ type: 'RecordGrantEnded', actor: system, data: { applicationId: 'a1', grantId: release[0].grantId, reason: 'cancelled' } }, 'duplicate');
   });
 
+  it('accepts the cancellation the workflow records when an operator cancels it from outside', () => {
+    const sc = toGrant();
+    sc.refuse({ type: 'CancelCycle', actor: { role: 'reviewer', subject: 'reviewer-1' }, data: { reason: 'x' } }, 'forbidden');
+    expect(sc.run({ type: 'CancelCycle', actor: system, data: { reason: 'workflow cancelled by an operator' } })).toEqual([
+      { type: 'CycleCancelled', data: { reason: 'workflow cancelled by an operator', by: 'workflow', at: sc.now, stage: 'grant' } },
+    ]);
+    expect(grantsToRelease(sc.state).map((g) => g.reason)).toEqual(['cancelled', 'cancelled', 'cancelled', 'cancelled', 'cancelled']);
+  });
+
   it('records a pending grant that never started as ended', () => {
     const sc = openWithApplicants(defaultPolicy, 8);
     sc.fire('call_close');

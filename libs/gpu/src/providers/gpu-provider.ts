@@ -8,8 +8,12 @@ import type { UsageMode } from '../gpu.activities';
 export interface GpuProvider {
   /** The name capacity rows refer to (`gpu_capacity.provider`). */
   readonly name: string;
-  /** The account (project, namespace, ...) a grant gets on a cluster: deterministic from the grant id. */
-  accountName(grantId: string): string;
+  /**
+   * The account (project, namespace, ...) an allocation gets on a cluster: deterministic from the
+   * allocation id (itself from the provisioning key), so a retry finds the same account, and never
+   * reused by another allocation (Slurm keys job history by account name).
+   */
+  accountName(allocationId: string): string;
   /** Creates the account with these limits, or brings an existing one to them. */
   ensureAccount(spec: ProviderAccountSpec): Promise<{ created: boolean }>;
   /** Sets the account's limits (extension, new budget, throttle, suspend). */

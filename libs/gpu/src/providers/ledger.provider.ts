@@ -12,8 +12,8 @@ export class LedgerProvider implements GpuProvider {
 
   constructor(private readonly db: DataSource) {}
 
-  accountName(grantId: string): string {
-    return `cg_${createHash('sha256').update(grantId).digest('hex').slice(0, 16)}`;
+  accountName(allocationId: string): string {
+    return `cg_${createHash('sha256').update(allocationId).digest('hex').slice(0, 16)}`;
   }
 
   async accountExists(ref: ProviderAccount): Promise<boolean> {

@@ -40,9 +40,9 @@ export class SlurmProvider implements GpuProvider {
 
   constructor(private readonly options: SlurmProviderOptions = {}) {}
 
-  accountName(grantId: string): string {
-    // Slurm account names: lower-case, short, stable. The grant id is kept in the description.
-    return `cg_${createHash('sha256').update(grantId).digest('hex').slice(0, 16)}`;
+  accountName(allocationId: string): string {
+    // Slurm account names: lower-case [a-z0-9_], short, stable. The grant id is kept in the description.
+    return `cg_${createHash('sha256').update(allocationId).digest('hex').slice(0, 16)}`;
   }
 
   async accountExists(ref: ProviderAccount): Promise<boolean> {
@@ -107,6 +107,8 @@ export class SlurmProvider implements GpuProvider {
   }
 
   async usage(ref: ProviderAccount, since: Date, until: Date): Promise<ProviderUsage> {
+    // A window that has not started yet has used nothing (sacct refuses a start after the end).
+    if (since.getTime() >= until.getTime()) return { gpuMinutes: 0, jobs: 0 };
     const run = await this.exec('sacct', [
       '-n', '-P', '-X', '-a',
       `--clusters=${ref.cluster}`,

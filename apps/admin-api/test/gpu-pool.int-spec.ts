@@ -1,0 +1,95 @@
+import type { INestApplication } from '@nestjs/common';
+import request from 'supertest';
+import { DEVELOPMENT_JWT_SECRET } from '@concentra/config';
+import { GpuLedger } from '@concentra/gpu';
+import { createAdminApi } from '../src/bootstrap';
+import { issueToken, type Principal } from '../src/auth/tokens';
+import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
+
+/** The GPU pool over HTTP, on real PostgreSQL: register capacity, read the pool over time, access rules. */
+describe('GPU pool API (/v1/gpu)', () => {
+  let database: TestDatabase;
+  let api: INestApplication;
+  const token = (role: Principal['role'], org?: string) => `Bearer ${issueToken({ sub: `${role}-1`, role, org }, DEVELOPMENT_JWT_SECRET, 'concentra')}`;
+  const pm = token('program_manager');
+  const capacity = {
+    id: 'north-h100',
+    site: 'north',
+    cluster: 'north-1',
+    provider: 'ledger',
+    gpuType: 'H100',
+    count: 64,
+    ownership: 'leased',
+    lessorOrganisationId: 'org-cloud',
+    availableFrom: '2027-01-01T00:00:00Z',
+    availableUntil: '2028-01-01T00:00:00Z',
+  };
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    Object.assign(process.env, { DATABASE_URL: database.url, TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS, MIGRATIONS_RUN: 'false' });
+    api = await createAdminApi(['error', 'warn']);
+    await api.init();
+  });
+  afterAll(async () => {
+    await api?.close();
+    await database?.drop();
+  });
+
+  it('registers capacity for program managers (validated, idempotent by id) and refuses others', async () => {
+    const http = request(api.getHttpServer());
+    await http.post('/v1/gpu/capacity').send(capacity).expect(401);
+    await http.post('/v1/gpu/capacity').set('Authorization', token('auditor')).send(capacity).expect(403);
+    const invalid = await http
+      .post('/v1/gpu/capacity')
+      .set('Authorization', pm)
+      .send({ ...capacity, count: -1, lessorOrganisationId: undefined, availableUntil: '2026-01-01T00:00:00Z' })
+      .expect(400);
+    expect(invalid.body.fields).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ field: 'count' }),
+      ]),
+    );
+    const invalidLease = await http.post('/v1/gpu/capacity').set('Authorization', pm).send({ ...capacity, lessorOrganisationId: undefined, availableUntil: '2026-01-01T00:00:00Z' }).expect(400);
+    expect(invalidLease.body.fields).toEqual(
+      expect.arrayContaining([expect.objectContaining({ field: 'lessorOrganisationId' }), expect.objectContaining({ field: 'availableUntil' })]),
+    );
+
+    const created = await http.post('/v1/gpu/capacity').set('Authorization', pm).send(capacity).expect(201);
+    expect(created.body).toMatchObject({ id: 'north-h100', gpuType: 'H100', count: 64, ownership: 'leased', lessorOrganisationId: 'org-cloud', registeredBy: 'program_manager-1' });
+    await http.post('/v1/gpu/capacity').set('Authorization', pm).send(capacity).expect(201);
+    const conflict = await http.post('/v1/gpu/capacity').set('Authorization', pm).send({ ...capacity, count: 65 }).expect(409);
+    expect(conflict.body.message).toMatch(/north-h100/);
+    await http.post('/v1/gpu/capacity').set('Authorization', token('admin')).send({ ...capacity, id: 'south-b200', site: 'south', gpuType: 'b200', count: 16, ownership: 'owned', lessorOrganisationId: undefined, availableUntil: undefined }).expect(201);
+    const events = await database.db.query(`SELECT type FROM events WHERE stream_id = 'gpu-pool' ORDER BY stream_position`);
+    expect(events.map((e: { type: string }) => e.type)).toEqual(['GpuCapacityRegistered', 'GpuCapacityRegistered']);
+  });
+
+  it('shows capacity, reservations and usage by type and site over time to managers and auditors', async () => {
+    const http = request(api.getHttpServer());
+    await api.get(GpuLedger).provision({
+      idempotencyKey: 'grant:api:2027:t1#provision',
+      grantId: 'grant:api:2027:t1',
+      organisationId: 'org-t1',
+      request: { alternatives: [{ type: 'H100', count: 16 }] },
+      window: { from: '2027-03-01T00:00:00Z', to: '2027-09-01T00:00:00Z' },
+    });
+    await http.get('/v1/gpu/pool').set('Authorization', token('reviewer')).expect(403);
+    await http.get('/v1/gpu/pool?step=every%20day').set('Authorization', pm).expect(400);
+    const pool = await http
+      .get('/v1/gpu/pool')
+      .query({ from: '2026-12-01T00:00:00Z', to: '2028-02-01T00:00:00Z', step: '1 month' })
+      .set('Authorization', token('auditor'))
+      .expect(200);
+    expect(pool.body.policy).toMatchObject({ version: 1, document: { rates: { H100: 1, B200: 2 } } });
+    expect(pool.body.capacity.map((c: { id: string }) => c.id).sort()).toEqual(['north-h100', 'south-b200']);
+    expect(pool.body.allocations.byStatus).toEqual({ active: 1 });
+    const at = (iso: string, site: string) => pool.body.series.find((p: { at: string; site: string }) => p.at.startsWith(iso) && p.site === site);
+    expect(at('2026-12-01', 'north')).toMatchObject({ gpuType: 'H100', capacity: 0, allocated: 0 });
+    expect(at('2027-04-', 'north')).toMatchObject({ gpuType: 'H100', capacity: 64, allocated: 16, reserved: 0 });
+    expect(at('2027-10-', 'north')).toMatchObject({ capacity: 64, allocated: 0 });
+    expect(at('2027-04-', 'south')).toMatchObject({ gpuType: 'B200', capacity: 16, allocated: 0 });
+    const docs = await http.get('/docs/json').expect(200);
+    expect(Object.keys(docs.body.paths)).toEqual(expect.arrayContaining(['/v1/gpu/pool', '/v1/gpu/capacity']));
+  });
+});

@@ -1,0 +1,203 @@
+/**
+ * Grants and the cycle's life on the time-skipping test server: a team withdrawing mid-grant, a
+ * cycle cancelled by Update and from outside, refill calls, and continue-as-new.
+ */
+import { WorkflowFailedError } from '@temporalio/client';
+import { CancelledFailure } from '@temporalio/common';
+import { defaultPolicy, defaultPolicyDocument, evolveAll, parsePolicy, type CycleEvent, type ProgramPolicy } from '@concentra/domain';
+import { cycleStateQuery, grantStatusQuery } from '@concentra/workflows/contracts';
+import { CycleHarness, type CycleRun } from '../cycle-harness';
+import { PANEL, applyAll, application, byRank, cancelAndDrain, evaluateAll, expectAllReleased, procureAndRelease, reviewAll, toGrants, toNarrowing, waive } from '../cycle-drivers';
+import { recordHistoryFixture } from '../../../test/support/histories';
+import { applicantOf, pm } from '../../../libs/domain/src/cycle/testing';
+
+const DAY = 86_400_000;
+
+const [call, review, selection, grant, evaluation, extension, procurement] = defaultPolicyDocument.stages;
+/** The first evaluation plans to keep all three; a narrowing that keeps two leaves one seat for a refill call. */
+const refillPolicy: ProgramPolicy = parsePolicy({
+  ...defaultPolicyDocument,
+  stages: [
+    call,
+    review,
+    selection,
+    grant,
+    { ...evaluation, name: 'First evaluation', narrowing: { ...evaluation.narrowing, keep: 3 } },
+    {
+      kind: 'refill',
+      name: 'Refill call',
+      fillUpTo: 3,
+      openFor: 'P14D',
+      reviewFor: 'P14D',
+      scoring: 'proposal',
+      approvalDue: 'P7D',
+      onApprovalTimeout: 'apply_ranking',
+      openTo: { newcomers: true, eliminatedTeams: true },
+      shiftLaterStagesBy: 'P30D',
+    },
+    { ...evaluation, name: 'Second evaluation' },
+    extension,
+    procurement,
+  ],
+});
+
+describe('grant and lifecycle scenarios', () => {
+  let harness: CycleHarness;
+  beforeAll(async () => {
+    harness = await CycleHarness.create();
+  });
+  afterAll(async () => harness?.close());
+
+  const endings = async (run: CycleRun) => (await run.eventsOf('GrantEnded')).map((e) => [e.data.applicationId, e.data.reason]).sort();
+
+  it('a team withdrawing mid-grant has its GPUs released and is left out of the evaluation', async () => {
+    const run = await harness.start(defaultPolicy, { panel: PANEL });
+    await toGrants(run, 3);
+    await harness.sleepUntil((await harness.env.currentTimeMs()) + 60 * DAY);
+    expect((await run.status()).stage).toBe('grant');
+
+    const withdrawn = await run.send({ type: 'WithdrawApplication', actor: applicantOf('org-a3'), data: { applicationId: 'a3', reason: 'merged with another lab' } });
+    expect(withdrawn.events).toEqual(['ApplicationWithdrawn']);
+    await run.untilEvents('ApplicationWithdrawn', 'GrantEnded');
+    expect(await endings(run)).toEqual([['a3', 'withdrawn']]);
+    await run.untilLive(['a1', 'a2']);
+    const a3 = (await run.allocations()).find((a) => a.grantId === run.grantId('a3'))!;
+    expect(a3).toMatchObject({ status: 'released', releasedReason: 'withdrawn' });
+    const grantHandle = harness.env.client.workflow.getHandle(run.grantId('a3'));
+    expect(await grantHandle.result()).toMatchObject({ releaseReason: 'withdrawn', allocationId: a3.allocationId });
+
+    expect((await run.passDeadline('grant_period_end')).stage).toBe('evaluation');
+    expect((await run.eventsOf('EvaluationRoundOpened'))[0].data.teams).toEqual(['a1', 'a2']);
+    await cancelAndDrain(run);
+    await recordHistoryFixture(run.handle, 'withdraw-mid-grant');
+    await recordHistoryFixture(grantHandle, 'grant-withdrawn');
+  });
+
+  it('a cycle cancelled mid-grant by the CancelCycle Update releases everything and completes', async () => {
+    const run = await harness.start(defaultPolicy, { panel: PANEL });
+    await toGrants(run, 3);
+    await harness.sleepUntil((await harness.env.currentTimeMs()) + 30 * DAY);
+    await cancelAndDrain(run, 'budget withdrawn by parliament');
+    expect((await run.eventsOf('CycleCancelled'))[0].data).toMatchObject({ reason: 'budget withdrawn by parliament', by: 'pm-1', stage: 'grant' });
+    expect(await endings(run)).toEqual(['a1', 'a2', 'a3'].map((id) => [id, 'cancelled']));
+    expect((await run.allocations()).map((a) => a.releasedReason)).toEqual(['cancelled', 'cancelled', 'cancelled']);
+    await recordHistoryFixture(run.handle, 'cancel-cycle-update');
+  });
+
+  it('a cycle cancelled from outside (handle.cancel) records it and gives back every GPU in non-cancellable cleanup', async () => {
+    const run = await harness.start(defaultPolicy, { panel: PANEL });
+    await toGrants(run, 3);
+    await run.handle.cancel();
+    const error: unknown = await run.result().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(WorkflowFailedError);
+    expect((error as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+    expect((await run.handle.describe()).status.name).toBe('CANCELLED');
+
+    const [cancelled] = await run.eventsOf('CycleCancelled');
+    expect(cancelled.data).toMatchObject({ reason: 'workflow cancelled by an operator', by: 'workflow', stage: 'grant' });
+    expect(cancelled.metadata).toMatchObject({ actor: { role: 'system' } });
+    expect(await endings(run)).toEqual(['a1', 'a2', 'a3'].map((id) => [id, 'cancelled']));
+    await expectAllReleased(run);
+    await recordHistoryFixture(run.handle, 'cancel-from-outside');
+  });
+
+  /** Three teams; the first narrowing keeps two where three were planned: one seat is vacant and a refill call opens. */
+  async function toRefill(run: CycleRun): Promise<void> {
+    await toNarrowing(run, 3);
+    await run.send({ type: 'OverrideNarrowing', actor: pm, data: { round: 1, keepCount: 2, rationale: 'a3 is not ready' } });
+    const waived = await waive(run, 'a3');
+    expect(waived.events.slice(-1)).toEqual(['RefillCallOpened']);
+    expect(waived.stage).toBe('refill');
+    await run.untilLive(['a1', 'a2']);
+    expect((await run.eventsOf('RefillCallOpened'))[0].data).toMatchObject({ seats: 1, openTo: { newcomers: true, eliminatedTeams: true } });
+  }
+
+  it('a refill call adds a team mid-program: a newcomer is selected and its grant gets GPUs', async () => {
+    const run = await harness.start(refillPolicy, { panel: PANEL });
+    await toRefill(run);
+    await run.send(application('n1'));
+    await run.send({ type: 'SubmitApplication', actor: applicantOf('org-a3'), data: { applicationId: 'a3-refill', title: 'Second try', lead: { organisationId: 'org-a3', name: 'Org a3', type: 'company' }, members: [] } });
+    await run.passDeadline('refill_close');
+    expect((await run.eventsOf('RefillCallClosed'))[0].data.applications).toEqual(['n1', 'a3-refill']);
+    await reviewAll(run, ['n1', 'a3-refill'], byRank, [1, 2, 3], 'refill');
+    expect((await run.passDeadline('refill_review_due')).owed).toEqual([expect.objectContaining({ what: 'refill_selection' })]);
+    expect((await run.eventsOf('RefillRankingProposed'))[0].data.proposed).toEqual(['n1']);
+
+    const selected = await run.send({ type: 'SelectRefillEntrants', actor: pm, data: { applicationIds: ['n1'], rationale: 'best of the refill call' } });
+    expect(selected).toMatchObject({ events: ['RefillEntrantsSelected', 'EvaluationRoundOpened'], stage: 'evaluation' });
+    const [entrants] = await run.eventsOf('RefillEntrantsSelected');
+    expect(entrants.data).toMatchObject({ entrants: ['n1'], notSelected: ['a3-refill'], shiftLaterStagesBy: 'P30D' });
+    const round2 = (await run.eventsOf('EvaluationRoundOpened'))[1].data;
+    expect(round2.teams).toEqual(['a1', 'a2', 'n1']);
+    // 30 days of shift plus the 14 days the round gives for submissions.
+    expect(Date.parse(round2.submissionDueAt) - Date.parse(round2.openedAt)).toBe(44 * DAY);
+    const started = await run.untilEvents('RefillEntrantsSelected', 'GrantStarted');
+    expect(started.filter((e) => e.type === 'GrantStarted').at(-1)!.data).toMatchObject({ applicationId: 'n1', grantId: run.grantId('n1') });
+    const live = await run.untilLive(['a1', 'a2', 'n1']);
+    expect(live.find((a) => a.grantId === run.grantId('n1'))).toMatchObject({ organisationId: 'org-n1', status: 'active' });
+
+    await cancelAndDrain(run);
+    expect(await endings(run)).toEqual([['a1', 'cancelled'], ['a2', 'cancelled'], ['a3', 'eliminated'], ['n1', 'cancelled']]);
+    await recordHistoryFixture(run.handle, 'refill-adds-team');
+  });
+
+  it('a refill call that selects none: nobody applies, the program goes on with the teams it has', async () => {
+    const run = await harness.start(refillPolicy, { panel: PANEL });
+    await toRefill(run);
+    await run.passDeadline('refill_close');
+    expect((await run.types()).slice(-3)).toEqual(['RefillCallClosed', 'RefillEntrantsSelected', 'EvaluationRoundOpened']);
+    expect((await run.eventsOf('RefillEntrantsSelected'))[0].data).toMatchObject({ entrants: [], approval: 'policy default', shiftLaterStagesBy: null });
+    expect((await run.eventsOf('EvaluationRoundOpened'))[1].data.teams).toEqual(['a1', 'a2']);
+    await run.untilLive(['a1', 'a2']);
+    await cancelAndDrain(run);
+    await recordHistoryFixture(run.handle, 'refill-selects-none');
+  });
+
+  it('continues as new every few events and carries on with the same state and event sequence to the end', async () => {
+    const run = await harness.start(defaultPolicy, { panel: PANEL, tuning: { eventsPerRun: 10 } });
+    await toGrants(run, 3);
+    await run.send({ type: 'WithdrawApplication', actor: applicantOf('org-a3'), data: { applicationId: 'a3' } });
+    await run.untilLive(['a1', 'a2']);
+    expect((await run.passDeadline('grant_period_end')).stage).toBe('evaluation');
+    await evaluateAll(run, 1, ['a1', 'a2']);
+    await run.passDeadline('evaluation_submission_due');
+    await run.passDeadline('evaluation_scoring_due');
+    // Two teams, keep two: nobody is dropped, so no objection window.
+    expect((await run.send({ type: 'ApproveNarrowing', actor: pm, data: { round: 1 } })).stage).toBe('extension');
+    await run.untilEvents('GrantExtended', 'GrantExtended', 'ExtensionStarted');
+    expect((await run.passDeadline('extension_end')).stage).toBe('procurement');
+    await procureAndRelease(run, ['a1', 'a2']);
+    const outcome = await run.result();
+    expect(outcome.stage).toBe('closed');
+    await run.stopNextCycle(outcome.nextCycleId);
+
+    // Many runs, one cycle.
+    const runs: string[] = [];
+    let runId: string | undefined = run.handle.firstExecutionRunId;
+    while (runId) {
+      runs.push(runId);
+      const history = await harness.env.client.workflow.getHandle(run.id, runId).fetchHistory();
+      runId = history.events!.at(-1)!.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+    }
+    expect(runs.length).toBeGreaterThanOrEqual(4);
+
+    // One gap-free, hash-chained event sequence across the runs, numbered by the carried sequence.
+    const events = await run.events();
+    expect(outcome.eventsRecorded).toBe(events.length);
+    expect(events.map((e) => e.eventId)).toEqual(events.map((_, i) => `${run.id}#${i + 1}`));
+    events.slice(1).forEach((e, i) => expect(e.prevHash).toBe(events[i].hash));
+    expect(events.at(-1)!.type).toBe('CycleClosed');
+
+    // The state the last run ended with is exactly what the recorded events fold to.
+    const state = await run.handle.query(cycleStateQuery);
+    expect(state).toEqual(JSON.parse(JSON.stringify(evolveAll(events.map((e) => ({ type: e.type, data: e.data }) as unknown as CycleEvent)))));
+    await expectAllReleased(run);
+    expect(await endings(run)).toEqual([['a1', 'completed'], ['a2', 'completed'], ['a3', 'withdrawn']]);
+    // Grants outlived the cycle's runs and reported to whichever run was current.
+    expect(await harness.env.client.workflow.getHandle(run.grantId('a1')).query(grantStatusQuery)).toMatchObject({ releaseReason: 'completed' });
+    await recordHistoryFixture(run.handle, 'continue-as-new');
+  });
+});
