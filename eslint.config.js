@@ -29,8 +29,7 @@ module.exports = tseslint.config(
     },
   },
   {
-    files: ['workflows/**/*.ts'],
-    ignores: ['workflows/**/*.{spec,workflow,int}.ts'],
+    files: ['workflows/src/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -47,7 +46,7 @@ module.exports = tseslint.config(
   },
   {
     files: ['libs/domain/**/*.ts'],
-    ignores: ['libs/domain/**/*.spec.ts'],
+    ignores: ['libs/domain/**/*.spec.ts', 'libs/domain/src/cycle/testing.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ group: forbiddenInWorkflows, allowTypeImports: true, message: 'libs/domain is pure: no I/O.' }] }],
       'no-restricted-properties': ['error', { object: 'Math', property: 'random' }, { object: 'Date', property: 'now' }],

@@ -52,15 +52,7 @@ export async function createGpuTestActivities(
     ((await db.query(`SELECT * FROM gpu_allocations ${where} ORDER BY requested_at, id`)) as Record<string, unknown>[]).map(toView);
   return {
     ledger,
-    activities: Object.fromEntries(Object.entries(activitiesOf(new GpuProvisioningActivities(ledger))).map(([k, f]) => [k, async (...args: never[]) => {
-      const t = Date.now();
-      try { return await f(...args); } finally {
-        const g = globalThis as unknown as { __gpuT?: Record<string, [number, number]> };
-        g.__gpuT ??= {};
-        const e = (g.__gpuT[k] ??= [0, 0]); e[0] += 1; e[1] += Date.now() - t;
-        if (e[0] % 50 === 0 || k === 'releaseGrant') process.stderr.write(`GPU ${JSON.stringify(g.__gpuT)}\n`);
-      }
-    }])),
+    activities: activitiesOf(new GpuProvisioningActivities(ledger)),
     liveAllocations: () => rows(`WHERE status IN ('reserved', 'active')`),
     allocations: () => rows(''),
   };
