@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 
 declare global {
-  // eslint-disable-next-line no-var
   var __concentraStops: (() => Promise<void>)[] | undefined;
 }
 

@@ -163,6 +163,7 @@ export class CycleRun {
   send(command: CycleCommand): Promise<CommandResult> {
     const update = commandUpdates[command.type as PersonCommand['type']];
     if (!update) throw new Error(`${command.type} is not a person's command`);
+    if (process.env.HARNESS_TRACE) process.stderr.write(`[trace ${new Date().toISOString()}] send ${command.type}\n`);
     return this.handle.executeUpdate(update as never, { args: [command as PersonCommand] });
   }
 

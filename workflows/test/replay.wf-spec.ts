@@ -1,4 +1,3 @@
-/* eslint-disable no-restricted-imports -- a test, run by Jest in Node: not workflow code (eslint.config.js matches *.spec.ts but not *.wf-spec.ts) */
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
