@@ -6,6 +6,7 @@
 import { ensurePostgres, reachable } from '@concentra/tools/postgres';
 import { resolveTemporalBinary } from '@concentra/tools/temporal-binaries';
 import { freePort, startDevServer } from '@concentra/tools/temporal-dev-server';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 
@@ -25,6 +26,13 @@ export default async function globalSetup(): Promise<void> {
   const devServer = await startDevServer({ port, logFile: join(tmpdir(), `concentra-test-temporal-${port}.log`), log });
   stops.push(() => devServer.stop());
   process.env.TEST_TEMPORAL_ADDRESS = devServer.address;
+
+  // Slurm tests start the cluster on first use (test/support/slurm.ts); stop it afterwards if this
+  // run is what started it, so `npm test` leaves no daemons behind.
+  const slurm = join(__dirname, '..', 'tools', 'slurm', 'slurm.sh');
+  if (spawnSync(slurm, ['status'], { stdio: 'ignore' }).status !== 0) {
+    stops.push(async () => void spawnSync(slurm, ['stop'], { stdio: 'ignore', timeout: 120_000 }));
+  }
 
   // Test databases are created and dropped on this server, one per test file.
   const admin = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
