@@ -57,11 +57,18 @@ async function main(): Promise<void> {
     say(ran.length ? `migrations applied: ${ran.join(', ')}` : 'database schema is up to date');
 
     const childEnv = { ...process.env, DATABASE_URL: postgres.url, TEMPORAL_ADDRESS: env.TEMPORAL_ADDRESS, MIGRATIONS_RUN: 'false' };
-    const worker = run('worker', join(PROJECT_ROOT, 'dist/apps/worker/src/main.js'), childEnv, stopAll);
+    let workerReady: () => void = () => undefined;
+    const workerPolling = new Promise<void>((resolve) => (workerReady = resolve));
+    const worker = run('worker', join(PROJECT_ROOT, 'dist/apps/worker/src/main.js'), childEnv, stopAll, (line) => {
+      if (line.includes('polling task queue')) workerReady();
+    });
     stops.push(() => terminate(worker));
     const api = run('admin-api', join(PROJECT_ROOT, 'dist/apps/admin-api/src/main.js'), childEnv, stopAll);
     stops.push(() => terminate(api));
     if (!(await waitForPort(env.API_PORT, 60_000))) throw new Error(`the admin API did not open port ${env.API_PORT}`);
+    say('waiting for the worker to bundle the workflows and poll ...');
+    const polling = await Promise.race([workerPolling.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 180_000).unref())]);
+    if (!polling) throw new Error('the worker did not start polling within 3 minutes; see its output above');
 
     const base = `http://${env.API_HOST}:${env.API_PORT}`;
     const token = issueToken({ sub: 'local-pm', role: 'program_manager' }, env.AUTH_JWT_SECRET ?? DEVELOPMENT_JWT_SECRET, env.AUTH_JWT_ISSUER);
@@ -94,10 +101,19 @@ async function main(): Promise<void> {
   }
 }
 
-function run(name: string, script: string, env: NodeJS.ProcessEnv, onExit: (code: number) => Promise<void>): ChildProcess {
+function run(
+  name: string,
+  script: string,
+  env: NodeJS.ProcessEnv,
+  onExit: (code: number) => Promise<void>,
+  onLine: (line: string) => void = () => undefined,
+): ChildProcess {
   const child = spawn(process.execPath, ['--enable-source-maps', script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const prefix = (chunk: Buffer) => chunk.toString().split('\n').filter(Boolean).map((l) => `[${name}] ${l}`).join('\n') + '\n';
-  child.stdout?.on('data', (c: Buffer) => process.stdout.write(prefix(c)));
+  child.stdout?.on('data', (c: Buffer) => {
+    c.toString().split('\n').forEach(onLine);
+    process.stdout.write(prefix(c));
+  });
   child.stderr?.on('data', (c: Buffer) => process.stderr.write(prefix(c)));
   child.once('exit', (code, signal) => {
     if (signal === null) {
