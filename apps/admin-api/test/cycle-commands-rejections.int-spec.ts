@@ -63,7 +63,7 @@ describe('cycle commands: refusals change nothing', () => {
   });
 
   it('answers 4xx with the reason for every refused command and records nothing for it', async () => {
-    expectStatus(await h.http().post('/v1/programs').set('Authorization', pm).send({ slug, name: 'Refusals', policy: shortPolicy({ review: 'PT30M' }) }), 201);
+    expectStatus(await h.http().post('/v1/programs').set('Authorization', pm).send({ slug, name: 'Refusals', policy: shortPolicy({ review: 'PT30M', afterApplications: 5 }) }), 201);
     // The start body is checked too: a panel member needs a subject.
     const badStart = expectStatus(await h.http().post(`/v1/programs/${slug}/cycles`).set('Authorization', pm).send({ year, panel: { reviewers: [{ organisationId: 'x' }] } }), 400);
     expect(badStart.body.fields).toEqual([expect.objectContaining({ field: 'panel.reviewers.0.subject' })]);

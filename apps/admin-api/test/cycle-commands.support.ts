@@ -99,14 +99,14 @@ export const university = (id: string) => ({ organisationId: id, name: `Universi
  * test to give them, a refill call fills a seat left by a narrowing that kept fewer than planned,
  * and the cycle does not repeat.
  */
-export function shortPolicy(options: { review?: string } = {}) {
+export function shortPolicy(options: { review?: string; afterApplications?: number } = {}) {
   const stages = defaultPolicyDocument.stages;
   return {
     ...defaultPolicyDocument,
     program: undefined,
     repeatEvery: undefined,
     stages: [
-      { ...stages[0], closing: { deadline: 'PT30M', afterApplications: 5 } },
+      { ...stages[0], closing: { deadline: 'PT30M', afterApplications: options.afterApplications ?? 4 } },
       { kind: 'review', name: 'Expert review', duration: options.review ?? 'PT12S', scoring: 'proposal' },
       { kind: 'selection', name: 'Selection', minAwardees: 2, maxAwardees: 3, approvalDue: 'PT30M', onApprovalTimeout: 'apply_ranking' },
       { kind: 'grant', name: 'Compute grant', duration: 'PT2S', gpusPerAwardee: [{ type: 'H100', count: 8 }] },

@@ -91,10 +91,11 @@ export function submitApplication(state: CycleState, cmd: SubmitApplication, now
     },
   };
   const limit = call.closing.afterApplications;
-  const count = Object.values(s.applications).filter((a) => a.refillKey === null).length + 1;
+  // A withdrawn application no longer competes: it neither fills the call nor closes it.
+  const count = Object.values(s.applications).filter((a) => a.refillKey === null && a.status !== 'withdrawn').length + 1;
   if (inRefill || limit === undefined || count < limit) return [submitted];
   return chain(s, [submitted], (next) =>
-    chain(next, [{ type: 'CallClosed', data: { reason: 'application_limit', applications: Object.keys(next.applications), closedAt: now } }], (after) => enterStage(after, 1, now)),
+    chain(next, [{ type: 'CallClosed', data: { reason: 'application_limit', applications: liveApplications(next), closedAt: now } }], (after) => enterStage(after, 1, now)),
   );
 }
 
@@ -141,4 +142,11 @@ export function cancelCycle(state: CycleState, cmd: CancelCycle, now: string): C
   const s = requireRunning(state);
   const reason = requireText(cmd.data.reason, 'reason');
   return [{ type: 'CycleCancelled', data: { reason, by: cmd.actor.subject, at: now, stage: s.stage } }];
+}
+
+/** The applications still in the call (not withdrawn), in the order they came. */
+export function liveApplications(s: RunningCycle): string[] {
+  return Object.values(s.applications)
+    .filter((a) => a.status !== 'withdrawn')
+    .map((a) => a.applicationId);
 }

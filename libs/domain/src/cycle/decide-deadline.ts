@@ -10,6 +10,7 @@ import { DEADLINE_KINDS, type DeadlineKind } from './deadlines';
 import type { CycleEvent } from './events';
 import { chain, requireRole, requireRunning } from './guards';
 import { closeObjectionWindow, selectRefillEntrants, takeDecision } from './decision-flow';
+import { liveApplications } from './decide-call';
 import { closeCycle, closeScoringRound, enterStage } from './pipeline';
 import type { CycleState, RunningCycle } from './state';
 
@@ -33,7 +34,7 @@ function onDeadline(s: RunningCycle, kind: DeadlineKind, now: string): CycleEven
   switch (kind) {
     case 'call_cutoff': {
       const call = s.policy.stages[0] as CallStage;
-      const applications = Object.keys(s.applications);
+      const applications = liveApplications(s);
       if (applications.length >= (call.closing.minApplicationsAtCutoff ?? Infinity)) {
         return chain(s, [{ type: 'CallClosed', data: { reason: 'cutoff', applications, closedAt: now } }], (next) => enterStage(next, 1, now));
       }
@@ -41,7 +42,7 @@ function onDeadline(s: RunningCycle, kind: DeadlineKind, now: string): CycleEven
       return [{ type: 'CallCutoffPassed', data: { at: now, applications: applications.length, nextCutoffAt: isBefore(next, s.deadlines.call_close!) ? next : null } }];
     }
     case 'call_close':
-      return chain(s, [{ type: 'CallClosed', data: { reason: 'deadline', applications: Object.keys(s.applications), closedAt: now } }], (next) => enterStage(next, 1, now));
+      return chain(s, [{ type: 'CallClosed', data: { reason: 'deadline', applications: liveApplications(s), closedAt: now } }], (next) => enterStage(next, 1, now));
     case 'review_due':
     case 'evaluation_scoring_due':
     case 'refill_review_due':

@@ -2,7 +2,7 @@ import { defaultPolicy, defaultPolicyDocument } from '../policy/defaults';
 import { parsePolicy, policyHash } from '../policy/parse';
 import type { CycleCommand } from './commands';
 import type { CycleEvent } from './events';
-import { applicantOf, applicationCommand, company, given, openCallCommand, openWithApplicants, pm, reviewer, system, T0, university } from './testing';
+import { applicantOf, applicationCommand, company, given, openCallCommand, openWithApplicants, pm, reviewer, Scenario, system, T0, types, university } from './testing';
 
 const opened = (): CycleEvent[] => {
   const sc = openWithApplicants(defaultPolicy, 2);
@@ -162,3 +162,23 @@ describe('timers', () => {
     given(...inReview()).when({ type: 'ApproveSelection', actor: reviewer(1), data: {} }, IN_REVIEW).thenThrows('forbidden');
   });
 });
+
+describe('a withdrawn application', () => {
+  it('neither counts toward closing the call after N applications nor is listed when it closes', () => {
+    const policy = parsePolicyForLimit(3);
+    const sc = new Scenario();
+    sc.run(openCallCommand(policy));
+    sc.run(applicationCommand('a1'));
+    sc.run(applicationCommand('w1'));
+    sc.run({ type: 'WithdrawApplication', actor: applicantOf('org-w1'), data: { applicationId: 'w1' } });
+    expect(types(sc.run(applicationCommand('a2')))).toEqual(['ApplicationSubmitted']);
+    const closing = sc.run(applicationCommand('a3'));
+    expect(types(closing).slice(0, 2)).toEqual(['ApplicationSubmitted', 'CallClosed']);
+    expect(sc.last('CallClosed').data.applications).toEqual(['a1', 'a2', 'a3']);
+  });
+});
+
+function parsePolicyForLimit(limit: number) {
+  const call = { ...defaultPolicyDocument.stages[0], closing: { deadline: 'P30D', afterApplications: limit } };
+  return parsePolicy({ ...defaultPolicyDocument, stages: [call, ...defaultPolicyDocument.stages.slice(1)] });
+}
