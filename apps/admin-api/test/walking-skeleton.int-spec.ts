@@ -97,6 +97,15 @@ describe('walking skeleton: program → cycle → call closes (HTTP, dev server,
       (r: { type: string }) => r.type,
     );
     expect(types).toEqual(['CallOpened', 'CallClosed', 'CycleClosed']); // nobody applied in 2 seconds
+
+    // The same cycle as its events say it was while the call was open.
+    const [opened] = await database.db.query(`SELECT occurred_at FROM events WHERE stream_id = $1 AND type = 'CallOpened'`, [id]);
+    const asOf = encodeURIComponent((opened.occurred_at as Date).toISOString());
+    const then = await http.get(`/v1/cycles/${id}?asOf=${asOf}`).set('Authorization', token('auditor')).expect(200);
+    expect(then.body).toMatchObject({ cycleId: id, exists: true, stage: 'call', position: 1 });
+    await http.get(`/v1/cycles/${id}?asOf=${asOf}`).set('Authorization', token('applicant', 'org-a')).expect(403);
+    const bad = await http.get(`/v1/cycles/${id}?asOf=yesterday`).set('Authorization', pm).expect(400);
+    expect(bad.body.fields).toEqual([expect.objectContaining({ field: 'asOf', reason: expect.stringContaining('ISO 8601') })]);
   });
 
   it('serves the OpenAPI document and an open health check', async () => {

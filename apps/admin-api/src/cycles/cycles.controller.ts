@@ -1,5 +1,5 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { Allow } from '../auth/roles';
 import { CurrentPrincipal } from '../auth/principal.decorator';
@@ -7,6 +7,8 @@ import type { Principal } from '../auth/tokens';
 import { ZodPipe } from '../http/zod-body.pipe';
 import { StartCycleSchema, type StartCycle } from '../programs/programs.schemas';
 import { CyclesService } from './cycles.service';
+
+const AsOfSchema = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 timestamp, e.g. 2027-03-01T12:00:00Z' }).optional();
 
 @ApiTags('cycles')
 @ApiBearerAuth()
@@ -25,8 +27,11 @@ export class CyclesController {
 
   @Get('cycles/:id')
   @Allow('program_manager', 'auditor', 'reviewer', 'evaluator', 'applicant')
-  @ApiOperation({ summary: "A cycle's stage: recorded (projection) and live (workflow Query)" })
-  get(@Param('id') id: string) {
-    return this.cycles.get(id);
+  @ApiOperation({
+    summary: "A cycle's stage: recorded (projection) and live (workflow Query); with ?asOf=, the cycle as its events alone say it was then (program managers and auditors)",
+  })
+  @ApiQuery({ name: 'asOf', required: false, example: '2027-03-01T12:00:00Z' })
+  get(@Param('id') id: string, @Query('asOf', new ZodPipe(AsOfSchema, 'asOf')) asOf: string | undefined, @CurrentPrincipal() reader: Principal) {
+    return asOf === undefined ? this.cycles.get(id) : this.cycles.asOf(id, asOf, reader);
   }
 }

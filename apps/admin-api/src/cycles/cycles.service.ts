@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Client, WorkflowNotFoundError } from '@temporalio/client';
 import { DomainError } from '@concentra/domain';
-import { ReadModels, type CycleView } from '@concentra/persistence';
+import { EventStore, ReadModels, cycleStateAsOf, type CycleStateAsOf, type CycleView } from '@concentra/persistence';
 import { AppEnvironment } from '@concentra/config';
 import { SEARCH_ATTRIBUTES, cycleStatusQuery, cycleWorkflowId, type CycleInput, type CycleStatus } from '@concentra/workflows/contracts';
 import type { Principal } from '../auth/tokens';
@@ -24,6 +24,7 @@ export class CyclesService {
     @Inject(Client) private readonly temporal: Client,
     @Inject(ProgramsService) private readonly programs: ProgramsService,
     @Inject(ReadModels) private readonly reads: ReadModels,
+    @Inject(EventStore) private readonly events: EventStore,
     @Inject(AppEnvironment) private readonly env: AppEnvironment,
   ) {}
 
@@ -71,5 +72,15 @@ export class CyclesService {
       throw new DomainError('not_found', `no cycle '${id}'`, 'id');
     }
     return { id, recorded, live, ...(liveError ? { liveError } : {}) };
+  }
+
+  /** State as of a moment, from the events alone. It holds per-team scores: managers and auditors only. */
+  async asOf(id: string, asOf: string, reader: Principal): Promise<CycleStateAsOf> {
+    if (!['program_manager', 'auditor', 'admin'].includes(reader.role)) {
+      throw new DomainError('forbidden', 'the state as of a date holds per-team scores: program managers and auditors only', 'asOf');
+    }
+    const state = await cycleStateAsOf(this.events, id, asOf);
+    if (!state.exists && !(await this.reads.cycle(id))) throw new DomainError('not_found', `no cycle '${id}'`, 'id');
+    return state;
   }
 }
