@@ -5,10 +5,8 @@ import { Allow } from '../auth/roles';
 import { CurrentPrincipal } from '../auth/principal.decorator';
 import type { Principal } from '../auth/tokens';
 import { ZodPipe } from '../http/zod-body.pipe';
-import { StartCycleSchema, type StartCycle } from '../programs/programs.schemas';
+import { AsOfSchema, StartCycleSchema, type StartCycle } from '../programs/programs.schemas';
 import { CyclesService } from './cycles.service';
-
-const AsOfSchema = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 timestamp, e.g. 2027-03-01T12:00:00Z' }).optional();
 
 @ApiTags('cycles')
 @ApiBearerAuth()

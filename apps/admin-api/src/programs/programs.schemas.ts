@@ -34,3 +34,6 @@ export const StartCycleSchema = z.strictObject({
   lotterySeed: z.string().trim().min(1).max(200).optional(),
 });
 export type StartCycle = z.infer<typeof StartCycleSchema>;
+
+/** A moment to read a cycle as of. */
+export const AsOfSchema = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 timestamp, e.g. 2027-03-01T12:00:00Z' }).optional();
