@@ -47,7 +47,7 @@ describe('GPU provisioning on real Slurm', () => {
     await database?.drop();
   });
 
-  it('award → account with GPU limits; extension and throttle change it; a job’s usage is metered; release removes it', async () => {
+  it('award → account with GPU limits; extension, throttle and suspension change it; a job’s usage is metered; release removes it', async () => {
     const from = new Date(Date.now() - 60_000).toISOString();
     const to = new Date(Date.now() + 30 * 24 * 3600_000).toISOString();
     const provisioned = await gpu.provisionGrant({
@@ -81,8 +81,24 @@ describe('GPU provisioning on real Slurm', () => {
     expect((await assoc(account))[0]).toMatchObject({ grpTres: 'gres/gpu=6', qos: qosName, defaultQos: qosName });
     const qos = await slurm.run('sacctmgr', ['-n', '-P', 'show', 'qos', qosName, 'format=name,grptres']);
     expect(qos.stdout.trim()).toBe(`${qosName}|gres/gpu=3`);
-    await gpu.changeGrant({ idempotencyKey: `${grantId}#throttle-2`, grantId, mode: 'normal' });
-    expect((await assoc(account))[0]).toMatchObject({ qos: 'normal', defaultQos: 'normal' });
+    // Slurm enforces it: a 4-GPU job under the throttled account waits on the QOS limit.
+    const submitted = await slurm.run('sbatch', ['--parsable', `--account=${account}`, '--gres=gpu:4', '--time=1', '--output=/dev/null', '--wrap=sleep 1']);
+    expect(submitted).toMatchObject({ code: 0 });
+    const jobId = submitted.stdout.trim().split(';')[0];
+    let reason = '';
+    for (let i = 0; i < 120 && reason !== 'PENDING|QOSGrpGRES'; i += 1) {
+      reason = (await slurm.run('squeue', ['-h', '-j', jobId, '-o', '%T|%r'])).stdout.trim();
+      if (reason !== 'PENDING|QOSGrpGRES') await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(reason).toBe('PENDING|QOSGrpGRES');
+    expect(await slurm.run('scancel', [jobId])).toMatchObject({ code: 0 });
+    // Suspension: no GPUs, no budget, no jobs; then back to normal with the granted limits.
+    await gpu.changeGrant({ idempotencyKey: `${grantId}#throttle-2`, grantId, mode: 'suspended' });
+    expect((await assoc(account))[0]).toMatchObject({ grpTres: 'gres/gpu=0', grpTresMins: 'gres/gpu=0', qos: 'normal' });
+    const jobs = await slurm.run('sacctmgr', ['-n', '-P', 'show', 'assoc', 'where', `account=${account}`, 'user=', 'format=grpjobs']);
+    expect(jobs.stdout.trim()).toBe('0');
+    await gpu.changeGrant({ idempotencyKey: `${grantId}#throttle-3`, grantId, mode: 'normal' });
+    expect((await assoc(account))[0]).toMatchObject({ grpTres: 'gres/gpu=6', grpTresMins: 'gres/gpu=1200', qos: 'normal', defaultQos: 'normal' });
 
     // A real job under the account with 2 (fake) GPUs; its usage reaches the ledger.
     const job = await slurm.run('srun', [`--account=${account}`, '--gres=gpu:2', '--time=1', '--job-name=concentra-meter', 'sleep', '3'], { timeoutSeconds: 180 });
@@ -110,7 +126,7 @@ describe('GPU provisioning on real Slurm', () => {
     expect(await gpu.releaseGrant({ idempotencyKey: `${grantId}#release-cancelled`, grantId, reason: 'cancelled' })).toMatchObject({ released: false });
 
     const types = (await store.readStream(gpuStreamId(grantId))).map((e) => e.type);
-    expect(types.slice(0, 5)).toEqual(['GpusReserved', 'GpusAllocated', 'GpuAllocationChanged', 'GpuAllocationChanged', 'GpuAllocationChanged']);
+    expect(types.slice(0, 6)).toEqual(['GpusReserved', 'GpusAllocated', ...Array(4).fill('GpuAllocationChanged')]);
     expect(types.filter((t) => t === 'GpuUsageMetered').length).toBeGreaterThanOrEqual(1);
     expect(types.at(-1)).toBe('GpusReleased');
   }, 10 * 60_000);
