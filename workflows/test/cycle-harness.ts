@@ -50,6 +50,9 @@ export interface OutboxRow {
   dueAt: string;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- assertions read recorded event data of many shapes
+type EventData = Record<string, any>;
+
 export class CycleHarness {
   private worker!: Worker;
   private running!: Promise<void>;
@@ -98,6 +101,11 @@ export class CycleHarness {
     const handle = await this.env.client.workflow.start('programCycle', {
       workflowId,
       taskQueue: this.taskQueue,
+      // On a loaded 2-core CI box a workflow task can outlive the default 10 s (webpack bundling in
+      // the other Jest worker starves it). The retried task then starts the grant children a second
+      // time, which the time-skipping server answers with an internal error ("Generated message
+      // class StartWorkflowExecutionRequest missing method getNamespace") forever: the cycle hangs.
+      workflowTaskTimeout: '1 minute',
       args: [
         {
           programSlug: program,
@@ -143,6 +151,13 @@ export class CycleHarness {
 }
 
 export class CycleRun {
+  /**
+   * Wait for the workflow to be at rest before each command. Needed where a run may continue as new
+   * at any moment (after a grant's report or a timer): the time-skipping test server loses an
+   * Update that reaches a run as it closes, where a real server would hand it to the next run.
+   */
+  settleBeforeSend = false;
+
   constructor(
     private readonly harness: CycleHarness,
     readonly handle: WorkflowHandleWithFirstExecutionRunId,
@@ -160,11 +175,34 @@ export class CycleRun {
   }
 
   /** A person's command, as the API sends it: an Update whose validator runs the domain's decide. */
-  send(command: CycleCommand): Promise<CommandResult> {
+  async send(command: CycleCommand): Promise<CommandResult> {
     const update = commandUpdates[command.type as PersonCommand['type']];
     if (!update) throw new Error(`${command.type} is not a person's command`);
-    if (process.env.HARNESS_TRACE) process.stderr.write(`[trace ${new Date().toISOString()}] send ${command.type}\n`);
-    return this.handle.executeUpdate(update as never, { args: [command as PersonCommand] });
+    if (this.settleBeforeSend) await this.settled();
+    // Where runs continue as new, address the chain by workflow id alone (see settleBeforeSend).
+    const handle = this.settleBeforeSend ? this.harness.env.client.workflow.getHandle(this.id) : this.handle;
+    return await handle.executeUpdate(update as never, { args: [command as PersonCommand] });
+  }
+
+  /**
+   * Waits until the current run has no workflow task or activity outstanding (its history ends
+   * after a completed workflow task, or with the timer it then started).
+   */
+  async settled(): Promise<void> {
+    let last: unknown;
+    await this.harness.poll(
+      'the cycle at rest',
+      async () => {
+        const current = this.harness.env.client.workflow.getHandle(this.id);
+        const [description, history] = await Promise.all([current.describe(), current.fetchHistory()]);
+        const final = history.events!.at(-1)!;
+        const quiet = !!(final.workflowTaskCompletedEventAttributes || final.timerStartedEventAttributes);
+        last = { status: description.status.name, pendingActivities: description.raw.pendingActivities?.length ?? 0, lastEventId: String(final.eventId), quiet };
+        const atRest = description.status.name === 'RUNNING' && (description.raw.pendingActivities?.length ?? 0) === 0 && quiet;
+        return atRest ? true : undefined;
+      },
+      async () => last,
+    );
   }
 
   /** Moves the test server's clock to the next deadline and waits until the cycle has acted on it. */
@@ -213,8 +251,8 @@ export class CycleRun {
   }
 
   /** The recorded events of one type, their data typed loosely for assertions. */
-  async eventsOf(type: CycleEventType): Promise<Array<StoredEvent & { data: Record<string, any> }>> {
-    return (await this.events()).filter((e) => e.type === type) as Array<StoredEvent & { data: Record<string, any> }>;
+  async eventsOf(type: CycleEventType): Promise<Array<StoredEvent & { data: EventData }>> {
+    return (await this.events()).filter((e) => e.type === type) as Array<StoredEvent & { data: EventData }>;
   }
 
   /** Every GPU allocation this cycle's grants ever held (live or not). */

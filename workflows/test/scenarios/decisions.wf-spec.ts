@@ -2,11 +2,15 @@
  * Evaluation and narrowing on the time-skipping test server, with real grants holding GPUs: a
  * pass/fail gate, a narrowing overridden, an upheld objection, and a three-round program.
  */
-import { defaultPolicy, multiRoundExamplePolicy } from '@concentra/domain';
+import { defaultPolicy, multiRoundExamplePolicy, type ProgramPolicy } from '@concentra/domain';
 import { CycleHarness } from '../cycle-harness';
 import { PANEL, cancelAndDrain, evaluateAll, expectAllReleased, procureAndRelease, toGrants, toNarrowing, waive } from '../cycle-drivers';
 import { recordHistoryFixture } from '../../../test/support/histories';
 import { applicantOf, pm } from '../../../libs/domain/src/cycle/testing';
+
+// Next year's cycle is scheduled by default-year; here a closing cycle schedules none (see the report on
+// the time-skipping server's internal error when a closing cycle starts next year's).
+const once = (policy: ProgramPolicy): ProgramPolicy => ({ ...policy, repeatEvery: undefined });
 
 describe('decision scenarios', () => {
   let harness: CycleHarness;
@@ -16,7 +20,7 @@ describe('decision scenarios', () => {
   afterAll(async () => harness?.close());
 
   it('a pass/fail gate removes the top-ranked team; its GPUs go back and the others run to procurement', async () => {
-    const run = await harness.start(defaultPolicy, { panel: PANEL });
+    const run = await harness.start(once(defaultPolicy), { panel: PANEL });
     // evaluator-2 fails a1's model on safety: a1 ranks first on scores but the gate removes it.
     await toNarrowing(run, 3, (id, e) => (id === 'a1' && e === 2 ? 'fail' : 'pass'));
     const [proposed] = await run.eventsOf('NarrowingProposed');
@@ -35,8 +39,7 @@ describe('decision scenarios', () => {
     expect((await run.passDeadline('extension_end')).stage).toBe('procurement');
     await procureAndRelease(run, ['a2', 'a3']);
     const outcome = await run.result();
-    expect(outcome.stage).toBe('closed');
-    await run.stopNextCycle(outcome.nextCycleId);
+    expect(outcome).toMatchObject({ stage: 'closed', nextCycleId: null });
     expect((await run.eventsOf('CycleClosed'))[0].data).toMatchObject({ outcome: 'completed', finalists: ['a2', 'a3'] });
     await expectAllReleased(run);
     expect((await run.eventsOf('GrantEnded')).map((e) => [e.data.applicationId, e.data.reason]).sort()).toEqual([
@@ -99,7 +102,7 @@ describe('decision scenarios', () => {
   });
 
   it('a three-round program narrows 5 → 4 → 3 → 2 and closes, releasing one team per round', async () => {
-    const run = await harness.start(multiRoundExamplePolicy, { panel: PANEL });
+    const run = await harness.start(once(multiRoundExamplePolicy), { panel: PANEL });
     const awardees = await toGrants(run, 5);
     expect(awardees).toEqual(['a1', 'a2', 'a3', 'a4', 'a5']);
     expect((await run.passDeadline('grant_period_end')).stage).toBe('evaluation');
@@ -124,8 +127,7 @@ describe('decision scenarios', () => {
     expect((await run.passDeadline('extension_end')).stage).toBe('procurement');
     await procureAndRelease(run, live);
     const outcome = await run.result();
-    expect(outcome.stage).toBe('closed');
-    await run.stopNextCycle(outcome.nextCycleId);
+    expect(outcome).toMatchObject({ stage: 'closed', nextCycleId: null });
     await expectAllReleased(run);
     expect((await run.eventsOf('TeamsNarrowed')).map((e) => e.data.kept.length)).toEqual([4, 3, 2]);
     expect((await run.eventsOf('GrantEnded')).map((e) => [e.data.applicationId, e.data.reason])).toEqual([
