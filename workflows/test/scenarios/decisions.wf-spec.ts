@@ -130,10 +130,14 @@ describe('decision scenarios', () => {
     expect(outcome).toMatchObject({ stage: 'closed', nextCycleId: null });
     await expectAllReleased(run);
     expect((await run.eventsOf('TeamsNarrowed')).map((e) => e.data.kept.length)).toEqual([4, 3, 2]);
-    expect((await run.eventsOf('GrantEnded')).map((e) => [e.data.applicationId, e.data.reason])).toEqual([
+    const ended = (await run.eventsOf('GrantEnded')).map((e) => [e.data.applicationId, e.data.reason]);
+    // One team per round, in round order; the two finalists' grants end together, in either order.
+    expect(ended.slice(0, 3)).toEqual([
       ['a5', 'eliminated'],
       ['a4', 'eliminated'],
       ['a3', 'eliminated'],
+    ]);
+    expect(ended.slice(3).sort()).toEqual([
       ['a1', 'completed'],
       ['a2', 'completed'],
     ]);

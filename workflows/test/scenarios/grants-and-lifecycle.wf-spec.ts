@@ -194,6 +194,8 @@ describe('grant and lifecycle scenarios', () => {
     expect(await endings(run)).toEqual([['a1', 'cancelled'], ['a2', 'cancelled'], ['a3', 'withdrawn']]);
     // Grants outlived the runs that started them and reported to whichever run was current.
     expect(await harness.env.client.workflow.getHandle(run.grantId('a1')).query(grantStatusQuery)).toMatchObject({ releaseReason: 'cancelled' });
-    await recordHistoryFixture(run.handle, 'continue-as-new');
+    // The fixture is the first run: it holds the call's opening (policy, seed) that re-derivation
+    // starts from, and ends in the continue-as-new that replay must reproduce.
+    await recordHistoryFixture(harness.env.client.workflow.getHandle(run.id, run.handle.firstExecutionRunId), 'continue-as-new');
   });
 });
