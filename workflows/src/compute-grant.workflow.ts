@@ -14,7 +14,9 @@ import {
   extendGrantSignal,
   grantReportSignal,
   grantStatusQuery,
+  reallocateGpusSignal,
   releaseGrantSignal,
+  type GpuShare,
   type GrantCarry,
   type GrantInput,
   type GrantReport,
@@ -56,6 +58,9 @@ export async function computeGrant(input: GrantInput, carry?: GrantCarry): Promi
   const meteringsAtStart = meterings;
   let gpuHoursUsed = 0;
   const pendingExtensions: { until: string }[] = [];
+  let served: GpuShare | null = carry?.served ?? null;
+  let reallocations = carry?.reallocations ?? 0;
+  const offered: { from: string; share: GpuShare }[] = [];
   let continuing = false;
   let reported = false;
 
@@ -64,6 +69,7 @@ export async function computeGrant(input: GrantInput, carry?: GrantCarry): Promi
     pendingExtensions.push({ until });
     gpus = newGpus;
   });
+  setHandler(reallocateGpusSignal, (offer) => void offered.push(offer));
   setHandler(grantStatusQuery, () => ({ allocationId, endsAt, releaseReason, gpuHoursUsed }));
 
   try {
@@ -81,15 +87,27 @@ export async function computeGrant(input: GrantInput, carry?: GrantCarry): Promi
         return { grantId, allocationId: null, releaseReason, gpuHoursUsed: null };
       }
       allocationId = provisioned.allocationId;
+      served = provisioned.served && { capacityId: provisioned.served.capacityId, type: provisioned.served.type, count: provisioned.served.count };
       await report({ kind: 'started', applicationId: input.applicationId, grantId, allocationId });
     }
 
     while (!releaseReason) {
       if (meterings - meteringsAtStart >= METERINGS_PER_RUN || workflowInfo().continueAsNewSuggested) {
         continuing = true; // the allocation carries over to the next run: nothing to release
-        return await continueAsNew<typeof computeGrant>(input, { allocationId, extensions, meterings, changes, releaseReason, endsAt, gpus });
+        return await continueAsNew<typeof computeGrant>(input, { allocationId, served, reallocations, extensions, meterings, changes, releaseReason, endsAt, gpus });
       }
-      const signalled = await condition(() => releaseReason !== null || pendingExtensions.length > 0, (input.meteringInterval as Duration | undefined) ?? METERING_INTERVAL);
+      const signalled = await condition(
+        () => releaseReason !== null || pendingExtensions.length > 0 || offered.length > 0,
+        (input.meteringInterval as Duration | undefined) ?? METERING_INTERVAL,
+      );
+      while (offered.length > 0 && !releaseReason) {
+        const { share } = offered.shift()!;
+        // Only GPUs of the capacity this grant runs on can join it; the rest stay in the pool.
+        if (!served || share.capacityId !== served.capacityId || share.count <= 0) continue;
+        reallocations += 1;
+        const changed = await gpu.changeGrant({ idempotencyKey: `${grantId}#realloc-${reallocations}`, grantId, limits: { gpus: served.count + share.count } });
+        if (changed.outcome === 'changed') served = { ...served, count: served.count + share.count };
+      }
       while (pendingExtensions.length > 0 && !releaseReason) {
         const { until } = pendingExtensions.shift()!;
         extensions += 1;
@@ -128,13 +146,24 @@ export async function computeGrant(input: GrantInput, carry?: GrantCarry): Promi
     // once, and the cycle hears that this grant has ended.
     if (!continuing) {
       await CancellationScope.nonCancellable(async () => {
+        let freed: GpuShare | null = null;
+        let reallocation: 'to_pool' | 'to_remaining_grants' | undefined;
         if (allocationId) {
           const released = await gpu.releaseGrant({ idempotencyKey: `${grantId}#release`, grantId, reason: releaseReason ?? 'failed' });
           gpuHoursUsed = released.gpuMinutesUsed / 60;
+          freed = released.freed && { capacityId: released.freed.capacityId, type: released.freed.type, count: released.freed.count };
+          reallocation = released.reallocation;
         }
         if (!reported) {
           reported = true;
-          await report({ kind: 'ended', applicationId: input.applicationId, grantId, reason: releaseReason ?? 'failed', gpuHoursUsed: allocationId ? gpuHoursUsed : null });
+          await report({
+            kind: 'ended',
+            applicationId: input.applicationId,
+            grantId,
+            reason: releaseReason ?? 'failed',
+            gpuHoursUsed: allocationId ? gpuHoursUsed : null,
+            ...(freed ? { freed, reallocation } : {}),
+          });
         }
       });
     }

@@ -124,6 +124,9 @@ export interface GrantInput {
 
 export interface GrantCarry {
   allocationId: string | null;
+  /** The GPUs held now (null before provisioning); absent in carries from before reallocation existed. */
+  served?: GpuShare | null;
+  reallocations?: number;
   extensions: number;
   meterings: number;
   changes: number;
@@ -134,9 +137,27 @@ export interface GrantCarry {
 
 export type GrantReport =
   | { kind: 'started'; applicationId: string; grantId: string; allocationId: string }
-  | { kind: 'ended'; applicationId: string; grantId: string; reason: string; gpuHoursUsed: number | null };
+  | {
+      kind: 'ended';
+      applicationId: string;
+      grantId: string;
+      reason: string;
+      gpuHoursUsed: number | null;
+      /** What the release gave back, and whether the pool policy offers it to the remaining grants. */
+      freed?: GpuShare | null;
+      reallocation?: 'to_pool' | 'to_remaining_grants';
+    };
+
+/** GPUs of one capacity (site, type) moving between grants. */
+export interface GpuShare {
+  capacityId: string;
+  type: string;
+  count: number;
+}
 
 export const grantReportSignal = defineSignal<[GrantReport]>('grantReport');
 export const releaseGrantSignal = defineSignal<[{ reason: string }]>('releaseGrant');
 export const extendGrantSignal = defineSignal<[{ until: string; gpus: GpuAllocation[] }]>('extendGrant');
+/** Extra GPUs freed by another grant of the cycle, offered to this one (pool policy `to_remaining_grants`). */
+export const reallocateGpusSignal = defineSignal<[{ from: string; share: GpuShare }]>('reallocateGpus');
 export const grantStatusQuery = defineQuery<{ allocationId: string | null; endsAt: string | null; releaseReason: string | null; gpuHoursUsed: number }>('grantStatus');

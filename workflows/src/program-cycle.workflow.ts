@@ -41,6 +41,7 @@ import {
   cycleWorkflowId,
   extendGrantSignal,
   grantReportSignal,
+  reallocateGpusSignal,
   releaseGrantSignal,
   type CommandResult,
   type CycleInput,
@@ -198,8 +199,29 @@ export async function programCycle(input: CycleInput, carry?: CycleCarry): Promi
           actor: SYSTEM,
           data: { applicationId: report.applicationId, grantId: report.grantId, reason: report.reason, ...(report.gpuHoursUsed === null ? {} : { gpuHoursUsed: report.gpuHoursUsed }) },
         });
+        await offerFreedGpus(report);
       }
       inbox.shift();
+    }
+  }
+
+  /**
+   * When the pool policy says freed GPUs go to the remaining grants, a team that leaves mid-program
+   * (withdrawn or eliminated) has its GPUs split evenly among the grants still running.
+   */
+  async function offerFreedGpus(report: Extract<GrantReport, { kind: 'ended' }>): Promise<void> {
+    if (report.reallocation !== 'to_remaining_grants' || !report.freed || !['withdrawn', 'eliminated'].includes(report.reason)) return;
+    if (state.stage === 'not_started' || state.stage === 'cancelled' || state.stage === 'closed') return;
+    const current = state;
+    const remaining = Object.values(current.grants)
+      .filter((g) => g.grantId !== report.grantId && g.status === 'active' && current.applications[g.applicationId]?.status === 'active')
+      .filter((g) => startedGrants.has(g.grantId) && !releaseSent.has(g.grantId))
+      .map((g) => g.grantId)
+      .sort();
+    const { freed } = report;
+    for (const [i, grantId] of remaining.entries()) {
+      const count = Math.floor(freed.count / remaining.length) + (i < freed.count % remaining.length ? 1 : 0);
+      if (count > 0) await signalGrant(grantId, (h) => h.signal(reallocateGpusSignal, { from: report.grantId, share: { ...freed, count } }));
     }
   }
 
