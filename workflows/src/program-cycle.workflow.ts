@@ -23,10 +23,12 @@ import {
   grantsToRelease,
   grantsToStart,
   initialState,
+  isCycleOver,
   nextDeadline,
   nextReminderAt,
   owed,
   remindersDue,
+  shareFreedGpus,
   type CycleCommand,
   type CycleEvent,
   type CycleState,
@@ -131,10 +133,10 @@ export async function programCycle(input: CycleInput, carry?: CycleCarry): Promi
 
   try {
     if (state.stage === 'not_started') await apply(openCall(input, cycleId));
-    while (!finished(state)) {
+    while (!isCycleOver(state)) {
       await drainInbox();
       await reconcileGrants();
-      if (finished(state)) break;
+      if (isCycleOver(state)) break;
       if (workflowInfo().continueAsNewSuggested || recorder.recorded - recordedAtStart >= (input.tuning?.eventsPerRun ?? EVENTS_PER_RUN)) {
         await condition(allHandlersFinished);
         await queue;
@@ -159,10 +161,10 @@ export async function programCycle(input: CycleInput, carry?: CycleCarry): Promi
       if (state.stage !== 'cancelled' && state.stage !== 'closed' && state.stage !== 'not_started') {
         await apply({ type: 'CancelCycle', actor: SYSTEM, data: { reason: 'workflow cancelled by an operator' } });
       }
-      while (!finished(state)) {
+      while (!isCycleOver(state)) {
         await drainInbox();
         await reconcileGrants();
-        if (!finished(state)) await condition(() => inbox.length > 0);
+        if (!isCycleOver(state)) await condition(() => inbox.length > 0);
       }
     });
     throw error;
@@ -210,18 +212,12 @@ export async function programCycle(input: CycleInput, carry?: CycleCarry): Promi
    * (withdrawn or eliminated) has its GPUs split evenly among the grants still running.
    */
   async function offerFreedGpus(report: Extract<GrantReport, { kind: 'ended' }>): Promise<void> {
-    if (report.reallocation !== 'to_remaining_grants' || !report.freed || !['withdrawn', 'eliminated'].includes(report.reason)) return;
-    if (state.stage === 'not_started' || state.stage === 'cancelled' || state.stage === 'closed') return;
-    const current = state;
-    const remaining = Object.values(current.grants)
-      .filter((g) => g.grantId !== report.grantId && g.status === 'active' && current.applications[g.applicationId]?.status === 'active')
-      .filter((g) => startedGrants.has(g.grantId) && !releaseSent.has(g.grantId))
-      .map((g) => g.grantId)
-      .sort();
+    if (report.reallocation !== 'to_remaining_grants' || !report.freed) return;
     const { freed } = report;
-    for (const [i, grantId] of remaining.entries()) {
-      const count = Math.floor(freed.count / remaining.length) + (i < freed.count % remaining.length ? 1 : 0);
-      if (count > 0) await signalGrant(grantId, (h) => h.signal(reallocateGpusSignal, { from: report.grantId, share: { ...freed, count } }));
+    for (const share of shareFreedGpus(state, { grantId: report.grantId, reason: report.reason, count: freed.count })) {
+      // A grant this cycle has not started, or is already releasing, takes nothing.
+      if (!startedGrants.has(share.grantId) || releaseSent.has(share.grantId)) continue;
+      await signalGrant(share.grantId, (h) => h.signal(reallocateGpusSignal, { from: report.grantId, share: { ...freed, count: share.count } }));
     }
   }
 
@@ -316,12 +312,6 @@ function openCall(input: CycleInput, cycleId: string): CycleCommand {
       panel: input.panel ?? { reviewers: [], evaluators: [] },
     },
   };
-}
-
-/** Done once closed or cancelled and every grant has given its GPUs back. */
-function finished(state: CycleState): boolean {
-  if (state.stage !== 'closed' && state.stage !== 'cancelled') return false;
-  return Object.values(state.grants).every((g) => g.status === 'ended');
 }
 
 /** When the policy repeats, next year's cycle is started now and waits for its own opening date. */

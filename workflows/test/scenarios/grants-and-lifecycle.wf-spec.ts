@@ -4,42 +4,15 @@
  */
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
-import { defaultPolicy, defaultPolicyDocument, evolveAll, parsePolicy, type CycleEvent, type ProgramPolicy } from '@concentra/domain';
+import { defaultPolicy, evolveAll, type CycleEvent } from '@concentra/domain';
 import { cycleStateQuery, grantStatusQuery } from '@concentra/workflows/contracts';
 import { CycleHarness, type CycleRun } from '../cycle-harness';
 import { PANEL, application, byRank, cancelAndDrain, expectAllReleased, reviewAll, toGrants, toNarrowing, waive } from '../cycle-drivers';
 import { recordHistoryFixture } from '../../../test/support/histories';
-import { applicantOf, pm } from '../../../libs/domain/src/cycle/testing';
+import { applicantOf, pm, refillPolicy } from '../../../libs/domain/src/cycle/testing';
 
 const DAY = 86_400_000;
 
-const [call, review, selection, grant, evaluation, extension, procurement] = defaultPolicyDocument.stages;
-/** The first evaluation plans to keep all three; a narrowing that keeps two leaves one seat for a refill call. */
-const refillPolicy: ProgramPolicy = parsePolicy({
-  ...defaultPolicyDocument,
-  stages: [
-    call,
-    review,
-    selection,
-    grant,
-    { ...evaluation, name: 'First evaluation', narrowing: { ...evaluation.narrowing, keep: 3 } },
-    {
-      kind: 'refill',
-      name: 'Refill call',
-      fillUpTo: 3,
-      openFor: 'P14D',
-      reviewFor: 'P14D',
-      scoring: 'proposal',
-      approvalDue: 'P7D',
-      onApprovalTimeout: 'apply_ranking',
-      openTo: { newcomers: true, eliminatedTeams: true },
-      shiftLaterStagesBy: 'P30D',
-    },
-    { ...evaluation, name: 'Second evaluation' },
-    extension,
-    procurement,
-  ],
-});
 
 describe('grant and lifecycle scenarios', () => {
   let harness: CycleHarness;

@@ -1,6 +1,6 @@
 import { defaultPolicy } from '../policy/defaults';
-import { nextReminderAt, plannedReminders, remindersDue } from './obligations';
-import { openWithApplicants, reviewAll } from './testing';
+import { grantsToRelease, grantsToStart, isCycleOver, nextReminderAt, plannedReminders, remindersDue, shareFreedGpus } from './obligations';
+import { applicantOf, endGrants, openWithApplicants, pm, reviewAll, startGrants } from './testing';
 
 describe('reminders', () => {
   it('go to those who still owe something, at the policy offsets, with deterministic keys', () => {
@@ -31,5 +31,37 @@ describe('reminders', () => {
 
     reviewAll(sc, undefined, [3]);
     expect(plannedReminders(sc.state)).toEqual([]);
+  });
+});
+
+describe('sharing freed GPUs and the end of a cycle', () => {
+  function inGrant() {
+    const sc = openWithApplicants(defaultPolicy, 3);
+    sc.fire('call_close');
+    reviewAll(sc);
+    sc.fire('review_due');
+    sc.run({ type: 'ApproveSelection', actor: pm, data: {} });
+    startGrants(sc, grantsToStart(sc.state));
+    return sc;
+  }
+  const grant = (id: string) => `grant:select-and-concentrate:2027:${id}`;
+
+  it('splits a leaving team’s GPUs evenly among the grants still running, remainder in id order', () => {
+    const sc = inGrant();
+    sc.run({ type: 'WithdrawApplication', actor: applicantOf('org-a3'), data: { applicationId: 'a3' } });
+    expect(shareFreedGpus(sc.state, { grantId: grant('a3'), reason: 'withdrawn', count: 513 })).toEqual([
+      { grantId: grant('a1'), count: 257 },
+      { grantId: grant('a2'), count: 256 },
+    ]);
+    expect(shareFreedGpus(sc.state, { grantId: grant('a3'), reason: 'completed', count: 512 })).toEqual([]);
+  });
+
+  it('is over only once closed or cancelled and every grant has ended', () => {
+    const sc = inGrant();
+    expect(isCycleOver(sc.state)).toBe(false);
+    sc.run({ type: 'CancelCycle', actor: pm, data: { reason: 'budget withdrawn' } });
+    expect(isCycleOver(sc.state)).toBe(false);
+    endGrants(sc, grantsToRelease(sc.state));
+    expect(isCycleOver(sc.state)).toBe(true);
   });
 });

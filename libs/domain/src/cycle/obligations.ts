@@ -212,3 +212,25 @@ export function grantsToRelease(state: CycleState): GrantToRelease[] {
   }
   return out;
 }
+
+/** A cycle is over once it is closed or cancelled and every grant has given its GPUs back. */
+export function isCycleOver(state: CycleState): boolean {
+  if (state.stage !== 'closed' && state.stage !== 'cancelled') return false;
+  return Object.values(state.grants).every((g) => g.status === 'ended');
+}
+
+/**
+ * GPUs freed by a team that left mid-program (withdrawn or eliminated), split evenly among the
+ * grants still running, the remainder one by one in grant-id order. Other endings free nothing to share.
+ */
+export function shareFreedGpus(state: CycleState, from: { grantId: string; reason: string; count: number }): Array<{ grantId: string; count: number }> {
+  if (state.stage === 'not_started' || state.stage === 'closed' || state.stage === 'cancelled') return [];
+  if (from.reason !== 'withdrawn' && from.reason !== 'eliminated') return [];
+  const remaining = Object.values(state.grants)
+    .filter((g) => g.grantId !== from.grantId && g.status === 'active' && state.applications[g.applicationId]?.status === 'active')
+    .map((g) => g.grantId)
+    .sort();
+  return remaining
+    .map((grantId, i) => ({ grantId, count: Math.floor(from.count / remaining.length) + (i < from.count % remaining.length ? 1 : 0) }))
+    .filter((share) => share.count > 0);
+}

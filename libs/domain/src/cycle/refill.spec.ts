@@ -1,34 +1,6 @@
-import { defaultPolicyDocument } from '../policy/defaults';
-import { parsePolicy } from '../policy/parse';
 import { grantsToStart, owed } from './obligations';
-import { applicantOf, applicationCommand, company, evaluateAll, openWithApplicants, pm, reviewAll, type Scenario, startGrants, types } from './testing';
+import { applicantOf, applicationCommand, company, evaluateAll, openWithApplicants, pm, refillPolicy, reviewAll, type Scenario, startGrants, types } from './testing';
 
-const [call, review, selection, grant, evaluation, extension, procurement] = defaultPolicyDocument.stages;
-const refillPolicy = parsePolicy({
-  ...defaultPolicyDocument,
-  stages: [
-    call,
-    review,
-    selection,
-    grant,
-    { ...evaluation, name: 'First evaluation', narrowing: { ...evaluation.narrowing, keep: 3 } },
-    {
-      kind: 'refill',
-      name: 'Refill call',
-      fillUpTo: 3,
-      openFor: 'P14D',
-      reviewFor: 'P14D',
-      scoring: 'proposal',
-      approvalDue: 'P7D',
-      onApprovalTimeout: 'apply_ranking',
-      openTo: { newcomers: true, eliminatedTeams: true },
-      shiftLaterStagesBy: 'P30D',
-    },
-    { ...evaluation, name: 'Second evaluation' },
-    extension,
-    procurement,
-  ],
-});
 
 /** Five teams; the first narrowing is overridden to keep two where three were planned: one seat is vacant. */
 function toRefill(): Scenario {

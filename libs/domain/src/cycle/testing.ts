@@ -5,6 +5,8 @@
  */
 import { DomainError } from '../shared/errors';
 import { addDays } from '../shared/time';
+import { defaultPolicyDocument } from '../policy/defaults';
+import { parsePolicy } from '../policy/parse';
 import type { ProgramPolicy } from '../policy/schema';
 import type { Actor, CycleCommand, Organisation } from './commands';
 import { decide } from './decide';
@@ -208,3 +210,31 @@ export function startGrants(sc: Scenario, list: Array<{ applicationId: string; g
 export function endGrants(sc: Scenario, list: Array<{ applicationId: string; grantId: string; reason: string }>): void {
   for (const g of list) sc.run({ type: 'RecordGrantEnded', actor: system, data: { applicationId: g.applicationId, grantId: g.grantId, reason: g.reason, gpuHoursUsed: 1000 } });
 }
+
+const [call, review, selection, grant, evaluation, extension, procurement] = defaultPolicyDocument.stages;
+/** The default pipeline with a refill call after a first evaluation that keeps three: one seat opens when a narrowing keeps two. */
+export const refillPolicy: ProgramPolicy = parsePolicy({
+  ...defaultPolicyDocument,
+  stages: [
+    call,
+    review,
+    selection,
+    grant,
+    { ...evaluation, name: 'First evaluation', narrowing: { ...evaluation.narrowing, keep: 3 } },
+    {
+      kind: 'refill',
+      name: 'Refill call',
+      fillUpTo: 3,
+      openFor: 'P14D',
+      reviewFor: 'P14D',
+      scoring: 'proposal',
+      approvalDue: 'P7D',
+      onApprovalTimeout: 'apply_ranking',
+      openTo: { newcomers: true, eliminatedTeams: true },
+      shiftLaterStagesBy: 'P30D',
+    },
+    { ...evaluation, name: 'Second evaluation' },
+    extension,
+    procurement,
+  ],
+});

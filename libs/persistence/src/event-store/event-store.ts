@@ -83,9 +83,10 @@ export class EventStore {
           `stream ${streamId} is at ${position}, the writer expected ${options.expectedPosition}`,
         );
       }
+      // now() is the transaction's start: one recording time for the whole batch, read once.
+      const [{ now }] = fresh.length > 0 ? ((await tx.query('SELECT now() AS now')) as [{ now: Date }]) : [{ now: new Date(0) }];
       for (const event of fresh) {
         position += 1;
-        const [{ now }] = (await tx.query('SELECT now() AS now')) as [{ now: Date }];
         const record = {
           streamId,
           streamPosition: position,
