@@ -6,6 +6,7 @@ import {
   isCancellation,
   proxyActivities,
   setHandler,
+  sleep,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
@@ -32,6 +33,9 @@ const gpu = proxyActivities<GpuActivities>({
 /** How often usage is pulled from the scheduler's accounting into the ledger (GrantInput.meteringInterval may change it). */
 const METERING_INTERVAL: Duration = '1 day';
 const METERINGS_PER_RUN = 200;
+/** How long a grant keeps trying to reach a cycle that is between runs (a durable timer, not a wait in a test). */
+const REPORT_ATTEMPTS = 30;
+const REPORT_RETRY_INTERVAL = '2 seconds';
 
 export interface GrantOutcome {
   grantId: string;
@@ -171,7 +175,16 @@ export async function computeGrant(input: GrantInput, carry?: GrantCarry): Promi
   return { grantId, allocationId, releaseReason: releaseReason ?? 'failed', gpuHoursUsed };
 
   async function report(message: GrantReport): Promise<void> {
-    await getExternalWorkflowHandle(input.cycleId).signal(grantReportSignal, message);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await getExternalWorkflowHandle(input.cycleId).signal(grantReportSignal, message);
+        return;
+      } catch (error) {
+        // The cycle may be between two runs (continue-as-new); its id answers again a moment later.
+        if (attempt >= REPORT_ATTEMPTS || !(error instanceof Error && /not found/i.test(error.message))) throw error;
+        await sleep(REPORT_RETRY_INTERVAL);
+      }
+    }
   }
 }
 
