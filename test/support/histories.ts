@@ -51,11 +51,13 @@ export interface HistoryFixture {
   workflowId: string;
   sdkVersion: string;
   history: History;
+  /** The history as stored in the file (JSON), for tests that edit it before replaying. */
+  plain: unknown;
 }
 
 export function loadHistoryFixture(path: string): HistoryFixture {
   const body = JSON.parse(readFileSync(path, 'utf8')) as { workflowId: string; scenario: string; sdkVersion: string; history: unknown };
-  return { file: path, scenario: body.scenario, workflowId: body.workflowId, sdkVersion: body.sdkVersion, history: historyFromPlain(body.history) };
+  return { file: path, scenario: body.scenario, workflowId: body.workflowId, sdkVersion: body.sdkVersion, history: historyFromPlain(body.history), plain: body.history };
 }
 
 export function loadHistoryFixtures(dir = HISTORY_FIXTURES_DIR): HistoryFixture[] {

@@ -15,12 +15,13 @@ export async function createTestWorker(
   env: TestWorkflowEnvironment,
   activities: object,
   taskQueue: string,
+  bundle?: WorkflowBundleWithSourceMap,
 ): Promise<Worker> {
   return Worker.create({
     connection: env.nativeConnection,
     namespace: env.namespace,
     taskQueue,
-    workflowBundle: await workflowBundle(),
+    workflowBundle: bundle ?? (await workflowBundle()),
     activities,
   });
 }

@@ -13,6 +13,7 @@ import type { Duration } from '@temporalio/common';
 import type { GpuActivities } from '@concentra/gpu';
 import {
   extendGrantSignal,
+  grantPingSignal,
   grantReportSignal,
   grantStatusQuery,
   reallocateGpusSignal,
@@ -74,6 +75,7 @@ export async function computeGrant(input: GrantInput, carry?: GrantCarry): Promi
     gpus = newGpus;
   });
   setHandler(reallocateGpusSignal, (offer) => void offered.push(offer));
+  setHandler(grantPingSignal, () => undefined);
   setHandler(grantStatusQuery, () => ({ allocationId, endsAt, releaseReason, gpuHoursUsed }));
 
   try {

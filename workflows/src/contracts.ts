@@ -3,7 +3,7 @@
  * definitions and the shapes they carry. Importing this file never pulls in workflow code.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { CycleCommand, CycleEventType, CycleStage, GpuAllocation, Owed } from '@concentra/domain';
+import type { CycleCommand, CycleEventType, CycleStage, GpuAllocation } from '@concentra/domain';
 
 export const TASK_QUEUE = 'program-cycles';
 
@@ -65,8 +65,8 @@ export interface CycleStatus {
   /** The next deadline the workflow is waiting on, if any. */
   nextDeadline: { kind: string; at: string } | null;
   eventsRecorded: number;
-  /** Who owes what by when. */
-  owed: Owed[];
+  /** How much is owed, and the earliest due date: the list itself is a read (`GET /v1/cycles/:id/owed`). */
+  owed: { count: number; nextDueAt: string | null };
 }
 
 /** What every accepted command answers: the facts it caused and where the cycle stands now. */
@@ -76,9 +76,8 @@ export interface CommandResult {
   version: number;
 }
 
+/** A small status: the state itself is read from the events (it grows with the call; a Query must not). */
 export const cycleStatusQuery = defineQuery<CycleStatus>('cycleStatus');
-/** The cycle's whole state (program managers and auditors; the API filters it by role). */
-export const cycleStateQuery = defineQuery<unknown>('cycleState');
 
 /** Commands people give a running cycle. The workflow's own commands (OpenCall, DeadlinePassed, grant reports) are not here. */
 export const PERSON_COMMANDS = [
@@ -97,6 +96,7 @@ export const PERSON_COMMANDS = [
   'WaiveObjection',
   'DecideObjection',
   'SelectRefillEntrants',
+  'SetGrantGpus',
   'RecordProcurementContract',
   'RecordReleaseDeclaration',
   'CancelCycle',
@@ -120,6 +120,10 @@ export interface GrantInput {
   endsAt: string | null;
   /** How often usage is metered, as a Temporal duration (default '1 day'); see CycleTuning. */
   meteringInterval?: string;
+  /** Policy `onRefusal: retry_until <retryFor>`: how long a refused grant keeps asking (absent: it gives up at once). */
+  retryFor?: string;
+  /** Policy `acceptPartialAtLeast`, as GPUs of the first alternative: serve part if at least this many. */
+  partialAtLeast?: number;
 }
 
 export interface GrantCarry {
@@ -127,6 +131,11 @@ export interface GrantCarry {
   /** The GPUs held now (null before provisioning); absent in carries from before reallocation existed. */
   served?: GpuShare | null;
   reallocations?: number;
+  /** GPU limit changes (`#gpus-<n>`) and top-ups (`#topup-<n>`); absent in older carries. */
+  gpuChanges?: number;
+  topUps?: number;
+  /** GPUs still owed to a partly served grant, in the served type. */
+  shortfall?: number;
   extensions: number;
   meterings: number;
   changes: number;
@@ -137,6 +146,8 @@ export interface GrantCarry {
 
 export type GrantReport =
   | { kind: 'started'; applicationId: string; grantId: string; allocationId: string }
+  /** The pool refused the grant, or served part, or refused a new limit: the cycle records and escalates it. */
+  | { kind: 'withheld'; applicationId: string; grantId: string; withheld: GpuWithheld }
   | {
       kind: 'ended';
       applicationId: string;
@@ -146,7 +157,23 @@ export type GrantReport =
       /** What the release gave back, and whether the pool policy offers it to the remaining grants. */
       freed?: GpuShare | null;
       reallocation?: 'to_pool' | 'to_remaining_grants';
+      /** Set by the cycle for a grant that closed without reporting: the cycle gives back its GPUs. */
+      reclaim?: boolean;
     };
+
+/** What the pool withheld from a grant (compact: the ledger's refusal, its rows trimmed). */
+export interface GpuWithheld {
+  kind: 'refused' | 'partial';
+  reason: string;
+  message: string;
+  rule: string | null;
+  retryable: boolean;
+  retrying: boolean;
+  policyVersion: number | null;
+  capacity: Array<{ capacityId: string; gpuType: string; count: number; held: number; free: number; why: string; lessorOrganisationId: string | null }>;
+  served: number | null;
+  asked: number | null;
+}
 
 /** GPUs of one capacity (site, type) moving between grants. */
 export interface GpuShare {
@@ -160,4 +187,10 @@ export const releaseGrantSignal = defineSignal<[{ reason: string }]>('releaseGra
 export const extendGrantSignal = defineSignal<[{ until: string; gpus: GpuAllocation[] }]>('extendGrant');
 /** Extra GPUs freed by another grant of the cycle, offered to this one (pool policy `to_remaining_grants`). */
 export const reallocateGpusSignal = defineSignal<[{ from: string; share: GpuShare }]>('reallocateGpus');
+/** The team's GPU amount changed (program manager's amount, an evaluation round's): a new limit, or a new request while waiting. */
+export const grantGpusSignal = defineSignal<[{ gpus: GpuAllocation[] }]>('grantGpus');
+/** Another grant of the cycle gave GPUs back: a grant waiting for capacity asks again. */
+export const capacityFreedSignal = defineSignal<[{ from: string; share: GpuShare }]>('capacityFreed');
+/** Asks nothing: a signal that finds no running grant tells the cycle the grant has closed. */
+export const grantPingSignal = defineSignal('grantPing');
 export const grantStatusQuery = defineQuery<{ allocationId: string | null; endsAt: string | null; releaseReason: string | null; gpuHoursUsed: number }>('grantStatus');

@@ -1,11 +1,13 @@
-import { proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { EventActivities, EventMetadata, NewEvent } from '@concentra/persistence';
+
+const UNSTORABLE = 'UnstorableRecord';
 
 const { recordEvents } = proxyActivities<EventActivities>({
   startToCloseTimeout: '1 minute',
-  // The store is idempotent by event id, so retrying until it answers is always safe; a content
-  // conflict will not heal by retrying.
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute', backoffCoefficient: 2, nonRetryableErrorTypes: ['EventStoreError'] },
+  // The store is idempotent by event id, so retrying until it answers is always safe. A content
+  // conflict will not heal by retrying, nor will a record PostgreSQL cannot store.
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute', backoffCoefficient: 2, nonRetryableErrorTypes: ['EventStoreError', UNSTORABLE] },
 });
 
 export interface DomainEventLike {
@@ -28,9 +30,14 @@ export class EventRecorder {
     return this.sequence;
   }
 
-  async record(events: DomainEventLike[], metadata: (event: DomainEventLike, index: number) => EventMetadata): Promise<void> {
-    if (events.length === 0) return;
-    const occurredAt = new Date().toISOString(); // workflow time: deterministic on replay
+  /**
+   * Appends the events and answers them as stored: the caller evolves its state from what was
+   * recorded (on replay, from the history), so recorded facts win over a re-computation. A record
+   * the store can never hold is refused as a DomainError: the command fails, the cycle goes on.
+   */
+  async record<E extends DomainEventLike>(events: E[], metadata: (event: E, index: number) => EventMetadata): Promise<E[]> {
+    if (events.length === 0) return [];
+    const occurredAt = new Date().toISOString(); // workflow time: a stamp, never compared
     const base = workflowInfo().workflowId;
     const first = this.sequence;
     const batch: NewEvent[] = events.map((event, i) => ({
@@ -40,7 +47,27 @@ export class EventRecorder {
       metadata: metadata(event, i),
       occurredAt,
     }));
-    await recordEvents({ streamId: this.streamId, events: batch });
+    let stored;
+    try {
+      stored = await recordEvents({ streamId: this.streamId, events: batch });
+    } catch (error) {
+      const cause = error instanceof ActivityFailure ? error.cause : undefined;
+      if (cause instanceof ApplicationFailure && cause.type === UNSTORABLE) {
+        throw ApplicationFailure.create({
+          type: 'DomainError',
+          message: `the record cannot be stored: ${cause.message}`,
+          details: [{ code: 'validation_failed' }],
+          nonRetryable: true,
+        });
+      }
+      throw error;
+    }
     this.sequence = first + events.length; // only once stored: a failed append leaves no gap
+    const byId = new Map(stored.events.map((e) => [e.eventId, e]));
+    return batch.map((e) => {
+      const recorded = byId.get(e.eventId);
+      if (!recorded) throw new Error(`the store did not answer event ${e.eventId}`);
+      return { type: recorded.type, data: recorded.data } as unknown as E;
+    });
   }
 }

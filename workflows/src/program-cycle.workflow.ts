@@ -5,7 +5,6 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
-  getExternalWorkflowHandle,
   isCancellation,
   makeContinueAsNewFunc,
   setHandler,
@@ -18,17 +17,16 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
   DomainError,
   addDuration,
+  admit,
+  compareInstants,
   decide,
-  evolve,
-  grantsToRelease,
-  grantsToStart,
+  evolveAll,
   initialState,
   isCycleOver,
   nextDeadline,
-  nextReminderAt,
   owed,
   remindersDue,
-  shareFreedGpus,
+  stagesAfter,
   type CycleCommand,
   type CycleEvent,
   type CycleState,
@@ -38,21 +36,17 @@ import {
   PERSON_COMMANDS,
   SEARCH_ATTRIBUTES,
   commandUpdates,
-  cycleStateQuery,
   cycleStatusQuery,
   cycleWorkflowId,
-  extendGrantSignal,
   grantReportSignal,
-  reallocateGpusSignal,
-  releaseGrantSignal,
   type CommandResult,
   type CycleInput,
-  type GrantReport,
   type PersonCommand,
 } from './contracts';
-import { computeGrant } from './compute-grant.workflow';
+import { CycleGrants, type GrantsCarry } from './cycle-grants';
 import { EventRecorder } from './event-recorder';
 import { notifications } from './notify';
+import { nextWake, waitFor, type Alarm, type Wake } from './wake';
 
 export interface CycleOutcome {
   stage: string;
@@ -60,37 +54,34 @@ export interface CycleOutcome {
   nextCycleId: string | null;
 }
 
-/** What one run hands the next across continue-as-new. */
+/** What one run hands the next across continue-as-new: the compact state and the bookkeeping. */
 export interface CycleCarry {
   state: CycleState;
   sequence: number;
-  lastReminderCheck: string;
-  startedGrants: string[];
-  releaseSent: string[];
-  extensionSent: Record<string, string | null>;
-  inbox: GrantReport[];
+  /** Reminders planned up to this instant are written: an instant a timer was armed for, never a clock reading. */
+  remindersThrough: string | null;
+  grants: GrantsCarry;
 }
 
 const SYSTEM = { role: 'system' as const, subject: 'workflow' };
 /** Histories stay far below Temporal's limits: a new run after this many recorded decisions. */
 const EVENTS_PER_RUN = 1_000;
+/** How often a cycle waiting for released grants to report asks whether they are still there. */
+const AWAITED_GRANT_CHECK = '10 minutes';
 
 /**
  * One program year, `cycle:<program>:<year>`, as an interpreter of the domain's cycle decider:
- * people's commands arrive as Updates (validated by `decide`), deadlines are durable timers that
- * send `DeadlinePassed`, and every decision is recorded as an event before the state moves on.
- * Each awardee's grant runs as a child workflow; the cycle starts, extends and releases them.
+ * people's commands arrive as Updates (admitted by the clock and validated by `decide` in the
+ * validator), deadlines are durable timers armed for a named deadline that send `DeadlinePassed`
+ * when they fire, and every decision is recorded as an event before the state moves on; the state
+ * evolves from the events as the store answers them. Each awardee's grant runs as a child workflow.
  */
 export async function programCycle(input: CycleInput, carry?: CycleCarry): Promise<CycleOutcome> {
   const cycleId = workflowInfo().workflowId;
   let state: CycleState = carry?.state ?? initialState;
   const recorder = new EventRecorder(cycleId, carry?.sequence ?? 0);
   const recordedAtStart = recorder.recorded;
-  let lastReminderCheck = carry?.lastReminderCheck ?? nowIso();
-  const startedGrants = new Set(carry?.startedGrants ?? []);
-  const releaseSent = new Set(carry?.releaseSent ?? []);
-  const extensionSent: Record<string, string | null> = { ...carry?.extensionSent };
-  const inbox: GrantReport[] = [...(carry?.inbox ?? [])];
+  let remindersThrough = carry?.remindersThrough ?? null;
 
   // Commands are applied one at a time: each decides on the state the previous one left.
   let queue: Promise<unknown> = Promise.resolve();
@@ -100,24 +91,27 @@ export async function programCycle(input: CycleInput, carry?: CycleCarry): Promi
     return run;
   };
 
-  const apply = (command: CycleCommand): Promise<CycleEvent[]> =>
+  /** Decides on the current state, records, and evolves from what was recorded. `now` only stamps. */
+  const apply = (command: CycleCommand, now: string = nowIso()): Promise<CycleEvent[]> =>
     serially(async () => {
-      const events = decideOrRefuse(command, state);
-      if (events.length === 0) return events;
-      let next = state;
-      const stages = events.map((event) => (next = evolve(next, event)).stage);
-      await recorder.record(events, (_, i) => ({ policyHash: input.policyHash, actor: command.actor, causationId: command.type, stage: stages[i] }));
-      state = next;
+      const proposed = refusing(() => decide(command, state, now));
+      if (proposed.length === 0) return proposed;
+      const stages = stagesAfter(state, proposed);
+      const recorded = await recorder.record(proposed, (_, i) => ({ policyHash: input.policyHash, actor: command.actor, causationId: command.type, stage: stages[i] }));
+      state = evolveAll(recorded, state);
       showStage(state.stage);
-      await notifyEscalations(cycleId, events, recorder.recorded);
-      return events;
+      await notifyEscalations(cycleId, recorded, recorder.recorded);
+      return recorded;
     });
+
+  const grants = new CycleGrants(cycleId, () => state, apply, input.tuning, carry?.grants);
 
   setHandler(cycleStatusQuery, () => {
     const deadline = nextDeadline(state);
-    return { cycleId, stage: state.stage, nextDeadline: deadline && { kind: deadline.deadline, at: deadline.at }, eventsRecorded: recorder.recorded, owed: owed(state) };
+    const owing = owed(state);
+    const nextDueAt = owing.map((o) => o.dueAt).filter((at): at is string => !!at).sort(compareInstants)[0] ?? null;
+    return { cycleId, stage: state.stage, nextDeadline: deadline && { kind: deadline.deadline, at: deadline.at }, eventsRecorded: recorder.recorded, owed: { count: owing.length, nextDueAt } };
   });
-  setHandler(cycleStateQuery, () => state);
   for (const type of PERSON_COMMANDS) {
     setHandler(
       commandUpdates[type],
@@ -125,31 +119,43 @@ export async function programCycle(input: CycleInput, carry?: CycleCarry): Promi
         const events = await apply(command);
         return { events: events.map((e) => e.type), stage: state.stage, version: 'version' in state ? state.version : 0 };
       },
-      // A late, duplicate or invalid command is rejected here, before it enters the history.
-      { validator: (command: PersonCommand) => void decideOrRefuse(command, state) },
+      // A late, duplicate or invalid command is rejected here, before it enters the history. The
+      // clock is read only here: validators run once, live, and never on replay.
+      {
+        validator: (command: PersonCommand) =>
+          refusing(() => {
+            const now = nowIso();
+            admit(command, state, now);
+            decide(command, state, now);
+          }),
+      },
     );
   }
-  setHandler(grantReportSignal, (report) => void inbox.push(report));
+  setHandler(grantReportSignal, (report) => void grants.inbox.push(report));
 
   try {
-    if (state.stage === 'not_started') await apply(openCall(input, cycleId));
+    if (state.stage === 'not_started') {
+      await apply(openCall(input, cycleId));
+      const opened = state as CycleState; // apply() moved it on
+      remindersThrough = opened.stage === 'not_started' ? null : opened.openedAt;
+    }
     while (!isCycleOver(state)) {
-      await drainInbox();
-      await reconcileGrants();
+      await grants.drainInbox();
+      await grants.reconcile();
       if (isCycleOver(state)) break;
       if (workflowInfo().continueAsNewSuggested || recorder.recorded - recordedAtStart >= (input.tuning?.eventsPerRun ?? EVENTS_PER_RUN)) {
         await condition(allHandlersFinished);
         await queue;
-        return await continueAsNew<typeof programCycle>(input, {
-          state, sequence: recorder.recorded, lastReminderCheck, startedGrants: [...startedGrants],
-          releaseSent: [...releaseSent], extensionSent, inbox,
-        });
+        return await continueAsNew<typeof programCycle>(input, { state, sequence: recorder.recorded, remindersThrough, grants: grants.carry() });
       }
       const version = versionOf(state);
-      const wakeAt = earliestOf(nextDeadline(state)?.at, nextReminderAt(state, lastReminderCheck));
-      const changed = () => versionOf(state) !== version || inbox.length > 0;
-      if (!wakeAt) await condition(changed);
-      else if (!(await condition(changed, Math.max(1, Date.parse(wakeAt) - Date.now())))) await onTimer();
+      const wake = nextWake(state, remindersThrough);
+      const alarms: Alarm<'wake' | 'check'>[] = [];
+      if (wake) alarms.push({ purpose: 'wake', at: wake.at });
+      if (grants.awaitingRelease().length > 0) alarms.push({ purpose: 'check', after: AWAITED_GRANT_CHECK });
+      const fired = await waitFor(() => versionOf(state) !== version || grants.inbox.length > 0, alarms);
+      if (fired === 'wake') await onWake(wake!);
+      else if (fired === 'check') await grants.checkAwaited();
     }
     await condition(allHandlersFinished);
     return { stage: state.stage, eventsRecorded: recorder.recorded, nextCycleId: await scheduleNextCycle(input, state) };
@@ -162,17 +168,23 @@ export async function programCycle(input: CycleInput, carry?: CycleCarry): Promi
         await apply({ type: 'CancelCycle', actor: SYSTEM, data: { reason: 'workflow cancelled by an operator' } });
       }
       while (!isCycleOver(state)) {
-        await drainInbox();
-        await reconcileGrants();
-        if (!isCycleOver(state)) await condition(() => inbox.length > 0);
+        await grants.drainInbox();
+        await grants.reconcile();
+        if (isCycleOver(state)) break;
+        const fired = await waitFor(() => grants.inbox.length > 0, [{ purpose: 'check', after: AWAITED_GRANT_CHECK }]);
+        if (fired === 'check') await grants.checkAwaited();
       }
     });
     throw error;
   }
 
-  async function onTimer(): Promise<void> {
-    const now = nowIso();
-    for (const reminder of remindersDue(state, now, lastReminderCheck)) {
+  /**
+   * The timer armed for `wake` fired: the reminders planned up to it are due, and its deadline (if
+   * any) has passed. The deadline's own instant stamps what it causes, so a replay, whatever its
+   * clock reads, records the same decision.
+   */
+  async function onWake(wake: Wake): Promise<void> {
+    for (const reminder of remindersDue(state, wake.at, remindersThrough ?? undefined)) {
       await notifications.enqueueNotification({
         key: reminder.key,
         cycleId,
@@ -183,114 +195,17 @@ export async function programCycle(input: CycleInput, carry?: CycleCarry): Promi
         dueAt: reminder.dueAt,
       });
     }
-    lastReminderCheck = now;
-    const deadline = nextDeadline(state);
-    if (deadline && Date.parse(deadline.at) <= Date.now()) {
-      await apply({ type: 'DeadlinePassed', actor: SYSTEM, data: { deadline: deadline.deadline, at: deadline.at } });
-    }
-  }
-
-  async function drainInbox(): Promise<void> {
-    while (inbox.length > 0) {
-      const report = inbox[0];
-      if (report.kind === 'started') {
-        await applyIfStillValid({ type: 'RecordGrantStarted', actor: SYSTEM, data: { applicationId: report.applicationId, grantId: report.grantId, allocationId: report.allocationId } });
-      } else {
-        await applyIfStillValid({
-          type: 'RecordGrantEnded',
-          actor: SYSTEM,
-          data: { applicationId: report.applicationId, grantId: report.grantId, reason: report.reason, ...(report.gpuHoursUsed === null ? {} : { gpuHoursUsed: report.gpuHoursUsed }) },
-        });
-        await offerFreedGpus(report);
-      }
-      inbox.shift();
-    }
-  }
-
-  /**
-   * When the pool policy says freed GPUs go to the remaining grants, a team that leaves mid-program
-   * (withdrawn or eliminated) has its GPUs split evenly among the grants still running.
-   */
-  async function offerFreedGpus(report: Extract<GrantReport, { kind: 'ended' }>): Promise<void> {
-    if (report.reallocation !== 'to_remaining_grants' || !report.freed) return;
-    const { freed } = report;
-    for (const share of shareFreedGpus(state, { grantId: report.grantId, reason: report.reason, count: freed.count })) {
-      // A grant this cycle has not started, or is already releasing, takes nothing.
-      if (!startedGrants.has(share.grantId) || releaseSent.has(share.grantId)) continue;
-      await signalGrant(share.grantId, (h) => h.signal(reallocateGpusSignal, { from: report.grantId, share: { ...freed, count: share.count } }));
-    }
-  }
-
-  /** A grant's report may arrive after the cycle already moved past it (e.g. started, then cut): that is fine. */
-  async function applyIfStillValid(command: CycleCommand): Promise<void> {
-    try {
-      await apply(command);
-    } catch (error) {
-      if (!(error instanceof ApplicationFailure && error.type === 'DomainError')) throw error;
-    }
-  }
-
-  async function reconcileGrants(): Promise<void> {
-    for (const grant of grantsToStart(state)) {
-      if (startedGrants.has(grant.grantId)) continue;
-      startedGrants.add(grant.grantId);
-      extensionSent[grant.grantId] = grant.endsAt;
-      try {
-        await startChild(computeGrant, {
-          workflowId: grant.grantId,
-          args: [
-            {
-              cycleId,
-              grantId: grant.grantId,
-              applicationId: grant.applicationId,
-              organisationId: grant.organisationId,
-              gpus: grant.gpus,
-              endsAt: grant.endsAt,
-              ...(input.tuning?.grantMeteringInterval ? { meteringInterval: input.tuning.grantMeteringInterval } : {}),
-            },
-          ],
-          // Grants outlive a continue-as-new of the cycle; they report back by signal.
-          parentClosePolicy: ParentClosePolicy.ABANDON,
-        });
-      } catch (error) {
-        if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-      }
-    }
-    if (state.stage !== 'not_started') {
-      for (const grant of Object.values(state.grants)) {
-        if (grant.status === 'active' && startedGrants.has(grant.grantId) && extensionSent[grant.grantId] !== grant.endsAt && grant.endsAt) {
-          extensionSent[grant.grantId] = grant.endsAt;
-          await signalGrant(grant.grantId, (h) => h.signal(extendGrantSignal, { until: grant.endsAt!, gpus: grant.gpus }));
-        }
-      }
-    }
-    for (const grant of grantsToRelease(state)) {
-      if (!startedGrants.has(grant.grantId)) {
-        await apply({ type: 'RecordGrantEnded', actor: SYSTEM, data: { applicationId: grant.applicationId, grantId: grant.grantId, reason: grant.reason } });
-        continue;
-      }
-      if (releaseSent.has(grant.grantId)) continue;
-      releaseSent.add(grant.grantId);
-      await signalGrant(grant.grantId, (h) => h.signal(releaseGrantSignal, { reason: grant.reason }));
+    remindersThrough = wake.at;
+    if (wake.deadline) {
+      await apply({ type: 'DeadlinePassed', actor: SYSTEM, data: { deadline: wake.deadline.kind, at: wake.deadline.at } }, wake.deadline.at);
     }
   }
 }
 
-/**
- * A grant that has already finished cannot be signalled; it has sent (or is sending) its 'ended'
- * report, which the inbox turns into RecordGrantEnded. Nothing else to do.
- */
-async function signalGrant(grantId: string, send: (handle: ReturnType<typeof getExternalWorkflowHandle>) => Promise<void>): Promise<void> {
+/** Runs a domain step; a DomainError becomes the failure the API maps to a 4xx. */
+function refusing<T>(step: () => T): T {
   try {
-    await send(getExternalWorkflowHandle(grantId));
-  } catch (error) {
-    if (!(error instanceof Error && /not found/i.test(error.message))) throw error;
-  }
-}
-
-function decideOrRefuse(command: CycleCommand, state: CycleState): CycleEvent[] {
-  try {
-    return decide(command, state, nowIso());
+    return step();
   } catch (error) {
     if (error instanceof DomainError) {
       throw ApplicationFailure.create({ type: 'DomainError', message: error.message, details: [error.toJSON()], nonRetryable: true });
@@ -317,9 +232,8 @@ function openCall(input: CycleInput, cycleId: string): CycleCommand {
 /** When the policy repeats, next year's cycle is started now and waits for its own opening date. */
 async function scheduleNextCycle(input: CycleInput, state: CycleState): Promise<string | null> {
   if (state.stage !== 'closed') return null;
-  const closed = state.closedAt ? state : null;
   const repeat = (input.policy as unknown as ProgramPolicy).repeatEvery;
-  if (!closed || !repeat) return null;
+  if (!repeat) return null;
   const nextId = cycleWorkflowId(input.programSlug, input.year + 1);
   try {
     await startChild(programCycleOpeningLater, {
@@ -359,11 +273,7 @@ function versionOf(state: CycleState): number {
   return state.stage === 'not_started' ? 0 : state.version;
 }
 
-function earliestOf(...instants: (string | null | undefined)[]): string | undefined {
-  return instants.filter((x): x is string => !!x).sort((a, b) => Date.parse(a) - Date.parse(b))[0];
-}
-
-/** Workflow time: deterministic on replay. */
+/** Workflow time, to stamp what is recorded; never compared with an instant to decide. */
 function nowIso(): string {
   return new Date().toISOString();
 }

@@ -4,10 +4,10 @@
  * commands as Updates, time moved on to each deadline.
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
+import type { Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { randomBytes } from 'node:crypto';
-import { policyHash, type CycleCommand, type ProgramPolicy, type CycleEventType } from '@concentra/domain';
+import { evolveAll, owed, policyHash, type CycleCommand, type CycleEvent, type CycleEventType, type Owed, type ProgramPolicy } from '@concentra/domain';
 import { EventActivities, EventStore, PROJECTIONS, type StoredEvent } from '@concentra/persistence';
 import { NotificationActivities } from '@concentra/notifications';
 import type { GpuAllocationView } from '@concentra/gpu';
@@ -65,7 +65,8 @@ export class CycleHarness {
     readonly database: TestDatabase,
   ) {}
 
-  static async create(): Promise<CycleHarness> {
+  /** `bundle`: other workflow code than workflows/src as built (a test that changes a rule). */
+  static async create(options: { bundle?: WorkflowBundleWithSourceMap } = {}): Promise<CycleHarness> {
     const [env, database] = await Promise.all([createTimeSkippingEnvironment(), createTestDatabase()]);
     const harness = new CycleHarness(env, database);
     harness.store = new EventStore(database.db, PROJECTIONS);
@@ -78,6 +79,7 @@ export class CycleHarness {
         ...harness.gpu.activities,
       },
       harness.taskQueue,
+      options.bundle,
     );
     harness.running = harness.worker.run();
     return harness;
@@ -172,6 +174,12 @@ export class CycleRun {
 
   status(): Promise<CycleStatus> {
     return this.handle.query(cycleStatusQuery);
+  }
+
+  /** Who owes what, as the API's owed read answers it: the domain's rule on the recorded events. */
+  async owed(): Promise<Owed[]> {
+    const events = await this.events();
+    return owed(evolveAll(events.map((e) => ({ type: e.type, data: e.data }) as unknown as CycleEvent)));
   }
 
   /** A person's command, as the API sends it: an Update whose validator runs the domain's decide. */

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { ConfigModule } from '@concentra/config';
 import { PersistenceModule } from '@concentra/persistence';
 import { TemporalClientModule } from '@concentra/temporal';
@@ -11,6 +11,8 @@ import { GpuApiModule } from './gpu/gpu-api.module';
 import { CyclesService } from './cycles/cycles.service';
 import { HealthController } from './health/health.controller';
 import { ProblemFilter } from './http/problem.filter';
+import { InputHygieneInterceptor } from './http/input-hygiene.interceptor';
+import { TemporalDeadlineInterceptor } from './http/temporal-deadline.interceptor';
 import { ProgramsController } from './programs/programs.controller';
 import { ProgramsService } from './programs/programs.service';
 
@@ -22,6 +24,9 @@ import { ProgramsService } from './programs/programs.service';
     CyclesService,
     { provide: APP_GUARD, useClass: AuthGuard },
     { provide: APP_FILTER, useClass: ProblemFilter },
+    // In this order, before any controller's interceptor (the audit access log among them).
+    { provide: APP_INTERCEPTOR, useClass: InputHygieneInterceptor },
+    { provide: APP_INTERCEPTOR, useClass: TemporalDeadlineInterceptor },
   ],
 })
 export class AdminApiModule {}

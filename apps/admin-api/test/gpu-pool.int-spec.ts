@@ -87,9 +87,45 @@ describe('GPU pool API (/v1/gpu)', () => {
     const at = (iso: string, site: string) => pool.body.series.find((p: { at: string; site: string }) => p.at.startsWith(iso) && p.site === site);
     expect(at('2026-12-01', 'north')).toMatchObject({ gpuType: 'H100', capacity: 0, allocated: 0 });
     expect(at('2027-04-', 'north')).toMatchObject({ gpuType: 'H100', capacity: 64, allocated: 16, reserved: 0 });
-    expect(at('2027-10-', 'north')).toMatchObject({ capacity: 64, allocated: 0 });
+    // Past its planned end the grant still holds its GPUs until it is released: the read counts them.
+    expect(at('2027-10-', 'north')).toMatchObject({ capacity: 64, allocated: 16 });
+    expect(pool.body.capacity.find((c: { id: string }) => c.id === 'north-h100')).toMatchObject({ held: 16 });
     expect(at('2027-04-', 'south')).toMatchObject({ gpuType: 'B200', capacity: 16, allocated: 0 });
     const docs = await http.get('/docs/json').expect(200);
     expect(Object.keys(docs.body.paths)).toEqual(expect.arrayContaining(['/v1/gpu/pool', '/v1/gpu/capacity']));
+  });
+
+  it('lets admins and program managers set the pool policy as a new version (400 per field, 409 when stale); allocations record it', async () => {
+    const http = request(api.getHttpServer());
+    const current = await http.get('/v1/gpu/policy').set('Authorization', token('auditor')).expect(200);
+    expect(current.body).toMatchObject({ version: 1, policy: { lessorConflict: 'exclude_while_in_use', reallocation: 'to_pool' }, history: [{ version: 1 }] });
+    const next = { ...current.body.policy, reallocation: 'to_remaining_grants', lessorConflict: 'lessors_receive_none', basedOnVersion: 1 };
+    await http.put('/v1/gpu/policy').send(next).expect(401);
+    await http.put('/v1/gpu/policy').set('Authorization', token('auditor')).send(next).expect(403);
+    const invalid = await http
+      .put('/v1/gpu/policy')
+      .set('Authorization', pm)
+      .send({ ...next, rates: { H100: -1 }, lessorConflict: 'first_come', reallocation: 'anywhere', throttle: { gpuFraction: 2 } })
+      .expect(400);
+    expect(invalid.body.fields.map((f: { field: string }) => f.field)).toEqual(expect.arrayContaining(['rates.H100', 'lessorConflict', 'reallocation', 'throttle.gpuFraction']));
+    const set = await http.put('/v1/gpu/policy').set('Authorization', pm).send(next).expect(200);
+    expect(set.body).toMatchObject({ version: 2, changed: true, createdBy: 'program_manager-1', policy: { reallocation: 'to_remaining_grants', lessorConflict: 'lessors_receive_none' } });
+    expect((await http.put('/v1/gpu/policy').set('Authorization', token('admin')).send(next).expect(200)).body).toMatchObject({ version: 2, changed: false });
+    const stale = await http.put('/v1/gpu/policy').set('Authorization', token('admin')).send({ ...next, reallocation: 'to_pool' }).expect(409);
+    expect(stale.body.message).toMatch(/version 2/);
+    const allocation = await api.get(GpuLedger).provision({
+      idempotencyKey: 'grant:api:2027:t2#provision', grantId: 'grant:api:2027:t2', organisationId: 'org-t2',
+      request: { alternatives: [{ type: 'B200', count: 4 }] }, window: { from: '2027-03-01T00:00:00Z', to: '2027-09-01T00:00:00Z' },
+    });
+    expect(allocation).toMatchObject({ status: 'active', policyVersion: 2 });
+    const leased = await api.get(GpuLedger).provision({
+      idempotencyKey: 'grant:api:2027:cloud#provision', grantId: 'grant:api:2027:cloud', organisationId: 'org-cloud',
+      request: { alternatives: [{ type: 'B200', count: 4 }] }, window: { from: '2027-03-01T00:00:00Z', to: '2027-09-01T00:00:00Z' },
+    });
+    expect(leased).toMatchObject({ status: 'refused', refusal: { reason: 'lessor_conflict', rule: 'lessors_receive_none', capacity: [{ capacityId: 'north-h100' }] } });
+    const events = await database.db.query(`SELECT type FROM events WHERE stream_id = 'gpu-pool' AND type = 'GpuPoolPolicyChanged'`);
+    expect(events).toHaveLength(1);
+    const docs = await http.get('/docs/json').expect(200);
+    expect(Object.keys(docs.body.paths['/v1/gpu/policy'])).toEqual(expect.arrayContaining(['get', 'put']));
   });
 });

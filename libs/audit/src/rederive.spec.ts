@@ -105,7 +105,7 @@ describe('rederive: every decision recomputed with libs/domain from the inputs t
     expect(clean.ok).toBe(true);
     const selected = sc.last('AwardeesSelected').data;
     expect(selected.awardees).toEqual(['a1', 'a2', 'a3', 'a4', 'a5']);
-    expect(selected.ranking[0].tieBrokenBy).toBe('earliest_submission');
+    expect(selected.tieBrokenBy[selected.ranking[0]]).toBe('earliest_submission');
 
     const moved = altered(tie, (e) => e.type === 'ApplicationSubmitted' && (e.data as { applicationId: string }).applicationId === 'a6', (d) => {
       d.submittedAt = '2027-01-04T09:00:00.000Z';

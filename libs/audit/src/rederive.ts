@@ -1,16 +1,17 @@
 import {
   evolve,
+  excludesBelowMinimum,
   initialState,
-  rank,
-  type Candidate,
+  liveInRound,
+  rankRound,
+  rankingRecord,
   type CycleEvent,
   type CycleState,
   type EvaluationStage,
   type RankResult,
+  type RankingRecord,
   type ReviewStage,
-  type RoundRecord,
   type RunningCycle,
-  type ScoreSheet,
   type SelectionStage,
 } from '@concentra/domain';
 import { canonicalJson } from '@concentra/domain';
@@ -47,9 +48,10 @@ export interface RederiveReport {
 }
 
 interface Proposal {
-  result: RankResult;
-  /** What the proposal event itself recorded, where it carries a result (refill). */
-  recorded?: RankResult;
+  /** The ranking re-derived from the recorded inputs, in the compact form the events use. */
+  result: RankingRecord;
+  /** The ranking the events recorded for it (ReviewRoundClosed, NarrowingProposed or RefillRankingProposed). */
+  recorded: RankingRecord | undefined;
   candidates: string[];
   proposed: string[];
   pool: string[];
@@ -80,7 +82,9 @@ export function rederive(events: readonly DecisionSource[]): RederiveReport {
 
 function rederiveCycle(cycleId: string, events: DecisionSource[], notes: string[]): DecisionCheck[] {
   let state: CycleState = initialState;
-  const roundResults = new Map<string, RankResult>();
+  /** Per round: the ranking re-derived when it closed, and the one recorded then. */
+  const roundResults = new Map<string, RankingRecord>();
+  const recordedResults = new Map<string, RankingRecord>();
   const proposals = new Map<string, Proposal>();
   const checks: DecisionCheck[] = [];
   const check = (e: DecisionSource, decisionKey: string, kind: DecisionKind, differences: Difference[]) =>
@@ -98,8 +102,9 @@ function rederiveCycle(cycleId: string, events: DecisionSource[], notes: string[
             notes.push(`${cycleId} #${e.streamPosition}: review round ${d.roundKey} is not in the state`);
             break;
           }
-          const result = rankRound(s, round, excludeBelowMinimum(s, round));
+          const result = rederiveRound(s, d.roundKey, false);
           roundResults.set(d.roundKey, result);
+          recordedResults.set(d.roundKey, d.result);
           const stage = s.policy.stages[round.stageIndex] as ReviewStage;
           const ranked = result.ranking.map((r) => r.candidateId);
           const kept = stage.keep === undefined ? ranked : ranked.slice(0, stage.keep);
@@ -110,10 +115,10 @@ function rederiveCycle(cycleId: string, events: DecisionSource[], notes: string[
         case 'SelectionProposed': {
           const d = event.data;
           const stage = s.policy.stages[d.stageIndex] as SelectionStage;
-          const result = roundResults.get(d.roundKey) ?? lastRoundResult(s, d.roundKey);
+          const result = roundResults.get(d.roundKey) ?? rederiveRound(s, d.roundKey, false);
           const candidates = result.ranking.map((r) => r.candidateId).filter((id) => s.applications[id]?.status === 'submitted');
-          const pool = Object.values(s.applications).filter((a) => a.status === 'submitted' && a.refillKey === null).map((a) => a.applicationId);
-          proposals.set(d.decisionKey, { result, candidates, proposed: candidates.slice(0, stage.maxAwardees), pool });
+          const pool = Object.keys(s.applications).filter((id) => s.applications[id].status === 'submitted' && !s.applications[id].refillKey);
+          proposals.set(d.decisionKey, { result, recorded: recordedResults.get(d.roundKey), candidates, proposed: candidates.slice(0, stage.maxAwardees), pool });
           break;
         }
         case 'NarrowingProposed': {
@@ -124,9 +129,11 @@ function rederiveCycle(cycleId: string, events: DecisionSource[], notes: string[
             break;
           }
           const stage = s.policy.stages[d.stageIndex] as EvaluationStage;
-          const result = rankRound(s, round, d.rerun ? false : excludeBelowMinimum(s, round));
+          // A re-proposal after an upheld objection ranks the closed round again: the ranking it closed with.
+          const result = (round.closed ? roundResults.get(d.roundKey) : undefined) ?? rederiveRound(s, d.roundKey, d.rerun);
+          roundResults.set(d.roundKey, result);
           const candidates = result.ranking.map((r) => r.candidateId).filter((id) => s.applications[id]?.status === 'active');
-          proposals.set(d.decisionKey, { result, candidates, proposed: candidates.slice(0, stage.narrowing.keep), pool: liveInRound(s, round) });
+          proposals.set(d.decisionKey, { result, recorded: d.result, candidates, proposed: candidates.slice(0, stage.narrowing.keep), pool: liveInRound(s, round) });
           break;
         }
         case 'AwardeesSelected':
@@ -140,8 +147,9 @@ function rederiveCycle(cycleId: string, events: DecisionSource[], notes: string[
             check(e, d.decisionKey, kind, [{ field: 'proposal', recorded: null, rederived: 'no proposal precedes this decision' }]);
             break;
           }
+          const recorded = { order: d.ranking, tieBrokenBy: d.tieBrokenBy, totals: proposal.recorded, removedByGate: d.removedByGate, scoreCount: d.scoreCount, lottery: d.lottery, inputsHash: d.inputsHash };
           const differences = [
-            ...compareResult(d, proposal.result),
+            ...compareResult(recorded, proposal.result),
             ...comparePolicy(d.policyHash, s),
             ...compareOutcome(kept, dropped, d.overridden, d.rationale, d.approval, proposal, event.type === 'AwardeesSelected' ? ['awardees', 'notSelected'] : ['kept', 'dropped']),
           ];
@@ -152,7 +160,7 @@ function rederiveCycle(cycleId: string, events: DecisionSource[], notes: string[
           const d = event.data;
           const round = s.rounds[d.refillKey];
           if (!round) break;
-          const result = rankRound(s, round, excludeBelowMinimum(s, round));
+          const result = rederiveRound(s, d.refillKey, false);
           const candidates = result.ranking.map((r) => r.candidateId);
           proposals.set(d.refillKey, { result, recorded: d.result, candidates, proposed: candidates.slice(0, d.seats), pool: candidates });
           break;
@@ -166,9 +174,8 @@ function rederiveCycle(cycleId: string, events: DecisionSource[], notes: string[
             break;
           }
           const differences = [
-            ...(proposal.recorded ? compareResult({ ...proposal.recorded, lottery: proposal.recorded.lottery ?? null }, proposal.result) : []),
-            ...compareValue('scoreIds', d.scoreIds, proposal.result.scoreIds),
-            ...compareValue('lottery', d.lottery, proposal.result.lottery ?? null),
+            // Totals and tie-breaks as the proposal recorded them; what the decision itself recorded of the inputs.
+            ...compareResult({ ...(proposal.recorded ? asRecorded(proposal.recorded) : asRecorded(proposal.result)), scoreCount: d.scoreCount, lottery: d.lottery, inputsHash: d.inputsHash }, proposal.result),
             ...comparePolicy(d.policyHash, s),
           ];
           const unknown = d.entrants.filter((id) => !proposal.candidates.includes(id));
@@ -187,64 +194,57 @@ function rederiveCycle(cycleId: string, events: DecisionSource[], notes: string[
   return checks;
 }
 
-/** Who is still in a scoring round: call or refill applications still competing, or active teams. */
-function liveInRound(s: RunningCycle, round: RoundRecord): string[] {
-  const status = round.kind === 'evaluation' ? 'active' : 'submitted';
-  return round.candidates.filter((id) => s.applications[id]?.status === status);
-}
-
-/** The ranking of a round from its score sheets, as the policy's scheme and the published seed give it. */
-function rankRound(s: RunningCycle, round: RoundRecord, excludeBelow: boolean): RankResult {
-  const live = liveInRound(s, round);
-  const candidates: Candidate[] = live.map((id) => ({
-    id,
-    submittedAt: round.kind === 'evaluation' ? round.submissions[id]?.submittedAt : s.applications[id].submittedAt,
-    zeroed: round.zeroed.includes(id),
-  }));
-  const sheets: ScoreSheet[] = Object.values(round.sheets)
-    .filter((sh) => live.includes(sh.applicationId))
-    .map((sh) => ({ scoreId: sh.scoreId, candidateId: sh.applicationId, scorerId: sh.scorer, values: sh.scores, verdicts: sh.verdicts }));
-  return rank({ scheme: s.policy.scoring[round.scoring], candidates, sheets, seed: `${s.lotterySeed}:${round.roundKey}`, excludeBelowMinimum: excludeBelow });
-}
-
-/** The policy's missing-scores rule: after one extension, applications still short may be left out. */
-function excludeBelowMinimum(s: RunningCycle, round: RoundRecord): boolean {
-  const scheme = s.policy.scoring[round.scoring];
-  const rule = s.policy.missingInputs.scores;
-  const sheets = Object.values(round.sheets);
-  const missing = liveInRound(s, round)
-    .filter((id) => !round.zeroed.includes(id))
-    .some((id) => sheets.filter((sh) => sh.applicationId === id).length < scheme.minimumScoresPerApplication);
-  return missing && round.extended && rule.stillMissingAfterExtension === 'exclude_application';
-}
-
-function lastRoundResult(s: RunningCycle, roundKey: string): RankResult {
+/**
+ * The ranking of an open round from its score sheets (as the events put them into the state), with
+ * the domain's own `rankRound`: the policy's scheme, the cycle's rules version and the published seed.
+ * `rerun` re-ranks without the missing-scores exclusion.
+ */
+function rederiveRound(s: RunningCycle, roundKey: string, rerun: boolean): RankingRecord {
   const round = s.rounds[roundKey];
-  return round ? rankRound(s, round, excludeBelowMinimum(s, round)) : { ranking: [], removedByGate: [], excluded: [], scoreIds: [], inputsHash: '' };
+  if (!round) return { criteria: [], ranking: [], removedByGate: [], excluded: [], lottery: null, scoreCount: 0, inputsHash: '', rulesVersion: s.rulesVersion };
+  const result: RankResult = rankRound(s, round, rerun ? false : excludesBelowMinimum(s, round));
+  return rankingRecord(result, s.policy.scoring[round.scoring], s.rulesVersion);
 }
 
+/** What the events recorded of a ranking, for comparison. */
 type RecordedDecision = {
-  ranking: RankResult['ranking'];
-  removedByGate: RankResult['removedByGate'];
-  scoreIds: string[];
-  lottery: RankResult['lottery'] | null;
-  inputsHash: string;
+  order: string[];
+  tieBrokenBy: Record<string, string>;
+  /** The ranking event with the totals (absent when none was recorded). */
+  totals: RankingRecord | undefined;
+  removedByGate: RankingRecord['removedByGate'];
+  scoreCount: number;
+  lottery: RankingRecord['lottery'];
+  inputsHash: string | null;
 };
 
+function asRecorded(r: RankingRecord): RecordedDecision {
+  return {
+    order: r.ranking.map((x) => x.candidateId),
+    tieBrokenBy: Object.fromEntries(r.ranking.filter((x) => x.tieBrokenBy).map((x) => [x.candidateId, x.tieBrokenBy!])),
+    totals: r,
+    removedByGate: r.removedByGate,
+    scoreCount: r.scoreCount,
+    lottery: r.lottery,
+    inputsHash: r.inputsHash,
+  };
+}
+
 /** Ranking order, totals, tie-breaks, gate removals, the lottery and the inputs hash. */
-function compareResult(recorded: RecordedDecision, rederived: RankResult): Difference[] {
+function compareResult(recorded: RecordedDecision, rederived: RankingRecord): Difference[] {
   const out: Difference[] = [];
-  const ids = (r: RankResult['ranking']) => r.map((x) => x.candidateId);
-  out.push(...compareValue('ranking.order', ids(recorded.ranking), ids(rederived.ranking)));
-  const byId = new Map(rederived.ranking.map((r) => [r.candidateId, r]));
-  for (const r of recorded.ranking) {
-    const again = byId.get(r.candidateId);
-    if (!again) continue;
-    if (r.total !== again.total) out.push({ field: `ranking[${r.candidateId}].total`, recorded: r.total, rederived: again.total });
-    if ((r.tieBrokenBy ?? null) !== (again.tieBrokenBy ?? null)) out.push({ field: `ranking[${r.candidateId}].tieBrokenBy`, recorded: r.tieBrokenBy, rederived: again.tieBrokenBy });
+  out.push(...compareValue('ranking.order', recorded.order, rederived.ranking.map((x) => x.candidateId)));
+  const totals = new Map((recorded.totals?.ranking ?? []).map((r) => [r.candidateId, r.total]));
+  for (const again of rederived.ranking) {
+    const id = again.candidateId;
+    const total = totals.get(id);
+    if (total !== undefined && total !== again.total) out.push({ field: `ranking[${id}].total`, recorded: total, rederived: again.total });
+    if (recorded.order.includes(id) && (recorded.tieBrokenBy[id] ?? null) !== (again.tieBrokenBy ?? null)) {
+      out.push({ field: `ranking[${id}].tieBrokenBy`, recorded: recorded.tieBrokenBy[id] ?? null, rederived: again.tieBrokenBy ?? null });
+    }
   }
   out.push(...compareValue('removedByGate', recorded.removedByGate, rederived.removedByGate));
-  out.push(...compareValue('scoreIds', [...recorded.scoreIds].sort(), [...rederived.scoreIds].sort()));
+  out.push(...compareValue('scoreCount', recorded.scoreCount, rederived.scoreCount));
   out.push(...compareValue('lottery', recorded.lottery ?? null, rederived.lottery ?? null));
   out.push(...compareValue('inputsHash', recorded.inputsHash, rederived.inputsHash));
   return out;

@@ -2,6 +2,7 @@
 export * from './shared/errors';
 export * from './shared/time';
 export * from './shared/canonical';
+export * from './shared/storable';
 
 export * from './policy/schema';
 export * from './policy/parse';
@@ -11,6 +12,7 @@ export * from './policy/defaults';
 export * from './scoring/lottery';
 export * from './scoring/weighted';
 export * from './scoring/rank';
+export * from './scoring/record';
 export * from './scoring/aggregates';
 
 export * from './cycle/commands';
@@ -19,5 +21,9 @@ export type * from './cycle/events';
 export * from './cycle/state';
 export { evolve, evolveAll, stagesAfter } from './cycle/evolve';
 export { decide } from './cycle/decide';
+export { admit } from './cycle/admit';
+export { rankRound, excludesBelowMinimum, liveInRound, missingScores } from './cycle/pipeline';
+export { roundSheets, encodeSheet, decodeSheet } from './cycle/sheets';
 export * from './cycle/obligations';
+export * from './cycle/grant-gpus';
 export { checkEligibility } from './cycle/eligibility';

@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { toCapacity, toView, type CapacityView } from './gpu-ledger';
+import { toCapacity, toView, type CapacityView } from './gpu-ledger.rows';
 import type { GpuAllocationView } from './gpu.activities';
 
 export interface PoolPoint {
@@ -8,9 +8,12 @@ export interface PoolPoint {
   gpuType: string;
   /** GPUs the pool has at this instant (owned that has arrived, leased still running). */
   capacity: number;
-  /** GPUs held by reserved (not yet active) allocations whose window covers the instant. */
+  /**
+   * GPUs held by reserved (not yet active) allocations at the instant. An allocation holds from its
+   * window's start until it is released, also past its planned end (a grant kept through later rounds).
+   */
   reserved: number;
-  /** GPUs held by active allocations whose window covers the instant (released ones count until their release). */
+  /** GPUs held by active allocations at the instant (from the window's start until release; released ones until their release). */
   allocated: number;
   /** GPU-hours used by the allocations on this site and type, as last metered at or before the instant. */
   gpuHoursUsed: number;
@@ -19,8 +22,10 @@ export interface PoolPoint {
 export interface PoolView {
   at: string;
   policy: { version: number; document: Record<string, unknown> };
-  capacity: (CapacityView & { inUse: number })[];
-  allocations: { byStatus: Record<string, number>; live: GpuAllocationView[] };
+  /** Each row with `held` (the sum of its live allocations, what decisions check) and `inUse` (of those, the ones whose window has started). */
+  capacity: (CapacityView & { held: number; inUse: number })[];
+  /** `holdingPastWindow`: live allocations whose planned window has ended (still held until released; extend or release them). */
+  allocations: { byStatus: Record<string, number>; live: GpuAllocationView[]; holdingPastWindow: string[] };
   series: PoolPoint[];
 }
 
@@ -31,7 +36,11 @@ export interface PoolQuery {
   step: string;
 }
 
-/** The pool as operators and auditors read it: capacity, reservations and usage by type and site, over time. */
+/**
+ * The pool as operators and auditors read it: capacity, reservations and usage by type and site, over
+ * time. It counts what is held the way the ledger decides: a live allocation holds from its window's
+ * start until it is released (a lease's GPUs go back to the lessor when the lease ends).
+ */
 export class GpuPoolReads {
   constructor(private readonly db: DataSource) {}
 
@@ -41,37 +50,56 @@ export class GpuPoolReads {
       document: Record<string, unknown>;
     }[];
     const capacityRows = (await this.db.query(
-      `SELECT c.*, coalesce((SELECT sum(a.count) FROM gpu_allocations a
-                             WHERE a.capacity_id = c.id AND a.status IN ('reserved', 'active') AND a.window_from <= now() AND a.window_to > now()), 0)::int AS in_use
+      `SELECT c.*,
+         coalesce((SELECT sum(a.count) FROM gpu_allocations a WHERE a.capacity_id = c.id AND a.status IN ('reserved', 'active')), 0)::int AS held,
+         coalesce((SELECT sum(a.count) FROM gpu_allocations a WHERE a.capacity_id = c.id AND a.status IN ('reserved', 'active') AND a.window_from <= now()), 0)::int AS in_use
        FROM gpu_capacity c ORDER BY c.site, c.gpu_type, c.id`,
     )) as Record<string, unknown>[];
     const byStatus = Object.fromEntries(
       ((await this.db.query('SELECT status, count(*)::int AS n FROM gpu_allocations GROUP BY status ORDER BY status')) as { status: string; n: number }[]).map((r) => [r.status, r.n]),
     );
     const live = ((await this.db.query(`SELECT * FROM gpu_allocations WHERE status IN ('reserved', 'active') ORDER BY window_from, id`)) as Record<string, unknown>[]).map(toView);
+    // One pass per kind (capacity, holdings, usage) grouped by instant, site and type, rather than a
+    // subquery per point: a year by day is 366 instants × every site and type.
     const series = (await this.db.query(
       `WITH instants AS (SELECT generate_series($1::timestamptz, $2::timestamptz, $3::interval) AS at),
-            keys AS (SELECT DISTINCT site, gpu_type FROM gpu_capacity)
-       SELECT i.at, k.site, k.gpu_type,
-         coalesce((SELECT sum(c.count) FROM gpu_capacity c WHERE c.site = k.site AND c.gpu_type = k.gpu_type
-                   AND c.available_from <= i.at AND (c.available_until IS NULL OR c.available_until > i.at)), 0)::int AS capacity,
-         coalesce((SELECT sum(a.count) FROM gpu_allocations a WHERE a.site = k.site AND a.gpu_type = k.gpu_type AND a.status = 'reserved'
-                   AND a.window_from <= i.at AND a.window_to > i.at), 0)::int AS reserved,
-         coalesce((SELECT sum(a.count) FROM gpu_allocations a WHERE a.site = k.site AND a.gpu_type = k.gpu_type
-                   AND (a.status = 'active' OR (a.status = 'released' AND a.released_at > i.at))
-                   AND a.window_from <= i.at AND a.window_to > i.at), 0)::int AS allocated,
-         coalesce((SELECT sum(s.gpu_minutes_used) FROM (
-                     SELECT DISTINCT ON (u.allocation_id) u.gpu_minutes_used FROM gpu_usage_samples u
-                     WHERE u.site = k.site AND u.gpu_type = k.gpu_type AND u.measured_at <= i.at
-                     ORDER BY u.allocation_id, u.measured_at DESC) s), 0) / 60.0 AS gpu_hours_used
-       FROM instants i CROSS JOIN keys k ORDER BY i.at, k.site, k.gpu_type`,
+            keys AS (SELECT DISTINCT site, gpu_type FROM gpu_capacity),
+            points AS (SELECT i.at, k.site, k.gpu_type FROM instants i CROSS JOIN keys k),
+            cap AS (
+              SELECT p.at, p.site, p.gpu_type, sum(c.count)::int AS capacity FROM points p JOIN gpu_capacity c
+                ON c.site = p.site AND c.gpu_type = p.gpu_type AND c.available_from <= p.at AND (c.available_until IS NULL OR c.available_until > p.at)
+              GROUP BY 1, 2, 3),
+            holding AS (
+              SELECT a.status, a.count, a.window_from, a.released_at, c.site, c.gpu_type, c.available_until
+              FROM gpu_allocations a JOIN gpu_capacity c ON c.id = a.capacity_id
+              WHERE a.status IN ('reserved', 'active') OR (a.status = 'released' AND a.released_at > a.window_from AND a.released_at > $1::timestamptz)),
+            held AS (
+              SELECT p.at, p.site, p.gpu_type,
+                sum(h.count) FILTER (WHERE h.status = 'reserved')::int AS reserved,
+                sum(h.count) FILTER (WHERE h.status <> 'reserved')::int AS allocated
+              FROM points p JOIN holding h ON h.site = p.site AND h.gpu_type = p.gpu_type AND h.window_from <= p.at
+                AND (h.available_until IS NULL OR h.available_until > p.at) AND (h.status <> 'released' OR h.released_at > p.at)
+              GROUP BY 1, 2, 3),
+            last_sample AS (
+              SELECT p.at, p.site, p.gpu_type, u.allocation_id, max(u.measured_at) AS measured_at
+              FROM points p JOIN gpu_usage_samples u ON u.site = p.site AND u.gpu_type = p.gpu_type AND u.measured_at <= p.at
+              GROUP BY 1, 2, 3, 4),
+            used AS (
+              SELECT l.at, l.site, l.gpu_type, sum(u.gpu_minutes_used) AS minutes FROM last_sample l
+              JOIN gpu_usage_samples u ON u.allocation_id = l.allocation_id AND u.measured_at = l.measured_at
+              GROUP BY 1, 2, 3)
+       SELECT p.at, p.site, p.gpu_type, coalesce(cap.capacity, 0) AS capacity, coalesce(held.reserved, 0) AS reserved,
+              coalesce(held.allocated, 0) AS allocated, coalesce(used.minutes, 0) / 60.0 AS gpu_hours_used
+       FROM points p
+       LEFT JOIN cap USING (at, site, gpu_type) LEFT JOIN held USING (at, site, gpu_type) LEFT JOIN used USING (at, site, gpu_type)
+       ORDER BY p.at, p.site, p.gpu_type`,
       [query.from, query.to, query.step],
     )) as { at: Date; site: string; gpu_type: string; capacity: number; reserved: number; allocated: number; gpu_hours_used: string | number }[];
     return {
       at: new Date().toISOString(),
       policy: policy ?? { version: 0, document: {} },
-      capacity: capacityRows.map((r) => ({ ...toCapacity(r), inUse: r.in_use as number })),
-      allocations: { byStatus, live },
+      capacity: capacityRows.map((r) => ({ ...toCapacity(r), held: r.held as number, inUse: r.in_use as number })),
+      allocations: { byStatus, live, holdingPastWindow: live.filter((a) => Date.parse(a.window.to) <= Date.now()).map((a) => a.allocationId) },
       series: series.map((r) => ({
         at: r.at.toISOString(),
         site: r.site,

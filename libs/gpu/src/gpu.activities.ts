@@ -56,6 +56,12 @@ export interface ProvisionGrantInput {
   preferSite?: string;
   /** Scheduler users given access to the account (Slurm user associations). */
   users?: string[];
+  /**
+   * When no row can serve the whole request, serve what the best row has if that is at least
+   * `atLeast` (in units of the first alternative): the result is `active` with `shortfall` > 0, and
+   * the workflow raises it later with `changeGrant({ limits: { gpus: served.count + shortfall } })`.
+   */
+  acceptPartial?: { atLeast: number };
 }
 
 export interface ServedGpus {
@@ -84,6 +90,37 @@ export type GpuRefusalReason =
 
 export type UsageMode = 'normal' | 'throttled' | 'suspended';
 
+/** A capacity row a refusal looked at, and why it could not serve. */
+export interface RefusalCapacity {
+  capacityId: string;
+  site: string;
+  gpuType: GpuType;
+  count: number;
+  /** GPUs held on the row by live allocations (held from reservation until release). */
+  held: number;
+  free: number;
+  /** Leased rows name their lessor. */
+  lessorOrganisationId: string | null;
+  availableFrom: string;
+  availableUntil: string | null;
+  /** `full`: fewer free than asked; `not_available`: the row does not cover the window; `leased_by_requester`: the lessor rule names it. */
+  why: 'full' | 'not_available' | 'leased_by_requester';
+}
+
+/**
+ * Why a request or a change was refused. `rule` names the rule that decided (`capacity` or a lessor
+ * rule of the pool policy), `capacity` the rows involved, `retryable` whether asking again once
+ * capacity frees can succeed (`insufficient_capacity`), as opposed to a rule that will say the same.
+ */
+export interface GpuRefusal {
+  reason: GpuRefusalReason;
+  message: string;
+  rule?: 'capacity' | 'lessors_receive_none' | 'exclude_while_in_use' | 'type';
+  capacity?: RefusalCapacity[];
+  policyVersion?: number;
+  retryable?: boolean;
+}
+
 export interface GpuAllocationView {
   allocationId: string;
   grantId: string;
@@ -96,23 +133,34 @@ export interface GpuAllocationView {
   gpuMinutes: number | null;
   account: ProviderAccountRef | null;
   mode: UsageMode;
-  refusal: { reason: GpuRefusalReason; message: string } | null;
+  refusal: GpuRefusal | null;
   releasedReason: string | null;
   gpuMinutesUsed: number;
+  /** The pool policy version the allocation was decided under. */
+  policyVersion: number;
+  /** GPUs of the served type still owed to a partially served grant (`acceptPartial`); 0 when served in full. */
+  shortfall: number;
 }
 
 export type ProvisionGrantResult =
   | ({ status: 'active' } & GpuAllocationView & { served: ServedGpus; account: ProviderAccountRef })
-  | ({ status: 'refused' } & GpuAllocationView & { refusal: { reason: GpuRefusalReason; message: string } })
+  | ({ status: 'refused' } & GpuAllocationView & { refusal: GpuRefusal })
   /** A late retry of a provision whose allocation has since been released: nothing is created again. */
   | ({ status: 'released' } & GpuAllocationView);
 
 export interface ChangeGrantInput {
   idempotencyKey: string;
   grantId: string;
-  /** Extension: the allocation now holds its capacity until this instant (must fit the capacity). */
+  /**
+   * Extension: the planned window now ends at this instant (the capacity row must be available until
+   * then, and the lessor rule must allow it). The allocation holds its GPUs until it is released
+   * either way; the window is the plan the pool read and the lessor rules go by.
+   */
   extendTo?: string;
-  /** New limits, in the served type. `gpuMinutes: null` removes the budget. */
+  /**
+   * New limits, in the served type, e.g. a finalist's `gpusPerFinalist` with the extension. A larger
+   * count is checked against what the others hold on the same row. `gpuMinutes: null` removes the budget.
+   */
   limits?: { gpus?: number; gpuMinutes?: number | null };
   /** Throttle (QOS `concentra-throttled`, fewer GPUs) or suspend (no GPUs, no new jobs), or back to normal. */
   mode?: UsageMode;
@@ -121,7 +169,7 @@ export interface ChangeGrantInput {
 /** `refused`: the extension or new limit does not fit the capacity; the allocation is unchanged. */
 export type ChangeGrantResult =
   | { outcome: 'changed'; allocation: GpuAllocationView }
-  | { outcome: 'refused'; allocation: GpuAllocationView; refusal: { reason: GpuRefusalReason; message: string } };
+  | { outcome: 'refused'; allocation: GpuAllocationView; refusal: GpuRefusal };
 
 export type ReleaseReason = 'ended' | 'eliminated' | 'cancelled' | 'cycle_cancelled' | 'failed' | (string & {});
 

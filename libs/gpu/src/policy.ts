@@ -8,8 +8,17 @@ import type { GpuAmount, GpuRequest, UsageThreshold } from './gpu.activities';
 export const GpuPoolPolicySchema = z.strictObject({
   /** Equivalence rates in a common unit: `{ H100: 1, B200: 2 }` says 1 B200 counts as 2 H100. */
   rates: z.record(z.string().regex(/^[A-Z0-9][A-Z0-9._-]*$/, 'GPU types are upper-case'), z.number().positive()),
-  /** Whether an organisation leasing capacity to the pool is excluded from GPU support while that capacity is in use. */
-  lessorConflict: z.enum(['exclude_while_in_use', 'allow']),
+  /**
+   * The lessor rule, for organisations that lease capacity to the pool (decided from the capacity
+   * register alone, so the order in which grants provision never changes an outcome, and a lessor's
+   * exclusion never withholds capacity from anyone else):
+   * - `lessors_receive_none`: an organisation with a lease in the pool that has not ended before the
+   *   request starts receives no GPU support;
+   * - `exclude_while_in_use`: an organisation receives no GPU support for a window in which its lease
+   *   runs (its capacity is in the pool's use); outside its lease it is served like anyone;
+   * - `allow`: lessors are served like anyone.
+   */
+  lessorConflict: z.enum(['lessors_receive_none', 'exclude_while_in_use', 'allow']),
   /** Released capacity goes back to the pool; `to_remaining_grants` tells the engine to offer it to the remaining grants. */
   reallocation: z.enum(['to_pool', 'to_remaining_grants']),
   thresholds: z
@@ -19,6 +28,7 @@ export const GpuPoolPolicySchema = z.strictObject({
   throttle: z.strictObject({ gpuFraction: z.number().positive().max(1), qos: z.string().min(1).optional() }),
 });
 export type GpuPoolPolicy = z.infer<typeof GpuPoolPolicySchema>;
+export type LessorRule = GpuPoolPolicy['lessorConflict'];
 
 export const normalizeGpuType = (type: string): string => type.trim().toUpperCase();
 

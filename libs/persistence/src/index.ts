@@ -2,6 +2,7 @@ export * from './data-source';
 export * from './event-store/event-store';
 export * from './event-store/hash-chain';
 export * from './event-store/types';
+export * from './event-store/database-errors';
 export * from './projections/projection';
 export * from './projections/programs.projection';
 export * from './projections/cycles.projection';

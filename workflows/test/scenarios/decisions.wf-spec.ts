@@ -6,7 +6,7 @@ import { defaultPolicy, multiRoundExamplePolicy, type ProgramPolicy } from '@con
 import { CycleHarness } from '../cycle-harness';
 import { PANEL, cancelAndDrain, evaluateAll, expectAllReleased, procureAndRelease, toGrants, toNarrowing, waive } from '../cycle-drivers';
 import { recordHistoryFixture } from '../../../test/support/histories';
-import { applicantOf, pm } from '../../../libs/domain/src/cycle/testing';
+import { applicantOf, evaluator, pm } from '../../../libs/domain/src/cycle/testing';
 
 // Next year's cycle is scheduled by default-year; here a closing cycle schedules none (see the report on
 // the time-skipping server's internal error when a closing cycle starts next year's).
@@ -25,7 +25,7 @@ describe('decision scenarios', () => {
     await toNarrowing(run, 3, (id, e) => (id === 'a1' && e === 2 ? 'fail' : 'pass'));
     const [proposed] = await run.eventsOf('NarrowingProposed');
     expect(proposed.data.result.removedByGate).toEqual([
-      { candidateId: 'a1', positionBeforeGates: 1, total: expect.any(Number), failedGates: ['safety'], failScoreIds: ['eval-1-a1-2'] },
+      { candidateId: 'a1', positionBeforeGates: 1, total: expect.any(Number), failedGates: ['safety'], failScorers: [evaluator(2).subject] },
     ]);
     expect(proposed.data.proposed).toEqual(['a2', 'a3']);
 

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
-import { Client, WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
+import { Inject, Injectable } from '@nestjs/common';
+import { Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
 import { DomainError, type Actor } from '@concentra/domain';
+import { CycleDetailsReads } from '@concentra/persistence';
 import { commandUpdates, type CommandResult, type PersonCommand, type PersonCommandType } from '@concentra/workflows/contracts';
 import type { Principal } from '../auth/tokens';
 import type { SubmitApplicationBody, SubmitEvaluationScoresBody, SubmitReviewBody } from './commands.schemas';
@@ -42,7 +43,10 @@ export function slugFromTitle(title: string): string {
  */
 @Injectable()
 export class CycleCommandsService {
-  constructor(@Inject(Client) private readonly temporal: Client) {}
+  constructor(
+    @Inject(Client) private readonly temporal: Client,
+    @Inject(CycleDetailsReads) private readonly reads: CycleDetailsReads,
+  ) {}
 
   async send<K extends PersonCommandType>(cycleId: string, type: K, data: CommandData<K>, principal: Principal, id?: string): Promise<CommandAnswer> {
     if (!CYCLE_ID.test(cycleId)) throw new DomainError('not_found', `no cycle '${cycleId}' (cycle ids look like cycle:<program>:<year>)`, 'id');
@@ -57,9 +61,7 @@ export class CycleCommandsService {
       if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure && error.cause.message.startsWith('No registered handler for update')) {
         throw new DomainError('invalid_state', `the cycle '${cycleId}' has not opened yet`, 'id');
       }
-      if (error instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
-        throw new ServiceUnavailableException(`the cycle '${cycleId}' did not answer in time; the command may still be applied — read the cycle before sending it again`);
-      }
+      // Temporal unreachable or too slow (WorkflowUpdateRPCTimeoutOrCancelledError, ServiceError): a 503, mapped by the problem filter.
       throw error;
     }
   }
@@ -69,14 +71,26 @@ export class CycleCommandsService {
     return this.send(cycleId, 'SubmitApplication', { ...body, applicationId }, principal, applicationId);
   }
 
-  submitReview(cycleId: string, body: SubmitReviewBody, principal: Principal): Promise<CommandAnswer> {
+  async submitReview(cycleId: string, body: SubmitReviewBody, principal: Principal): Promise<CommandAnswer> {
     const reviewId = body.reviewId ?? `review-${randomUUID()}`;
-    return this.send(cycleId, 'SubmitReview', { ...body, reviewId }, principal, reviewId);
+    return this.send(cycleId, 'SubmitReview', { ...body, reviewId, ...(await this.consortium(cycleId, body.applicationId)) }, principal, reviewId);
   }
 
-  submitEvaluationScores(cycleId: string, body: SubmitEvaluationScoresBody, principal: Principal): Promise<CommandAnswer> {
+  async submitEvaluationScores(cycleId: string, body: SubmitEvaluationScoresBody, principal: Principal): Promise<CommandAnswer> {
     const scoreSetId = body.scoreSetId ?? `scores-${randomUUID()}`;
-    return this.send(cycleId, 'SubmitEvaluationScores', { ...body, scoreSetId }, principal, scoreSetId);
+    return this.send(cycleId, 'SubmitEvaluationScores', { ...body, scoreSetId, ...(await this.consortium(cycleId, body.applicationId)) }, principal, scoreSetId);
+  }
+
+  /**
+   * The application's lead and consortium organisation ids, from the applications projection (kept
+   * in the transaction that appends the events, so never older than the workflow's state): the
+   * domain's conflict-of-interest rule needs them for a scorer not on a named panel, and the cycle
+   * state keeps no member lists. Set here, after the body is validated: the actor never supplies it
+   * (the body schemas refuse unknown fields). An unknown application gets none; the domain says not_found.
+   */
+  private async consortium(cycleId: string, applicationId: string): Promise<{ consortium?: string[] }> {
+    const consortium = await this.reads.consortium(cycleId, applicationId);
+    return consortium ? { consortium } : {};
   }
 
   /** An Update to a workflow that is gone: a cycle that never existed (404) or one that has ended (409). */

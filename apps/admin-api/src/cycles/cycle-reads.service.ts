@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Client, WorkflowNotFoundError } from '@temporalio/client';
-import { DomainError, canSeeTeamScores, publishedAggregates, type CycleState, type PublishedAggregates, type Viewer } from '@concentra/domain';
+import { DomainError, canSeeTeamScores, namedRanking, publishedAggregates, type CycleState, type PublishedAggregates, type RankingRecord, type Viewer } from '@concentra/domain';
 import {
   CycleDetailsReads,
   EventStore,
+  foldCycle,
   type ApplicationView,
   type CycleSummaryView,
   type DecisionView,
@@ -11,7 +11,6 @@ import {
   type OwedView,
   type RankingView,
 } from '@concentra/persistence';
-import { cycleStateQuery } from '@concentra/workflows/contracts';
 import type { Principal } from '../auth/tokens';
 import { timelineEntry, type TimelineEntry } from './timeline';
 
@@ -34,11 +33,13 @@ export interface AwardeesView {
 
 const privileged = (p: Principal) => p.role === 'admin' || canSeeTeamScores(p.role as Viewer);
 
-/** The reads of a cycle: projections kept from its events, and the workflow's Query where live state is needed. */
+/** A recorded ranking with each team's per-criterion means named (the events keep them in criterion order). */
+export type RankingDetailView = Omit<RankingView, 'result'> & { result: Omit<RankingRecord, 'ranking'> & { ranking: ReturnType<typeof namedRanking> } };
+
+/** The reads of a cycle: projections kept from its events, and the events themselves folded with the domain's `evolve`. */
 @Injectable()
 export class CycleReadsService {
   constructor(
-    @Inject(Client) private readonly temporal: Client,
     @Inject(EventStore) private readonly events: EventStore,
     @Inject(CycleDetailsReads) private readonly reads: CycleDetailsReads,
   ) {}
@@ -58,10 +59,10 @@ export class CycleReadsService {
   }
 
   /** Per-team scores for program managers and auditors; everyone else gets the aggregates the policy publishes. */
-  async rankings(cycleId: string, p: Principal): Promise<{ cycleId: string; rankings: RankingView[] | PublishedRanking[] }> {
+  async rankings(cycleId: string, p: Principal): Promise<{ cycleId: string; rankings: RankingDetailView[] | PublishedRanking[] }> {
     const cycle = await this.summary(cycleId);
-    const rankings = await this.reads.rankings(cycleId);
-    if (privileged(p)) return { cycleId, rankings };
+    const rankings = (await this.reads.rankings(cycleId)).filter((r) => !!r.result);
+    if (privileged(p)) return { cycleId, rankings: rankings.map((r) => ({ ...r, result: { ...r.result, ranking: namedRanking(r.result) } })) };
     return {
       cycleId,
       rankings: rankings.map((r) => ({ kind: r.kind, key: r.key, round: r.round, at: r.at, aggregates: publishedAggregates(r.result, cycle.policy.confidentiality) })),
@@ -96,18 +97,16 @@ export class CycleReadsService {
     return { cycleId, stage: cycle.stage, owed: privileged(p) ? all : all.filter(mine) };
   }
 
-  /** The whole domain state: live from the workflow, or folded from the events once it is gone. */
-  async state(cycleId: string): Promise<{ cycleId: string; source: 'workflow' | 'events'; state: CycleState }> {
-    const recorded = await this.reads.summary(cycleId);
-    // A finished cycle's state no longer changes: the events say it without asking a worker.
-    if (recorded?.stage !== 'closed' && recorded?.stage !== 'cancelled') {
-      try {
-        return { cycleId, source: 'workflow', state: (await this.temporal.workflow.getHandle(cycleId).query(cycleStateQuery)) as CycleState };
-      } catch (error) {
-        if (!(error instanceof WorkflowNotFoundError)) throw error;
-      }
-    }
-    const state = await this.reads.state(cycleId);
+  /**
+   * The whole domain state, folded from the cycle's events with the domain's `evolve` (the path the
+   * as-of read takes); the workflow is not asked. The events are appended in the same transaction
+   * as the projections, so this is never behind what the workflow has recorded.
+   */
+  async state(cycleId: string): Promise<{ cycleId: string; source: 'events'; state: CycleState }> {
+    const events = await this.events.readStream(cycleId);
+    if (events.length === 0) throw notFound(cycleId);
+    const latest = events.reduce((max, e) => (Date.parse(e.occurredAt) > Date.parse(max) ? e.occurredAt : max), events[0].occurredAt);
+    const { state } = foldCycle(cycleId, events, latest);
     if (!state) throw notFound(cycleId);
     return { cycleId, source: 'events', state };
   }

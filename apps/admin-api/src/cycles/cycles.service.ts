@@ -61,14 +61,19 @@ export class CyclesService {
     const recorded = (await this.reads.cycle(id)) ?? null;
     let live: CycleStatus | null = null;
     let liveError: string | undefined;
+    let liveFailure: unknown;
     try {
       live = await this.temporal.workflow.getHandle(id).query(cycleStatusQuery);
     } catch (error) {
-      // The recorded state still answers when the workflow cannot (gone, or its worker failing).
-      if (!(error instanceof WorkflowNotFoundError)) liveError = `the workflow did not answer: ${(error as Error).message}`;
+      // The recorded state still answers when the workflow cannot (gone, its worker failing, Temporal down).
+      if (!(error instanceof WorkflowNotFoundError)) {
+        liveError = `the workflow did not answer: ${(error as Error).message}`;
+        liveFailure = error;
+      }
     }
     if (!recorded && !live) {
-      if (liveError) throw new Error(liveError);
+      // Nothing recorded and no answer: the failure itself (Temporal down is a 503 in the problem filter).
+      if (liveFailure) throw liveFailure;
       throw new DomainError('not_found', `no cycle '${id}'`, 'id');
     }
     return { id, recorded, live, ...(liveError ? { liveError } : {}) };

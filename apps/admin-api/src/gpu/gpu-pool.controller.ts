@@ -1,11 +1,11 @@
-import { Body, Controller, Get, HttpCode, Inject, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Post, Put, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { Allow } from '../auth/roles';
 import { CurrentPrincipal } from '../auth/principal.decorator';
 import type { Principal } from '../auth/tokens';
 import { ZodPipe } from '../http/zod-body.pipe';
-import { PoolQuerySchema, RegisterCapacitySchema, type RegisterCapacity } from './gpu.schemas';
+import { PoolQuerySchema, PutPoolPolicySchema, RegisterCapacitySchema, type PutPoolPolicy, type RegisterCapacity } from './gpu.schemas';
 import { GpuPoolService } from './gpu-pool.service';
 
 @ApiTags('gpu')
@@ -31,5 +31,20 @@ export class GpuPoolController {
   @ApiBody({ schema: z.toJSONSchema(RegisterCapacitySchema, { io: 'input' }) as object })
   register(@Body(new ZodPipe(RegisterCapacitySchema)) body: RegisterCapacity, @CurrentPrincipal() actor: Principal) {
     return this.gpu.registerCapacity(body, actor);
+  }
+
+  @Get('policy')
+  @Allow('admin', 'program_manager', 'auditor')
+  @ApiOperation({ summary: 'The current pool policy (rates, lessor rule, reallocation, thresholds, throttle) and its version history' })
+  policy() {
+    return this.gpu.policy();
+  }
+
+  @Put('policy')
+  @Allow('admin', 'program_manager')
+  @ApiOperation({ summary: 'Set the pool policy: a new version that later allocations are decided under (the same document again is no new version)' })
+  @ApiBody({ schema: z.toJSONSchema(PutPoolPolicySchema, { io: 'input' }) as object })
+  setPolicy(@Body(new ZodPipe(PutPoolPolicySchema)) body: PutPoolPolicy, @CurrentPrincipal() actor: Principal) {
+    return this.gpu.setPolicy(body, actor);
   }
 }

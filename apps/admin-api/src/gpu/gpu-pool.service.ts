@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { GpuLedger, GpuPoolReads, type CapacityView, type PoolQuery, type PoolView } from '@concentra/gpu';
+import { GpuLedger, GpuPoolReads, type CapacityView, type PoolQuery, type PoolView, type StoredPolicy } from '@concentra/gpu';
 import type { Principal } from '../auth/tokens';
-import type { RegisterCapacity } from './gpu.schemas';
+import type { PutPoolPolicy, RegisterCapacity } from './gpu.schemas';
 
 @Injectable()
 export class GpuPoolService {
@@ -16,5 +16,14 @@ export class GpuPoolService {
 
   registerCapacity(body: RegisterCapacity, actor: Principal): Promise<CapacityView> {
     return this.ledger.registerCapacity(body, { role: actor.role, subject: actor.sub });
+  }
+
+  policy(): Promise<StoredPolicy & { history: Omit<StoredPolicy, 'policy'>[] }> {
+    return this.ledger.policyWithHistory();
+  }
+
+  setPolicy(body: PutPoolPolicy, actor: Principal): Promise<StoredPolicy & { changed: boolean }> {
+    const { basedOnVersion, ...document } = body;
+    return this.ledger.setPolicy(document, { role: actor.role, subject: actor.sub }, { basedOnVersion });
   }
 }

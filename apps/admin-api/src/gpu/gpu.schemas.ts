@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { GpuPoolPolicySchema } from '@concentra/gpu';
 
 const instant = z.iso.datetime({ offset: true });
 
@@ -49,3 +50,12 @@ export const PoolQuerySchema = z
     if ((q.to.getTime() - q.from.getTime()) / ms > 1000) ctx.addIssue({ code: 'custom', path: ['step'], message: 'at most 1,000 points: use a larger step or a shorter range' });
   });
 export type PoolQueryInput = z.input<typeof PoolQuerySchema>;
+
+/**
+ * `PUT /v1/gpu/policy`: the whole pool policy (rates, lessor rule, reallocation, thresholds, throttle)
+ * as the next version. `basedOnVersion`, when given, must be the current version (else 409).
+ */
+export const PutPoolPolicySchema = GpuPoolPolicySchema.extend({
+  basedOnVersion: z.number().int().positive().optional(),
+});
+export type PutPoolPolicy = z.infer<typeof PutPoolPolicySchema>;

@@ -2,7 +2,7 @@
  * What people (and the workflow itself) ask a cycle to do. Plain JSON so a command can travel as a
  * Temporal Update argument; `decide` accepts or refuses it as a whole.
  */
-import type { ProgramPolicy } from '../policy/schema';
+import type { GpuAllocation, ProgramPolicy } from '../policy/schema';
 import type { Verdict } from '../scoring/weighted';
 import type { DeadlineKind } from './deadlines';
 
@@ -33,6 +33,17 @@ export interface Artifact {
   sha256: string;
 }
 
+/** A capacity row a GPU refusal looked at (from the ledger's refusal). */
+export interface WithheldCapacity {
+  capacityId: string;
+  gpuType: string;
+  count: number;
+  held: number;
+  free: number;
+  why: string;
+  lessorOrganisationId: string | null;
+}
+
 type Cmd<T extends string, D> = { type: T; actor: Actor; data: D };
 
 export type OpenCall = Cmd<
@@ -57,6 +68,8 @@ export type SubmitApplication = Cmd<
     summary?: string;
     lead: Organisation;
     members: Organisation[];
+    /** GPUs asked for (of the grant stage's first type), when the policy takes requests (`applicantRequests`). */
+    gpusRequested?: number;
   }
 >;
 export type WithdrawApplication = Cmd<'WithdrawApplication', { applicationId: string; reason?: string }>;
@@ -70,6 +83,12 @@ export type SubmitReview = Cmd<
     scores: Record<string, number>;
     verdicts?: Record<string, Verdict>;
     conflictOfInterest: { declared: boolean; note?: string };
+    /**
+     * Organisation ids of the application's lead and consortium members, filled in by the API from
+     * the applications projection (never by the actor). Needed to check a scorer who is not on a
+     * named panel for a conflict of interest; see libs/domain/README.md.
+     */
+    consortium?: string[];
   }
 >;
 export type DeadlinePassed = Cmd<'DeadlinePassed', { deadline: DeadlineKind; at: string }>;
@@ -85,6 +104,12 @@ export type SubmitEvaluationScores = Cmd<
     scores: Record<string, number>;
     verdicts?: Record<string, Verdict>;
     conflictOfInterest: { declared: boolean; note?: string };
+    /**
+     * Organisation ids of the application's lead and consortium members, filled in by the API from
+     * the applications projection (never by the actor). Needed to check a scorer who is not on a
+     * named panel for a conflict of interest; see libs/domain/README.md.
+     */
+    consortium?: string[];
   }
 >;
 export type ApproveNarrowing = Cmd<'ApproveNarrowing', { round: number; rationale?: string }>;
@@ -95,6 +120,28 @@ export type WaiveObjection = Cmd<'WaiveObjection', { applicationId: string }>;
 export type DecideObjection = Cmd<'DecideObjection', { applicationId: string; upheld: boolean; reasoning: string }>;
 export type SelectRefillEntrants = Cmd<'SelectRefillEntrants', { applicationIds: string[]; rationale?: string }>;
 export type RecordGrantStarted = Cmd<'RecordGrantStarted', { applicationId: string; grantId: string; allocationId?: string }>;
+/** The program manager sets a team's GPU amount (alternatives in order), with a rationale; it wins over the policy's amounts. */
+export type SetGrantGpus = Cmd<'SetGrantGpus', { applicationId: string; gpus: GpuAllocation[]; rationale: string }>;
+/** The grant workflow reports that the pool refused its GPUs, or served only part of them. */
+export type RecordGpusWithheld = Cmd<
+  'RecordGpusWithheld',
+  {
+    applicationId: string;
+    grantId: string;
+    kind: 'refused' | 'partial';
+    reason: string;
+    message: string;
+    rule: string | null;
+    retryable: boolean;
+    /** Whether the grant keeps asking by itself (policy `onRefusal: retry_until` and a refusal that may pass later). */
+    retrying: boolean;
+    policyVersion: number | null;
+    capacity: WithheldCapacity[];
+    /** GPUs served (a partial grant) and asked for, in the served type. */
+    served: number | null;
+    asked: number | null;
+  }
+>;
 export type RecordGrantEnded = Cmd<'RecordGrantEnded', { applicationId: string; grantId: string; reason: string; gpuHoursUsed?: number }>;
 export type RecordProcurementContract = Cmd<
   'RecordProcurementContract',
@@ -134,6 +181,8 @@ export type CycleCommand =
   | SelectRefillEntrants
   | RecordGrantStarted
   | RecordGrantEnded
+  | SetGrantGpus
+  | RecordGpusWithheld
   | RecordProcurementContract
   | RecordReleaseDeclaration
   | CancelCycle;
@@ -160,6 +209,8 @@ export const COMMAND_TYPES = [
   'SelectRefillEntrants',
   'RecordGrantStarted',
   'RecordGrantEnded',
+  'SetGrantGpus',
+  'RecordGpusWithheld',
   'RecordProcurementContract',
   'RecordReleaseDeclaration',
   'CancelCycle',

@@ -6,9 +6,10 @@ import { addDuration, isBefore, normalizeInstant, resolveDue } from '../shared/t
 import type { ApproveMembershipChange, CancelCycle, OpenCall, SubmitApplication, WithdrawApplication } from './commands';
 import { checkEligibility, validateOrganisation } from './eligibility';
 import type { CycleEvent } from './events';
-import { chain, requireApplication, requireBefore, requireLeadOrganisation, requireRole, requireRunning, requireSlug, requireText } from './guards';
-import { enterStage } from './pipeline';
-import { cycleWorkflowId, type CycleState, type RunningCycle } from './state';
+import { chain, requireApplication, requireLeadOrganisation, requireRole, requireRunning, requireSlug, requireText } from './guards';
+import { enterStage, grantStage } from './pipeline';
+import { RULES_VERSION } from '../scoring/rank';
+import { applicationIds, cycleWorkflowId, type ApplicationRecord, type CycleState, type RunningCycle } from './state';
 
 export function openCall(state: CycleState, cmd: OpenCall, now: string): CycleEvent[] {
   requireRole(cmd.actor, 'program_manager', 'system');
@@ -39,6 +40,7 @@ export function openCall(state: CycleState, cmd: OpenCall, now: string): CycleEv
         year: d.year,
         policy,
         policyHash: hash,
+        rulesVersion: RULES_VERSION,
         lotterySeed: d.lotterySeed ? requireText(d.lotterySeed, 'lotterySeed') : cycleId,
         panel: { reviewers: panel.reviewers, evaluators: panel.evaluators },
         openedAt,
@@ -54,12 +56,8 @@ export function submitApplication(state: CycleState, cmd: SubmitApplication, now
   requireRole(cmd.actor, 'applicant');
   const s = requireRunning(state);
   const inRefill = s.stage === 'refill' && s.refill?.phase === 'open';
-  if (!inRefill) {
-    if (s.stage !== 'call' || s.callClosedAt !== null) fail('deadline_passed', 'the call for applications is closed', 'stage');
-    requireBefore(now, s.deadlines.call_close, 'the application');
-  } else {
-    requireBefore(now, s.refill!.closesAt, 'the refill application');
-  }
+  // Lateness is the state's: the call closes when its deadline is applied (admit() checks the clock, live).
+  if (!inRefill && (s.stage !== 'call' || s.callClosedAt !== null)) fail('deadline_passed', 'the call for applications is closed', 'stage');
   const d = cmd.data;
   const applicationId = requireSlug(d.applicationId, 'applicationId');
   const title = requireText(d.title, 'title');
@@ -67,11 +65,17 @@ export function submitApplication(state: CycleState, cmd: SubmitApplication, now
   if (!Array.isArray(d.members)) fail('validation_failed', 'must be a list (possibly empty)', 'members');
   const members = d.members.map((m, i) => validateOrganisation(m, `members.${i}`));
   if (cmd.actor.organisationId !== lead.organisationId) fail('forbidden', 'applicants may only apply for their own organisation as lead', 'actor.organisationId');
-  if (s.applications[applicationId]) fail('duplicate', `application "${applicationId}" already exists`, 'applicationId');
+  if (Object.hasOwn(s.applications, applicationId)) fail('duplicate', `application "${applicationId}" already exists`, 'applicationId');
+
+  const requested = d.gpusRequested;
+  if (requested !== undefined) {
+    if (!grantStage(s).applicantRequests) fail('validation_failed', 'this program does not take GPU requests (policy: applicantRequests)', 'gpusRequested');
+    if (typeof requested !== 'number' || !Number.isInteger(requested) || requested < 1) fail('validation_failed', 'must be a whole number of GPUs, at least 1', 'gpusRequested');
+  }
 
   const call = s.policy.stages[0] as CallStage;
   checkEligibility(call.eligibility, lead, members);
-  const byLead = Object.values(s.applications).filter((a) => a.lead.organisationId === lead.organisationId);
+  const byLead = Object.values(s.applications).filter((a) => a.lead === lead.organisationId);
   if (inRefill) checkRefillEntry(s, byLead);
   else if (call.eligibility.oneApplicationPerLeadOrganisation && byLead.some((a) => a.status !== 'withdrawn')) {
     fail('duplicate', `organisation "${lead.organisationId}" already leads an application in this call`, 'lead.organisationId');
@@ -88,11 +92,12 @@ export function submitApplication(state: CycleState, cmd: SubmitApplication, now
       submittedAt: normalizeInstant(now),
       submittedBy: cmd.actor.subject,
       refillKey: inRefill ? s.refill!.refillKey : null,
+      ...(requested !== undefined ? { gpusRequested: requested } : {}),
     },
   };
   const limit = call.closing.afterApplications;
   // A withdrawn application no longer competes: it neither fills the call nor closes it.
-  const count = Object.values(s.applications).filter((a) => a.refillKey === null && a.status !== 'withdrawn').length + 1;
+  const count = Object.values(s.applications).filter((a) => !a.refillKey && a.status !== 'withdrawn').length + 1;
   if (inRefill || limit === undefined || count < limit) return [submitted];
   return chain(s, [submitted], (next) =>
     chain(next, [{ type: 'CallClosed', data: { reason: 'application_limit', applications: liveApplications(next), closedAt: now } }], (after) => enterStage(after, 1, now)),
@@ -100,7 +105,7 @@ export function submitApplication(state: CycleState, cmd: SubmitApplication, now
 }
 
 /** A refill call is open to newcomers and, by policy, to eliminated teams; never to teams still in. */
-function checkRefillEntry(s: RunningCycle, byLead: RunningCycle['applications'][string][]): void {
+function checkRefillEntry(s: RunningCycle, byLead: ApplicationRecord[]): void {
   const refill = s.refill!;
   if (byLead.some((a) => a.status === 'active')) fail('duplicate', 'this organisation already leads a team in the program', 'lead.organisationId');
   if (byLead.some((a) => a.refillKey === refill.refillKey && a.status !== 'withdrawn')) {
@@ -132,8 +137,8 @@ export function approveMembershipChange(state: CycleState, cmd: ApproveMembershi
   const rationale = requireText(cmd.data.rationale, 'rationale');
   if (!Array.isArray(cmd.data.members)) fail('validation_failed', 'must be a list', 'members');
   const members = cmd.data.members.map((m, i) => validateOrganisation(m, `members.${i}`));
-  checkEligibility((s.policy.stages[0] as CallStage).eligibility, app.lead, members);
-  return [{ type: 'MembershipChanged', data: { applicationId: app.applicationId, members, previousMembers: app.members, approvedBy: cmd.actor.subject, rationale, at: now } }];
+  checkEligibility((s.policy.stages[0] as CallStage).eligibility, { organisationId: app.lead, type: app.leadType }, members);
+  return [{ type: 'MembershipChanged', data: { applicationId: app.applicationId, members, approvedBy: cmd.actor.subject, rationale, at: now } }];
 }
 
 export function cancelCycle(state: CycleState, cmd: CancelCycle, now: string): CycleEvent[] {
@@ -146,7 +151,5 @@ export function cancelCycle(state: CycleState, cmd: CancelCycle, now: string): C
 
 /** The applications still in the call (not withdrawn), in the order they came. */
 export function liveApplications(s: RunningCycle): string[] {
-  return Object.values(s.applications)
-    .filter((a) => a.status !== 'withdrawn')
-    .map((a) => a.applicationId);
+  return applicationIds(s, (a) => a.status !== 'withdrawn');
 }

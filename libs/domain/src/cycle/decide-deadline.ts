@@ -1,6 +1,9 @@
 /**
- * A timer fired. The workflow only sends the deadline nextDeadline() gave it; a stale one (the
- * deadline moved or was met early) is refused, so a late timer can never act twice.
+ * A timer fired. The workflow only sends the deadline nextDeadline() gave it, with `at` = the
+ * instant the timer was armed for; a stale one (the deadline moved or was met early) is refused,
+ * so a late timer can never act twice. The clock is not consulted: a timer armed for a deadline
+ * fires when that deadline has passed, and the events are stamped with `now` (the workflow passes
+ * the deadline's own instant, so a replay computes the same dates).
  */
 import type { CallStage, EvaluationStage, RefillStage, SelectionStage } from '../policy/schema';
 import { fail } from '../shared/errors';
@@ -12,7 +15,7 @@ import { chain, requireRole, requireRunning } from './guards';
 import { closeObjectionWindow, selectRefillEntrants, takeDecision } from './decision-flow';
 import { liveApplications } from './decide-call';
 import { closeCycle, closeScoringRound, enterStage } from './pipeline';
-import type { CycleState, RunningCycle } from './state';
+import { applicationIds, type CycleState, type RunningCycle } from './state';
 
 export function deadlinePassed(state: CycleState, cmd: DeadlinePassed, now: string): CycleEvent[] {
   requireRole(cmd.actor, 'system');
@@ -22,7 +25,6 @@ export function deadlinePassed(state: CycleState, cmd: DeadlinePassed, now: stri
   const due = s.deadlines[kind];
   if (!due) fail('conflict', `no "${kind}" deadline is pending`, 'deadline');
   if (typeof cmd.data.at !== 'string' || normalizeInstant(cmd.data.at) !== due) fail('conflict', `the "${kind}" deadline is now ${due}`, 'at');
-  if (isBefore(now, due)) fail('invalid_state', `the "${kind}" deadline is not reached until ${due}`, 'at');
   return onDeadline(s, kind, now);
 }
 
@@ -85,9 +87,7 @@ function onDeadline(s: RunningCycle, kind: DeadlineKind, now: string): CycleEven
     case 'refill_close': {
       const refill = s.refill!;
       const stage = s.policy.stages[refill.stageIndex] as RefillStage;
-      const applications = Object.values(s.applications)
-        .filter((a) => a.refillKey === refill.refillKey && a.status === 'submitted')
-        .map((a) => a.applicationId);
+      const applications = applicationIds(s, (a) => a.refillKey === refill.refillKey && a.status === 'submitted');
       const reviewDueAt = applications.length > 0 ? resolveDue(stage.reviewFor, now) : null;
       const closed: CycleEvent = { type: 'RefillCallClosed', data: { refillKey: refill.refillKey, applications, closedAt: now, reviewDueAt } };
       // Nobody applied: "select none" is a legal outcome and the program goes on.
@@ -115,8 +115,8 @@ function onDeadline(s: RunningCycle, kind: DeadlineKind, now: string): CycleEven
       const finalists = p.finalists.filter((id) => s.applications[id]?.status === 'active');
       const missing =
         kind === 'procurement_contracts_due'
-          ? finalists.filter((id) => !Object.values(p.contracts).some((c) => c.applicationId === id))
-          : finalists.filter((id) => !p.releases[id]);
+          ? finalists.filter((id) => !Object.values(p.contracts).includes(id))
+          : finalists.filter((id) => !p.released.includes(id));
       const events: CycleEvent[] = [{ type: 'ProcurementDeadlinePassed', data: { deadline: kind, missing, at: now } }];
       if (missing.length > 0) {
         events.push({

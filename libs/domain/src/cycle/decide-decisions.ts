@@ -11,11 +11,11 @@ import type {
   WaiveObjection,
 } from './commands';
 import type { CycleEvent } from './events';
-import { chain, distinct, requireApplication, requireBefore, requireLeadOrganisation, requireRole, requireRunning, requireStage, requireText } from './guards';
+import { chain, distinct, requireApplication, requireLeadOrganisation, requireRole, requireRunning, requireStage, requireText } from './guards';
 import { closeObjectionWindow, finalizeDecision, rerunDecision, selectRefillEntrants, takeDecision } from './decision-flow';
 import type { CycleState, DecisionRecord, RunningCycle } from './state';
 
-function pendingDecision(s: RunningCycle, kind: DecisionRecord['kind']): DecisionRecord {
+export function pendingDecision(s: RunningCycle, kind: DecisionRecord['kind']): DecisionRecord {
   requireStage(s, kind);
   const dec = s.decision;
   if (!dec || dec.kind !== kind || dec.outcome) fail('invalid_state', `no ${kind} is waiting for approval`, 'stage');
@@ -38,7 +38,6 @@ export function approveSelection(state: CycleState, cmd: ApproveSelection, now: 
   requireRole(cmd.actor, 'program_manager');
   const s = requireRunning(state);
   const dec = pendingDecision(s, 'selection');
-  requireBefore(now, s.deadlines.selection_approval_due, 'the approval');
   const rationale = optionalText(cmd.data?.rationale);
   return takeDecision(s, dec.proposed, { by: cmd.actor.subject, at: now, ...(rationale ? { rationale } : {}) }, false, rationale, now);
 }
@@ -47,7 +46,6 @@ export function overrideSelection(state: CycleState, cmd: OverrideSelection, now
   requireRole(cmd.actor, 'program_manager');
   const s = requireRunning(state);
   const dec = pendingDecision(s, 'selection');
-  requireBefore(now, s.deadlines.selection_approval_due, 'the approval');
   const rationale = requireText(cmd.data?.rationale, 'rationale');
   const awardees = requireKnownTeams(dec, cmd.data.awardees, 'awardees');
   const floor = Math.min(dec.minKeep, dec.candidates.length);
@@ -57,7 +55,7 @@ export function overrideSelection(state: CycleState, cmd: OverrideSelection, now
   return takeDecision(s, awardees, { by: cmd.actor.subject, at: now, rationale }, true, rationale, now);
 }
 
-function requireRound(dec: DecisionRecord, round: unknown): void {
+export function requireRound(dec: DecisionRecord, round: unknown): void {
   if (round !== dec.round) fail('conflict', `the narrowing waiting for approval is round ${dec.round}`, 'round');
 }
 
@@ -66,7 +64,6 @@ export function approveNarrowing(state: CycleState, cmd: ApproveNarrowing, now: 
   const s = requireRunning(state);
   const dec = pendingDecision(s, 'narrowing');
   requireRound(dec, cmd.data?.round);
-  requireBefore(now, s.deadlines.narrowing_approval_due, 'the approval');
   const rationale = optionalText(cmd.data.rationale);
   return takeDecision(s, dec.proposed, { by: cmd.actor.subject, at: now, ...(rationale ? { rationale } : {}) }, false, rationale, now);
 }
@@ -76,7 +73,6 @@ export function overrideNarrowing(state: CycleState, cmd: OverrideNarrowing, now
   const s = requireRunning(state);
   const dec = pendingDecision(s, 'narrowing');
   requireRound(dec, cmd.data?.round);
-  requireBefore(now, s.deadlines.narrowing_approval_due, 'the approval');
   const rationale = requireText(cmd.data.rationale, 'rationale');
   const { keep, keepCount } = cmd.data;
   if ((keep === undefined) === (keepCount === undefined)) fail('validation_failed', 'give either keepCount or keep (the teams to keep)', 'keep');
@@ -94,11 +90,10 @@ export function overrideNarrowing(state: CycleState, cmd: OverrideNarrowing, now
 }
 
 /** The decision an affected team may object to right now. */
-function openObjectionWindow(s: RunningCycle, now: string): DecisionRecord {
+export function openObjectionWindow(s: RunningCycle): DecisionRecord {
   if (s.stage !== 'objection' || !s.decision?.outcome) fail('invalid_state', 'no decision is open to objections', 'stage');
   const dec = s.decision;
   if (dec.windowClosed) fail('deadline_passed', 'the objection window has closed', 'stage');
-  requireBefore(now, dec.objectionWindowEndsAt, 'an objection');
   return dec;
 }
 
@@ -119,7 +114,7 @@ function afterResponse(s: RunningCycle, events: CycleEvent[], now: string): Cycl
 export function objectToDecision(state: CycleState, cmd: ObjectToDecision, now: string): CycleEvent[] {
   requireRole(cmd.actor, 'applicant');
   const s = requireRunning(state);
-  const dec = openObjectionWindow(s, now);
+  const dec = openObjectionWindow(s);
   const app = requireApplication(s, cmd.data.applicationId);
   requireLeadOrganisation(cmd.actor, app);
   requireAffected(dec, app.applicationId);
@@ -130,7 +125,7 @@ export function objectToDecision(state: CycleState, cmd: ObjectToDecision, now: 
 export function waiveObjection(state: CycleState, cmd: WaiveObjection, now: string): CycleEvent[] {
   requireRole(cmd.actor, 'applicant');
   const s = requireRunning(state);
-  const dec = openObjectionWindow(s, now);
+  const dec = openObjectionWindow(s);
   const app = requireApplication(s, cmd.data.applicationId);
   requireLeadOrganisation(cmd.actor, app);
   requireAffected(dec, app.applicationId);
@@ -164,7 +159,6 @@ export function selectRefill(state: CycleState, cmd: SelectRefillEntrants, now: 
   requireStage(s, 'refill');
   const refill = s.refill!;
   if (refill.phase !== 'selection' || !refill.proposal) fail('invalid_state', 'no refill ranking is waiting for a decision', 'stage');
-  requireBefore(now, s.deadlines.refill_approval_due, 'the refill decision');
   const ids = cmd.data?.applicationIds;
   if (!Array.isArray(ids) || ids.some((x) => typeof x !== 'string') || !distinct(ids)) fail('validation_failed', 'must be a list of distinct application ids', 'applicationIds');
   const unknown = ids.find((id) => !refill.proposal!.candidates.includes(id));

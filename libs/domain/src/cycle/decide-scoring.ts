@@ -3,34 +3,52 @@ import { validateSheet } from '../scoring/weighted';
 import { DomainError, fail } from '../shared/errors';
 import type { Actor, DeclareConflictOfInterest, SubmitEvaluationScores, SubmitModel, SubmitReview } from './commands';
 import type { CycleEvent } from './events';
-import { requireApplication, requireBefore, requireLeadOrganisation, requireRole, requireRunning, requireText } from './guards';
-import type { ApplicationRecord, CycleState, RoundRecord, RunningCycle } from './state';
+import { requireApplication, requireLeadOrganisation, requireRole, requireRunning, requireText } from './guards';
+import { hasSheetBy } from './sheets';
+import type { ApplicationRef, CycleState, RoundRecord, RunningCycle } from './state';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 /** The scoring round open right now, if any, of the given kinds. */
-function openRound(s: RunningCycle, kinds: RoundRecord['kind'][]): RoundRecord | null {
+export function openRound(s: RunningCycle, kinds: RoundRecord['kind'][]): RoundRecord | null {
   const r = s.currentRound ? s.rounds[s.currentRound] : undefined;
   return r && kinds.includes(r.kind) && !r.closed && r.dueAt !== null ? r : null;
 }
 
 /**
  * Same organisation as the lead or a consortium member, or a declared conflict: the scorer may not
- * score this application. Detection uses the actor's organisation, or the panel's record of it.
+ * score this application. Detection uses the actor's organisation and the panel's record of it:
+ *
+ * - a named panel member is checked against the list worked out when the application came in (or
+ *   its membership changed): `applications[id].conflicted`;
+ * - the actor's own organisation is checked against the lead (in the state) and, when the command
+ *   carries it, the consortium (`data.consortium`, filled in by the API from the applications
+ *   projection). A scorer who is not on a named panel and names an organisation must come with the
+ *   consortium, or the command is refused: the state keeps no member lists.
  */
-function refuseConflicts(s: RunningCycle, actor: Actor, app: ApplicationRecord, declared: boolean | undefined): void {
+function refuseConflicts(s: RunningCycle, actor: Actor, app: ApplicationRef, declared: boolean | undefined, consortium: unknown): void {
   if (declared === undefined || typeof declared !== 'boolean') fail('validation_failed', 'a conflict-of-interest declaration { declared } is required', 'conflictOfInterest.declared');
   if (declared) throw new DomainError('conflict_of_interest', 'a scorer who declares a conflict of interest cannot score this application', 'conflictOfInterest');
   if (s.conflicts.some((c) => c.scorer === actor.subject && c.applicationId === app.applicationId)) {
     throw new DomainError('conflict_of_interest', 'this scorer declared a conflict of interest with this application', 'conflictOfInterest');
   }
+  if (consortium !== undefined) {
+    if (!Array.isArray(consortium) || consortium.some((o) => typeof o !== 'string')) fail('validation_failed', 'must be a list of organisation ids', 'consortium');
+    if (!consortium.includes(app.lead)) fail('validation_failed', 'must list the lead organisation of the application', 'consortium');
+  }
   const panelOrg = [...s.panel.reviewers, ...s.panel.evaluators].find((p) => p.subject === actor.subject)?.organisationId;
-  const orgs = [actor.organisationId, panelOrg].filter((o): o is string => !!o);
-  const consortium = [app.lead, ...app.members].map((o) => o.organisationId);
-  const clash = orgs.find((o) => consortium.includes(o));
-  if (clash) {
-    const role = clash === app.lead.organisationId ? 'the lead organisation' : 'a consortium member';
+  const clash = (org: string) => {
+    const role = org === app.lead ? 'the lead organisation' : 'a consortium member';
     throw new DomainError('conflict_of_interest', `the scorer belongs to ${role} of this application`, 'actor.organisationId');
+  };
+  if (app.conflicted?.includes(actor.subject)) clash(panelOrg ?? '');
+  const orgs = [actor.organisationId, panelOrg].filter((o): o is string => !!o);
+  const known = (consortium as string[] | undefined) ?? [app.lead];
+  const found = orgs.find((o) => known.includes(o));
+  if (found) clash(found);
+  const onNamedPanel = panelOrg !== undefined || [...s.panel.reviewers, ...s.panel.evaluators].some((p) => p.subject === actor.subject);
+  if (!onNamedPanel && actor.organisationId && consortium === undefined) {
+    fail('validation_failed', "the application's consortium (organisation ids) is required to check a scorer who is not on a named panel", 'consortium');
   }
 }
 
@@ -39,10 +57,9 @@ function requirePanel(s: RunningCycle, actor: Actor, groups: Array<'reviewers' |
   if (members.length > 0 && !members.some((p) => p.subject === actor.subject)) fail('forbidden', `not on this cycle's ${groups.join(' or ')} panel`, 'actor.subject');
 }
 
-function requireNewScoreId(s: RunningCycle, id: unknown, field: string): string {
-  const scoreId = requireText(id, field);
-  if (Object.values(s.rounds).some((r) => r.sheets[scoreId])) fail('duplicate', `score "${scoreId}" was already recorded`, field);
-  return scoreId;
+/** Score ids are recorded in the events only; a scorer scores an application once per round (checked by the callers). */
+function requireScoreId(id: unknown, field: string): string {
+  return requireText(id, field);
 }
 
 export function declareConflict(state: CycleState, cmd: DeclareConflictOfInterest, now: string): CycleEvent[] {
@@ -62,16 +79,13 @@ export function submitReview(state: CycleState, cmd: SubmitReview, now: string):
     const anyClosed = Object.values(s.rounds).some((r) => r.kind !== 'evaluation' && r.closed);
     fail(anyClosed ? 'deadline_passed' : 'invalid_state', anyClosed ? 'the review round has closed' : 'no review round is open', 'stage');
   }
-  requireBefore(now, round.dueAt, 'the review');
   requirePanel(s, cmd.actor, ['reviewers']);
   const d = cmd.data;
   const app = requireApplication(s, d.applicationId);
   if (!round.candidates.includes(app.applicationId) || app.status !== 'submitted') fail('invalid_state', 'this application is not in the open review round', 'applicationId');
-  const reviewId = requireNewScoreId(s, d.reviewId, 'reviewId');
-  if (Object.values(round.sheets).some((sh) => sh.scorer === cmd.actor.subject && sh.applicationId === app.applicationId)) {
-    fail('duplicate', 'this reviewer already reviewed this application in this round', 'applicationId');
-  }
-  refuseConflicts(s, cmd.actor, app, d.conflictOfInterest?.declared);
+  const reviewId = requireScoreId(d.reviewId, 'reviewId');
+  if (hasSheetBy(round, app.applicationId, cmd.actor.subject)) fail('duplicate', 'this reviewer already reviewed this application in this round', 'applicationId');
+  refuseConflicts(s, cmd.actor, app, d.conflictOfInterest?.declared, d.consortium);
   const verdicts = d.verdicts ?? {};
   validateSheet(s.policy.scoring[round.scoring], { scoreId: reviewId, candidateId: app.applicationId, scorerId: cmd.actor.subject, values: d.scores ?? {}, verdicts });
   return [
@@ -79,7 +93,7 @@ export function submitReview(state: CycleState, cmd: SubmitReview, now: string):
   ];
 }
 
-function requireEvaluationRound(s: RunningCycle, round: unknown): RoundRecord {
+export function requireEvaluationRound(s: RunningCycle, round: unknown): RoundRecord {
   const r = openRound(s, ['evaluation']);
   if (!r) fail('invalid_state', 'no evaluation round is open', 'stage');
   if (round !== r.round) {
@@ -94,7 +108,6 @@ export function submitModel(state: CycleState, cmd: SubmitModel, now: string): C
   const s = requireRunning(state);
   const round = requireEvaluationRound(s, cmd.data.round);
   if (round.submissionsClosed) fail('deadline_passed', 'model submissions for this round are closed', 'round');
-  requireBefore(now, round.submissionDueAt, 'the model submission');
   const app = requireApplication(s, cmd.data.applicationId);
   requireLeadOrganisation(cmd.actor, app);
   if (!round.candidates.includes(app.applicationId) || app.status !== 'active') fail('invalid_state', 'this team is not in this evaluation round', 'applicationId');
@@ -109,17 +122,14 @@ export function submitEvaluationScores(state: CycleState, cmd: SubmitEvaluationS
   requireRole(cmd.actor, 'evaluator', 'reviewer');
   const s = requireRunning(state);
   const round = requireEvaluationRound(s, cmd.data.round);
-  requireBefore(now, round.dueAt, 'the evaluation scores');
   requirePanel(s, cmd.actor, ['evaluators', 'reviewers']);
   const d = cmd.data;
   const app = requireApplication(s, d.applicationId);
   if (!round.candidates.includes(app.applicationId) || app.status !== 'active') fail('invalid_state', 'this team is not in this evaluation round', 'applicationId');
   if (!round.submissions[app.applicationId]) fail('invalid_state', 'this team has not submitted a model to score', 'applicationId');
-  const scoreSetId = requireNewScoreId(s, d.scoreSetId, 'scoreSetId');
-  if (Object.values(round.sheets).some((sh) => sh.scorer === cmd.actor.subject && sh.applicationId === app.applicationId)) {
-    fail('duplicate', 'this evaluator already scored this team in this round', 'applicationId');
-  }
-  refuseConflicts(s, cmd.actor, app, d.conflictOfInterest?.declared);
+  const scoreSetId = requireScoreId(d.scoreSetId, 'scoreSetId');
+  if (hasSheetBy(round, app.applicationId, cmd.actor.subject)) fail('duplicate', 'this evaluator already scored this team in this round', 'applicationId');
+  refuseConflicts(s, cmd.actor, app, d.conflictOfInterest?.declared, d.consortium);
   const verdicts = d.verdicts ?? {};
   validateSheet(s.policy.scoring[round.scoring], { scoreId: scoreSetId, candidateId: app.applicationId, scorerId: cmd.actor.subject, values: d.scores ?? {}, verdicts });
   return [

@@ -2,14 +2,20 @@
  * decide(command, state, now) -> events. Pure: the same command on the same state at the same time
  * gives the same events. It either returns every event the command causes or throws a DomainError
  * and returns nothing, so a Temporal Update validator can call it and a refusal changes nothing.
+ *
+ * `now` only stamps the events and counts new deadlines from; decide never compares it with an
+ * instant. Whether something is late is the state's (the DeadlinePassed path closes calls, rounds
+ * and windows); the clock's check of a person's command is `admit` (admit.ts), which the workflow
+ * runs in the Update validator only.
  */
 import { DomainError } from '../shared/errors';
 import { isIsoInstant, normalizeInstant } from '../shared/time';
+import { assertStorableCommand } from '../shared/storable';
 import type { CycleCommand } from './commands';
 import { approveMembershipChange, cancelCycle, openCall, submitApplication, withdrawApplication } from './decide-call';
 import { deadlinePassed } from './decide-deadline';
 import { approveNarrowing, approveSelection, decideObjection, objectToDecision, overrideNarrowing, overrideSelection, selectRefill, waiveObjection } from './decide-decisions';
-import { recordGrantEnded, recordGrantStarted, recordProcurementContract, recordReleaseDeclaration } from './decide-grant';
+import { recordGpusWithheld, recordGrantEnded, recordGrantStarted, recordProcurementContract, recordReleaseDeclaration, setGrantGpus } from './decide-grant';
 import { declareConflict, submitEvaluationScores, submitModel, submitReview } from './decide-scoring';
 import type { CycleEvent } from './events';
 import type { CycleState } from './state';
@@ -18,6 +24,7 @@ export function decide(command: CycleCommand, state: CycleState, now: string): C
   if (typeof now !== 'string' || !isIsoInstant(now)) throw new DomainError('validation_failed', 'now must be an ISO date-time', 'now');
   if (!command || typeof command !== 'object' || !command.actor) throw new DomainError('validation_failed', 'a command with a type, an actor and data is required', 'command');
   if (command.data === null || typeof command.data !== 'object') throw new DomainError('validation_failed', 'data must be an object', 'data');
+  assertStorableCommand(command); // nothing PostgreSQL cannot store gets past a validator
   const at = normalizeInstant(now);
   switch (command.type) {
     case 'OpenCall':
@@ -58,6 +65,10 @@ export function decide(command: CycleCommand, state: CycleState, now: string): C
       return recordGrantStarted(state, command, at);
     case 'RecordGrantEnded':
       return recordGrantEnded(state, command, at);
+    case 'SetGrantGpus':
+      return setGrantGpus(state, command, at);
+    case 'RecordGpusWithheld':
+      return recordGpusWithheld(state, command, at);
     case 'RecordProcurementContract':
       return recordProcurementContract(state, command, at);
     case 'RecordReleaseDeclaration':

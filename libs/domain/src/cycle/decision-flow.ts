@@ -4,20 +4,33 @@
  * sends the decision back to a new proposal.
  */
 import type { EvaluationStage, RefillStage, SelectionStage } from '../policy/schema';
-import type { RankResult } from '../scoring/rank';
+import type { RankFacts, RankingRecord } from '../scoring/record';
 import { addDays, resolveDue } from '../shared/time';
-import type { Approval, CycleEvent } from './events';
+import type { Approval, CycleEvent, DecisionBasis } from './events';
+import { gpusByTeam } from './grant-gpus';
 import { chain } from './guards';
 import { base, callCandidates, closeCycle, enterStage, grantStage, liveInRound } from './pipeline';
-import type { RunningCycle } from './state';
+import { applicationIds, type RunningCycle } from './state';
+
+/** What a decision event records of the ranking it was taken on. */
+function basisOf(facts: RankFacts | null | undefined): DecisionBasis {
+  return {
+    ranking: facts?.order ?? [],
+    tieBrokenBy: facts?.tieBrokenBy ?? {},
+    removedByGate: facts?.removedByGate ?? [],
+    scoreCount: facts?.scoreCount ?? 0,
+    lottery: facts?.lottery ?? null,
+    inputsHash: facts?.inputsHash ?? '',
+    rulesVersion: facts?.rulesVersion ?? 1,
+  };
+}
 
 export function proposeSelection(s: RunningCycle, index: number, now: string, rerun: boolean): CycleEvent[] {
   const stage = s.policy.stages[index] as SelectionStage;
   const lastReview = Object.values(s.rounds)
     .filter((r) => r.kind === 'review' && r.result)
     .sort((a, b) => b.round - a.round)[0];
-  const result = lastReview.result!;
-  const candidates = result.ranking.map((r) => r.candidateId).filter((id) => s.applications[id]?.status === 'submitted');
+  const candidates = lastReview.result!.order.filter((id) => s.applications[id]?.status === 'submitted');
   if (candidates.length === 0) return [closeCycle(s, now, 'no_teams')];
   const events: CycleEvent[] = [
     {
@@ -26,7 +39,6 @@ export function proposeSelection(s: RunningCycle, index: number, now: string, re
         decisionKey: 'selection',
         stageIndex: index,
         roundKey: lastReview.roundKey,
-        result,
         candidates,
         proposed: candidates.slice(0, stage.maxAwardees),
         minAwardees: stage.minAwardees,
@@ -46,7 +58,7 @@ export function proposeSelection(s: RunningCycle, index: number, now: string, re
   return events;
 }
 
-export function proposeNarrowing(s: RunningCycle, index: number, round: number, roundKey: string, result: RankResult, now: string, rerun: boolean): CycleEvent {
+export function proposeNarrowing(s: RunningCycle, index: number, round: number, roundKey: string, result: RankingRecord, now: string, rerun: boolean): CycleEvent {
   const stage = s.policy.stages[index] as EvaluationStage;
   const candidates = result.ranking.map((r) => r.candidateId).filter((id) => s.applications[id]?.status === 'active');
   return {
@@ -82,14 +94,9 @@ export function takeDecision(s: RunningCycle, kept: string[], approval: Approval
   const dropped = pool.filter((id) => !liveKept.includes(id));
   const windowApplies = s.policy.objections.appliesTo.includes(dec.kind) && dropped.length > 0;
   const objectionWindowEndsAt = windowApplies ? addDays(now, s.policy.objections.windowDays) : null;
-  const r = dec.result;
   const common = {
     decisionKey: dec.key,
-    ranking: r.ranking,
-    removedByGate: r.removedByGate,
-    scoreIds: r.scoreIds,
-    lottery: r.lottery ?? null,
-    inputsHash: r.inputsHash,
+    ...basisOf(s.rounds[dec.roundKey]?.result),
     policyHash: s.policyHash,
     approval,
     overridden,
@@ -120,7 +127,7 @@ export function rerunDecision(s: RunningCycle, now: string): CycleEvent[] {
   const dec = s.decision!;
   if (dec.kind === 'selection') return proposeSelection(s, dec.stageIndex, now, true);
   // The round's scores are closed, so the recorded ranking is the current one; the program manager re-decides on it.
-  return [proposeNarrowing(s, dec.stageIndex, dec.round, dec.roundKey, dec.result, now, true)];
+  return [proposeNarrowing(s, dec.stageIndex, dec.round, dec.roundKey, s.rounds[dec.roundKey].record!, now, true)];
 }
 
 /** Every affected team has objected or waived, or the window ran out. */
@@ -137,10 +144,8 @@ export function closeObjectionWindow(s: RunningCycle, now: string, early: boolea
 export function selectRefillEntrants(s: RunningCycle, entrants: string[], approval: Approval, rationale: string | null, now: string): CycleEvent[] {
   const refill = s.refill!;
   const stage = s.policy.stages[refill.stageIndex] as RefillStage;
-  const applicants = Object.values(s.applications)
-    .filter((a) => a.refillKey === refill.refillKey && a.status === 'submitted')
-    .map((a) => a.applicationId);
-  const r = refill.proposal?.result;
+  const applicants = applicationIds(s, (a) => a.refillKey === refill.refillKey && a.status === 'submitted');
+  const r = refill.proposal ? s.rounds[refill.refillKey]?.result : null;
   const event: CycleEvent = {
     type: 'RefillEntrantsSelected',
     data: {
@@ -148,12 +153,14 @@ export function selectRefillEntrants(s: RunningCycle, entrants: string[], approv
       entrants,
       notSelected: applicants.filter((id) => !entrants.includes(id)),
       seats: refill.seats,
-      scoreIds: r?.scoreIds ?? [],
+      scoreCount: r?.scoreCount ?? 0,
+      inputsHash: r?.inputsHash ?? null,
       lottery: r?.lottery ?? null,
       policyHash: s.policyHash,
       approval,
       rationale,
-      gpusPerEntrant: grantStage(s).gpusPerAwardee,
+      gpusPerEntrant: stage.gpusPerEntrant ?? grantStage(s).gpusPerAwardee,
+      ...gpusByTeam(s, entrants, stage.gpusPerEntrant ?? grantStage(s).gpusPerAwardee),
       shiftLaterStagesBy: entrants.length > 0 && stage.shiftLaterStagesBy !== 'P0D' ? stage.shiftLaterStagesBy : null,
       decidedAt: now,
     },

@@ -76,7 +76,7 @@ describe('a pass/fail gate', () => {
     const sc = toNarrowing(defaultPolicy, (id, e) => ({ ...modelByRank(id, e), verdicts: { safety: id === 'a1' && e === 2 ? 'fail' : 'pass' } }));
     const proposed = sc.last('NarrowingProposed').data;
     expect(proposed.result.removedByGate).toEqual([
-      { candidateId: 'a1', positionBeforeGates: 1, total: expect.any(Number), failedGates: ['safety'], failScoreIds: ['eval-evaluation:1-a1-2'] },
+      { candidateId: 'a1', positionBeforeGates: 1, total: expect.any(Number), failedGates: ['safety'], failScorers: ['evaluator-2'] },
     ]);
     expect(proposed.proposed).toEqual(['a2', 'a3']);
     sc.refuse({ type: 'OverrideNarrowing', actor: pm, data: { round: 1, keep: ['a1', 'a2'], rationale: 'but it is the best' } }, 'validation_failed');

@@ -12,7 +12,8 @@ export function validateOrganisation(org: unknown, field: string): Organisation 
   return o as Organisation;
 }
 
-export function checkEligibility(rules: Eligibility, lead: Organisation, members: Organisation[]): void {
+/** `lead` needs only its id and type (the cycle state keeps no more of it). */
+export function checkEligibility(rules: Eligibility, lead: Pick<Organisation, 'organisationId' | 'type'>, members: Organisation[]): void {
   const all = [lead, ...members];
   if (new Set(all.map((o) => o.organisationId)).size !== all.length) {
     fail('validation_failed', 'an organisation appears more than once in the consortium', 'members');

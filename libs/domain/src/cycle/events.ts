@@ -4,10 +4,26 @@
  */
 import type { ProgramPolicy } from '../policy/schema';
 import type { GpuAllocation } from '../policy/schema';
-import type { RankResult } from '../scoring/rank';
+import type { RankFacts, RankingRecord } from '../scoring/record';
 import type { Verdict } from '../scoring/weighted';
-import type { Actor, Artifact, Organisation, PanelMember } from './commands';
+import type { Actor, Artifact, Organisation, PanelMember, WithheldCapacity } from './commands';
 import type { DeadlineKind } from './deadlines';
+
+/**
+ * The ranking a decision was taken on, as a decision event records it: the order (after gates),
+ * the tie-break and lottery facts, gate removals, how many scores counted and the inputs hash.
+ * Totals and per-criterion means are in the ranking event that proposed it (ReviewRoundClosed,
+ * NarrowingProposed, RefillRankingProposed).
+ */
+export type DecisionBasis = {
+  ranking: RankFacts['order'];
+  tieBrokenBy: RankFacts['tieBrokenBy'];
+  removedByGate: RankFacts['removedByGate'];
+  scoreCount: number;
+  lottery: RankFacts['lottery'];
+  inputsHash: string;
+  rulesVersion: number;
+};
 
 /** Who approved a decision, or that nobody did and the policy's default applied. */
 export type Approval = { by: string; at: string; rationale?: string } | 'policy default';
@@ -18,7 +34,8 @@ export type EscalationReason =
   | 'objection_decision_overdue'
   | 'fewer_candidates_than_minimum'
   | 'procurement_overdue'
-  | 'release_overdue';
+  | 'release_overdue'
+  | 'gpus_withheld';
 
 type Ev<T extends string, D> = { type: T; data: D };
 
@@ -30,6 +47,8 @@ export type CallOpened = Ev<
     year: number;
     policy: ProgramPolicy;
     policyHash: string;
+    /** The ranking rules version (RULES_VERSION) the cycle runs on for its whole life; absent in cycles recorded before it existed (version 1). */
+    rulesVersion?: number;
     lotterySeed: string;
     panel: { reviewers: PanelMember[]; evaluators: PanelMember[] };
     openedAt: string;
@@ -40,12 +59,24 @@ export type CallOpened = Ev<
 >;
 export type ApplicationSubmitted = Ev<
   'ApplicationSubmitted',
-  { applicationId: string; title: string; summary: string | null; lead: Organisation; members: Organisation[]; submittedAt: string; submittedBy: string; refillKey: string | null }
+  {
+    applicationId: string;
+    title: string;
+    summary: string | null;
+    lead: Organisation;
+    members: Organisation[];
+    submittedAt: string;
+    submittedBy: string;
+    refillKey: string | null;
+    /** Present only when the applicant asked for an amount (policy `applicantRequests`). */
+    gpusRequested?: number;
+  }
 >;
 export type ApplicationWithdrawn = Ev<'ApplicationWithdrawn', { applicationId: string; reason: string | null; withdrawnAt: string; by: string }>;
 export type MembershipChanged = Ev<
   'MembershipChanged',
-  { applicationId: string; members: Organisation[]; previousMembers: Organisation[]; approvedBy: string; rationale: string; at: string }
+  /** The previous members are in the application's earlier ApplicationSubmitted / MembershipChanged event. */
+  { applicationId: string; members: Organisation[]; approvedBy: string; rationale: string; at: string }
 >;
 export type CallCutoffPassed = Ev<'CallCutoffPassed', { at: string; applications: number; nextCutoffAt: string | null }>;
 export type CallClosed = Ev<'CallClosed', { reason: 'deadline' | 'cutoff' | 'application_limit'; applications: string[]; closedAt: string }>;
@@ -66,23 +97,19 @@ export type EscalationRaised = Ev<
 >;
 export type ReviewRoundClosed = Ev<
   'ReviewRoundClosed',
-  { roundKey: string; round: number; result: RankResult; kept: string[]; dropped: string[]; policyHash: string; closedAt: string }
+  { roundKey: string; round: number; result: RankingRecord; kept: string[]; dropped: string[]; policyHash: string; closedAt: string }
 >;
 export type SelectionProposed = Ev<
   'SelectionProposed',
-  { decisionKey: string; stageIndex: number; roundKey: string; result: RankResult; candidates: string[]; proposed: string[]; minAwardees: number; maxAwardees: number; approvalDueAt: string; rerun: boolean; policyHash: string }
+  /** The ranking is the one the review round `roundKey` closed with (its ReviewRoundClosed event). */
+  { decisionKey: string; stageIndex: number; roundKey: string; candidates: string[]; proposed: string[]; minAwardees: number; maxAwardees: number; approvalDueAt: string; rerun: boolean; policyHash: string }
 >;
 export type AwardeesSelected = Ev<
   'AwardeesSelected',
-  {
+  DecisionBasis & {
     decisionKey: string;
     awardees: string[];
     notSelected: string[];
-    ranking: RankResult['ranking'];
-    removedByGate: RankResult['removedByGate'];
-    scoreIds: string[];
-    lottery: RankResult['lottery'] | null;
-    inputsHash: string;
     policyHash: string;
     approval: Approval;
     overridden: boolean;
@@ -93,21 +120,16 @@ export type AwardeesSelected = Ev<
 >;
 export type NarrowingProposed = Ev<
   'NarrowingProposed',
-  { decisionKey: string; stageIndex: number; round: number; roundKey: string; result: RankResult; candidates: string[]; plannedKeep: number; proposed: string[]; approvalDueAt: string; rerun: boolean; policyHash: string }
+  { decisionKey: string; stageIndex: number; round: number; roundKey: string; result: RankingRecord; candidates: string[]; plannedKeep: number; proposed: string[]; approvalDueAt: string; rerun: boolean; policyHash: string }
 >;
 export type TeamsNarrowed = Ev<
   'TeamsNarrowed',
-  {
+  DecisionBasis & {
     decisionKey: string;
     round: number;
     kept: string[];
     dropped: string[];
     plannedKeep: number;
-    ranking: RankResult['ranking'];
-    removedByGate: RankResult['removedByGate'];
-    scoreIds: string[];
-    lottery: RankResult['lottery'] | null;
-    inputsHash: string;
     policyHash: string;
     approval: Approval;
     overridden: boolean;
@@ -120,7 +142,45 @@ export type ObjectionFiled = Ev<'ObjectionFiled', { decisionKey: string; applica
 export type ObjectionWaived = Ev<'ObjectionWaived', { decisionKey: string; applicationId: string; by: string; at: string }>;
 export type ObjectionWindowClosed = Ev<'ObjectionWindowClosed', { decisionKey: string; early: boolean; closedAt: string; pending: string[]; decisionDueAt: string | null }>;
 export type ObjectionDecided = Ev<'ObjectionDecided', { decisionKey: string; applicationId: string; upheld: boolean; reasoning: string; by: string; at: string }>;
-export type GrantPeriodStarted = Ev<'GrantPeriodStarted', { stageIndex: number; awardees: string[]; notSelected: string[]; gpusPerAwardee: GpuAllocation[]; startedAt: string; endsAt: string }>;
+export type GrantPeriodStarted = Ev<
+  'GrantPeriodStarted',
+  {
+    stageIndex: number;
+    awardees: string[];
+    notSelected: string[];
+    gpusPerAwardee: GpuAllocation[];
+    /** Teams whose amount differs from `gpusPerAwardee` (a capped request, the program manager's amount); absent when none. */
+    gpusByTeam?: Record<string, GpuAllocation[]>;
+    startedAt: string;
+    endsAt: string;
+  }
+>;
+/** A team's GPU amount changed: set by the program manager (`override`, with a rationale) or by an evaluation round's `gpusPerTeam` (`round`). */
+export type GrantGpusChanged = Ev<
+  'GrantGpusChanged',
+  { applicationId: string; grantId: string | null; gpus: GpuAllocation[]; previous: GpuAllocation[] | null; cause: 'override' | 'round'; rationale: string | null; by: string; at: string }
+>;
+/** The pool refused a grant its GPUs, or served only part: escalated, owed, retried as the policy says. */
+export type GrantGpusWithheld = Ev<
+  'GrantGpusWithheld',
+  {
+    applicationId: string;
+    grantId: string;
+    kind: 'refused' | 'partial';
+    reason: string;
+    message: string;
+    rule: string | null;
+    retryable: boolean;
+    retrying: boolean;
+    policyVersion: number | null;
+    capacity: WithheldCapacity[];
+    served: number | null;
+    asked: number | null;
+    /** Until when the grant keeps waiting (policy `onRefusal: retry_until`); null = it gives up. */
+    retryUntil: string | null;
+    at: string;
+  }
+>;
 export type GrantStarted = Ev<'GrantStarted', { applicationId: string; grantId: string; allocationId: string | null; startedAt: string }>;
 export type GrantEnded = Ev<'GrantEnded', { applicationId: string; grantId: string; reason: string; gpuHoursUsed: number | null; endedAt: string }>;
 export type GrantPeriodEnded = Ev<'GrantPeriodEnded', { at: string }>;
@@ -149,7 +209,7 @@ export type RefillCallOpened = Ev<
 export type RefillCallClosed = Ev<'RefillCallClosed', { refillKey: string; applications: string[]; closedAt: string; reviewDueAt: string | null }>;
 export type RefillRankingProposed = Ev<
   'RefillRankingProposed',
-  { refillKey: string; result: RankResult; candidates: string[]; proposed: string[]; seats: number; approvalDueAt: string; policyHash: string }
+  { refillKey: string; result: RankingRecord; candidates: string[]; proposed: string[]; seats: number; approvalDueAt: string; policyHash: string }
 >;
 export type RefillEntrantsSelected = Ev<
   'RefillEntrantsSelected',
@@ -158,12 +218,16 @@ export type RefillEntrantsSelected = Ev<
     entrants: string[];
     notSelected: string[];
     seats: number;
-    scoreIds: string[];
-    lottery: RankResult['lottery'] | null;
+    /** How many score sheets the refill ranking counted (0 when nobody was ranked). */
+    scoreCount: number;
+    inputsHash: string | null;
+    lottery: RankFacts['lottery'];
     policyHash: string;
     approval: Approval;
     rationale: string | null;
     gpusPerEntrant: GpuAllocation[];
+    /** Entrants whose amount differs from `gpusPerEntrant`; absent when none. */
+    gpusByTeam?: Record<string, GpuAllocation[]>;
     shiftLaterStagesBy: string | null;
     decidedAt: string;
   }
@@ -224,6 +288,8 @@ export type CycleEvent =
   | GrantPeriodStarted
   | GrantStarted
   | GrantEnded
+  | GrantGpusChanged
+  | GrantGpusWithheld
   | GrantPeriodEnded
   | EvaluationRoundOpened
   | ModelSubmitted

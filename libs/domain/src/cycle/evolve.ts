@@ -4,8 +4,23 @@
  */
 import { canonicalJson } from '../shared/canonical';
 import type { CycleEvent } from './events';
+import { rankFacts } from '../scoring/record';
 import type { ApplicationRecord, CycleState, DecisionRecord, GrantRecord, RoundRecord, RunningCycle } from './state';
-import { addSheet, clearDeadlines, enteredStage, newGrant, newRound, reviewScheme, setStatus, updateRound, withDeadline, withDecision, withGrant } from './state-updates';
+import {
+  addSheet,
+  clearDeadlines,
+  closeRound,
+  conflictedPanel,
+  enteredStage,
+  newGrant,
+  newRound,
+  reviewScheme,
+  setStatus,
+  updateRound,
+  withDeadline,
+  withDecision,
+  withGrant,
+} from './state-updates';
 
 export function evolve(state: CycleState, event: CycleEvent): CycleState {
   if (event.type === 'CallOpened') {
@@ -17,6 +32,7 @@ export function evolve(state: CycleState, event: CycleEvent): CycleState {
       year: d.year,
       policy: d.policy,
       policyHash: d.policyHash,
+      rulesVersion: d.rulesVersion ?? 1,
       lotterySeed: d.lotterySeed,
       panel: d.panel,
       openedAt: d.openedAt,
@@ -67,24 +83,27 @@ function apply(s: RunningCycle, event: CycleEvent): RunningCycle {
       return s;
     case 'ApplicationSubmitted': {
       const d = event.data;
+      const conflicted = conflictedPanel(s, [d.lead.organisationId, ...d.members.map((m) => m.organisationId)]);
       const app: ApplicationRecord = {
-        applicationId: d.applicationId,
-        title: d.title,
-        summary: d.summary,
-        lead: d.lead,
-        members: d.members,
-        submittedAt: d.submittedAt,
-        submittedBy: d.submittedBy,
-        refillKey: d.refillKey,
+        lead: d.lead.organisationId,
+        leadType: d.lead.type,
         status: 'submitted',
+        submittedAt: d.submittedAt,
+        ...(d.refillKey ? { refillKey: d.refillKey } : {}),
+        ...(conflicted.length > 0 ? { conflicted } : {}),
+        ...(d.gpusRequested ? { gpusRequested: d.gpusRequested } : {}),
       };
       return { ...s, applications: { ...s.applications, [d.applicationId]: app } };
     }
     case 'ApplicationWithdrawn':
       return setStatus(s, [event.data.applicationId], 'withdrawn');
     case 'MembershipChanged': {
-      const app = s.applications[event.data.applicationId];
-      return { ...s, applications: { ...s.applications, [app.applicationId]: { ...app, members: event.data.members } } };
+      const id = event.data.applicationId;
+      const app = s.applications[id];
+      if (!app) return s;
+      const { conflicted: _previous, ...rest } = app;
+      const conflicted = conflictedPanel(s, [app.lead, ...event.data.members.map((m) => m.organisationId)]);
+      return { ...s, applications: { ...s.applications, [id]: { ...rest, ...(conflicted.length > 0 ? { conflicted } : {}) } } };
     }
     case 'CallCutoffPassed':
       return withDeadline(s, 'call_cutoff', event.data.nextCutoffAt);
@@ -99,11 +118,11 @@ function apply(s: RunningCycle, event: CycleEvent): RunningCycle {
       return { ...s, conflicts: [...s.conflicts, { scorer: event.data.scorer, applicationId: event.data.applicationId }] };
     case 'ReviewSubmitted': {
       const d = event.data;
-      return addSheet(s, d.roundKey, { scoreId: d.reviewId, applicationId: d.applicationId, scorer: d.reviewer, scores: d.scores, verdicts: d.verdicts, submittedAt: d.submittedAt });
+      return addSheet(s, d.roundKey, d.applicationId, d.reviewer, d.scores, d.verdicts);
     }
     case 'EvaluationScoresSubmitted': {
       const d = event.data;
-      return addSheet(s, d.roundKey, { scoreId: d.scoreSetId, applicationId: d.applicationId, scorer: d.evaluator, scores: d.scores, verdicts: d.verdicts, submittedAt: d.submittedAt });
+      return addSheet(s, d.roundKey, d.applicationId, d.evaluator, d.scores, d.verdicts);
     }
     case 'ReviewDeadlineExtended': {
       const d = event.data;
@@ -111,12 +130,13 @@ function apply(s: RunningCycle, event: CycleEvent): RunningCycle {
     }
     case 'EscalationRaised': {
       const held = event.data.heldDeadline;
-      const next = { ...s, escalations: [...s.escalations, event.data] };
+      const { reason, subject, raisedAt, heldDeadline } = event.data;
+      const next = { ...s, escalations: [...s.escalations, { reason, subject, raisedAt, heldDeadline }] };
       return held ? clearDeadlines(next, held) : next;
     }
     case 'ReviewRoundClosed': {
       const d = event.data;
-      const closed = updateRound(clearDeadlines(s, 'review_due'), d.roundKey, (r) => ({ ...r, closed: true, result: d.result }));
+      const closed = updateRound(clearDeadlines(s, 'review_due'), d.roundKey, (r) => closeRound(r, rankFacts(d.result)));
       return setStatus(closed, d.dropped, 'dropped_in_review');
     }
     case 'SelectionProposed': {
@@ -127,7 +147,6 @@ function apply(s: RunningCycle, event: CycleEvent): RunningCycle {
         stageIndex: d.stageIndex,
         round: 0,
         roundKey: d.roundKey,
-        result: d.result,
         candidates: d.candidates,
         proposed: d.proposed,
         plannedKeep: d.maxAwardees,
@@ -149,7 +168,6 @@ function apply(s: RunningCycle, event: CycleEvent): RunningCycle {
         stageIndex: d.stageIndex,
         round: d.round,
         roundKey: d.roundKey,
-        result: d.result,
         candidates: d.candidates,
         proposed: d.proposed,
         plannedKeep: d.plannedKeep,
@@ -161,7 +179,7 @@ function apply(s: RunningCycle, event: CycleEvent): RunningCycle {
         objections: {},
       };
       const cleared = clearDeadlines(s, 'evaluation_scoring_due', 'objection_window_end', 'objection_decision_due');
-      const closed = updateRound(cleared, d.roundKey, (r) => ({ ...r, closed: true }));
+      const closed = updateRound(cleared, d.roundKey, (r) => ({ ...closeRound(r, rankFacts(d.result)), record: d.result }));
       return { ...withDeadline(closed, 'narrowing_approval_due', d.approvalDueAt), decision, stage: 'narrowing' };
     }
     case 'AwardeesSelected':
@@ -171,7 +189,7 @@ function apply(s: RunningCycle, event: CycleEvent): RunningCycle {
       const dropped = event.type === 'AwardeesSelected' ? event.data.notSelected : event.data.dropped;
       const decision: DecisionRecord = {
         ...s.decision!,
-        outcome: { kept, dropped, approval: d.approval, overridden: d.overridden, rationale: d.rationale, decidedAt: d.decidedAt },
+        outcome: { kept, dropped, overridden: d.overridden, decidedAt: d.decidedAt },
         objectionWindowEndsAt: d.objectionWindowEndsAt,
         windowClosed: d.objectionWindowEndsAt === null,
         objections: {},
@@ -184,9 +202,8 @@ function apply(s: RunningCycle, event: CycleEvent): RunningCycle {
     case 'ObjectionWaived': {
       const d = event.data;
       const status = event.type === 'ObjectionFiled' ? 'filed' : 'waived';
-      const grounds = event.type === 'ObjectionFiled' ? event.data.grounds : null;
       const at = event.type === 'ObjectionFiled' ? event.data.filedAt : event.data.at;
-      return withDecision(s, (dec) => ({ ...dec, objections: { ...dec.objections, [d.applicationId]: { status, grounds, at } } }));
+      return withDecision(s, (dec) => ({ ...dec, objections: { ...dec.objections, [d.applicationId]: { status, at } } }));
     }
     case 'ObjectionWindowClosed': {
       const d = event.data;
@@ -207,17 +224,28 @@ function apply(s: RunningCycle, event: CycleEvent): RunningCycle {
     case 'GrantPeriodStarted': {
       const d = event.data;
       const grants: Record<string, GrantRecord> = { ...s.grants };
-      for (const id of d.awardees) grants[id] = newGrant(s, id, d.gpusPerAwardee, d.endsAt);
+      for (const id of d.awardees) grants[id] = newGrant(s, id, d.gpusByTeam?.[id] ?? d.gpusPerAwardee, d.endsAt);
       const statuses = setStatus(setStatus(s, d.awardees, 'active'), d.notSelected, 'not_selected');
       return enteredStage({ ...withDeadline(statuses, 'grant_period_end', d.endsAt), grants, decision: null }, 'grant', d.stageIndex);
     }
     case 'GrantStarted': {
       const d = event.data;
-      return withGrant(s, d.applicationId, (g) => ({ ...g, status: 'active', startedAt: d.startedAt }));
+      return withGrant(s, d.applicationId, ({ withheld, ...g }) => ({ ...g, ...(withheld?.kind === 'partial' ? { withheld } : {}), status: 'active', startedAt: d.startedAt }));
     }
     case 'GrantEnded': {
       const d = event.data;
-      return withGrant(s, d.applicationId, (g) => ({ ...g, status: 'ended', endedAt: d.endedAt, endReason: d.reason }));
+      return withGrant(s, d.applicationId, ({ withheld: _served, ...g }) => ({ ...g, status: 'ended', endedAt: d.endedAt, endReason: d.reason }));
+    }
+    case 'GrantGpusChanged': {
+      const d = event.data;
+      const app = s.applications[d.applicationId];
+      const withOverride = d.cause === 'override' && app ? { ...s, applications: { ...s.applications, [d.applicationId]: { ...app, gpusOverride: d.gpus } } } : s;
+      // A new amount is a new request: whatever was withheld of the old one is no longer owed.
+      return withGrant(withOverride, d.applicationId, ({ withheld: _old, ...g }) => ({ ...g, gpus: d.gpus }));
+    }
+    case 'GrantGpusWithheld': {
+      const d = event.data;
+      return withGrant(s, d.applicationId, (g) => ({ ...g, withheld: { kind: d.kind, retrying: d.retrying, until: d.retryUntil } }));
     }
     case 'GrantPeriodEnded':
       return clearDeadlines(s, 'grant_period_end');
@@ -230,7 +258,7 @@ function apply(s: RunningCycle, event: CycleEvent): RunningCycle {
     }
     case 'ModelSubmitted': {
       const d = event.data;
-      return updateRound(s, d.roundKey, (r) => ({ ...r, submissions: { ...r.submissions, [d.applicationId]: { ...d.artifact, submittedAt: d.submittedAt } } }));
+      return updateRound(s, d.roundKey, (r) => ({ ...r, submissions: { ...r.submissions, [d.applicationId]: d.submittedAt } }));
     }
     case 'EvaluationSubmissionsClosed': {
       const d = event.data;
@@ -267,14 +295,14 @@ function apply(s: RunningCycle, event: CycleEvent): RunningCycle {
     }
     case 'RefillRankingProposed': {
       const d = event.data;
-      const next = updateRound(clearDeadlines(s, 'refill_review_due'), d.refillKey, (r) => ({ ...r, closed: true }));
-      const proposal = { result: d.result, candidates: d.candidates, proposed: d.proposed, approvalDueAt: d.approvalDueAt };
+      const next = updateRound(clearDeadlines(s, 'refill_review_due'), d.refillKey, (r) => closeRound(r, rankFacts(d.result)));
+      const proposal = { candidates: d.candidates, proposed: d.proposed, approvalDueAt: d.approvalDueAt };
       return { ...withDeadline(next, 'refill_approval_due', d.approvalDueAt), refill: { ...s.refill!, phase: 'selection', proposal } };
     }
     case 'RefillEntrantsSelected': {
       const d = event.data;
       const grants: Record<string, GrantRecord> = { ...s.grants };
-      for (const id of d.entrants) grants[id] = newGrant(s, id, d.gpusPerEntrant, null);
+      for (const id of d.entrants) grants[id] = newGrant(s, id, d.gpusByTeam?.[id] ?? d.gpusPerEntrant, null);
       const statuses = setStatus(setStatus(s, d.entrants, 'active'), d.notSelected, 'not_selected');
       return {
         ...clearDeadlines(statuses, 'refill_close', 'refill_review_due', 'refill_approval_due'),
@@ -285,20 +313,19 @@ function apply(s: RunningCycle, event: CycleEvent): RunningCycle {
     }
     case 'ProcurementOpened': {
       const d = event.data;
-      const procurement = { finalists: d.finalists, contracts: {}, releases: {}, contractsDueAt: d.contractsDueAt, releaseDueAt: d.releaseDueAt };
+      const procurement = { finalists: d.finalists, contracts: {}, released: [], contractsDueAt: d.contractsDueAt, releaseDueAt: d.releaseDueAt };
       const next = withDeadline(withDeadline(s, 'procurement_contracts_due', d.contractsDueAt), 'release_due', d.releaseDueAt);
       return enteredStage({ ...next, procurement, decision: null }, 'procurement', d.stageIndex);
     }
     case 'ProcurementAwarded': {
       const d = event.data;
       const p = s.procurement!;
-      const contract = { contractId: d.contractId, applicationId: d.applicationId, agency: d.agency, model: d.model, budgetLine: d.budgetLine };
-      return { ...s, procurement: { ...p, contracts: { ...p.contracts, [d.contractId]: contract } } };
+      return { ...s, procurement: { ...p, contracts: { ...p.contracts, [d.contractId]: d.applicationId } } };
     }
     case 'ModelReleased': {
       const d = event.data;
       const p = s.procurement!;
-      return { ...s, procurement: { ...p, releases: { ...p.releases, [d.applicationId]: { repository: d.repository, licence: d.licence, artifacts: d.artifacts } } } };
+      return p.released.includes(d.applicationId) ? s : { ...s, procurement: { ...p, released: [...p.released, d.applicationId] } };
     }
     case 'CycleClosed':
       return { ...s, stage: 'closed', deadlines: {}, closedAt: event.data.closedAt };

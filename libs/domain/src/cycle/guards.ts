@@ -1,10 +1,9 @@
 /** Small checks shared by the command handlers; each throws the DomainError the API will map. */
 import { DomainError, fail } from '../shared/errors';
-import { isAtOrAfter } from '../shared/time';
 import type { Actor, Role } from './commands';
 import type { CycleEvent } from './events';
 import { evolveAll } from './evolve';
-import type { ApplicationRecord, CycleState, CycleStage, RunningCycle } from './state';
+import type { ApplicationRef, CycleState, CycleStage, RunningCycle } from './state';
 
 export function requireRole(actor: Actor, ...roles: Role[]): void {
   if (!actor || typeof actor.subject !== 'string' || actor.subject.length === 0) fail('validation_failed', 'an actor with a subject is required', 'actor');
@@ -21,10 +20,6 @@ export function requireStage(state: RunningCycle, ...stages: CycleStage[]): void
   if (!stages.includes(state.stage)) fail('invalid_state', `not accepted in stage "${state.stage}" (only in ${stages.join(', ')})`, 'stage');
 }
 
-export function requireBefore(now: string, dueAt: string | null | undefined, what: string): void {
-  if (dueAt && isAtOrAfter(now, dueAt)) fail('deadline_passed', `${what} was due by ${dueAt}`, 'deadline');
-}
-
 export function requireText(value: unknown, field: string): string {
   if (typeof value !== 'string' || value.trim().length === 0) fail('validation_failed', 'must be a non-empty text', field);
   return value;
@@ -37,16 +32,16 @@ export function requireSlug(value: unknown, field: string): string {
   return value;
 }
 
-export function requireApplication(state: RunningCycle, applicationId: unknown): ApplicationRecord {
-  const app = typeof applicationId === 'string' ? state.applications[applicationId] : undefined;
+export function requireApplication(state: RunningCycle, applicationId: unknown): ApplicationRef {
+  const app = typeof applicationId === 'string' && Object.hasOwn(state.applications, applicationId) ? state.applications[applicationId] : undefined;
   if (!app) throw new DomainError('not_found', `no application "${String(applicationId)}" in this cycle`, 'applicationId');
-  return app;
+  return { ...app, applicationId: applicationId as string };
 }
 
 /** An applicant acts only for the application their organisation leads. */
-export function requireLeadOrganisation(actor: Actor, app: ApplicationRecord): void {
+export function requireLeadOrganisation(actor: Actor, app: ApplicationRef): void {
   if (actor.role === 'program_manager') return;
-  if (!actor.organisationId || actor.organisationId !== app.lead.organisationId) {
+  if (!actor.organisationId || actor.organisationId !== app.lead) {
     fail('forbidden', `only the lead organisation of "${app.applicationId}" may do this`, 'actor.organisationId');
   }
 }

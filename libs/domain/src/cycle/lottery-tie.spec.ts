@@ -2,6 +2,7 @@ import { defaultPolicyDocument } from '../policy/defaults';
 import { parsePolicy } from '../policy/parse';
 import { rank } from '../scoring/rank';
 import { evolveAll } from './evolve';
+import { roundSheets } from './sheets';
 import { openWithApplicants, pm, reviewAll, types } from './testing';
 import type { RunningCycle } from './state';
 
@@ -29,7 +30,7 @@ describe('a tie broken by the recorded lottery', () => {
     const order = selected.lottery!.draw[0].order;
     expect([...order].sort()).toEqual(['a5', 'a6']);
     expect(selected.awardees).toEqual(['a1', 'a2', 'a3', 'a4', order[0]]);
-    expect(selected.ranking.find((r) => r.candidateId === order[0])!.tieBrokenBy).toBe('lottery');
+    expect(selected.tieBrokenBy[selected.ranking.find((id) => id === order[0])!]).toBe('lottery');
 
     const second = play();
     expect(second.last('AwardeesSelected').data.lottery).toEqual(selected.lottery);
@@ -39,8 +40,9 @@ describe('a tie broken by the recorded lottery', () => {
     const round = state.rounds['review:1'];
     const again = rank({
       scheme: state.policy.scoring.proposal,
+      rulesVersion: state.rulesVersion,
       candidates: round.candidates.map((id) => ({ id, submittedAt: state.applications[id].submittedAt })),
-      sheets: Object.values(round.sheets).map((s) => ({ scoreId: s.scoreId, candidateId: s.applicationId, scorerId: s.scorer, values: s.scores, verdicts: s.verdicts })),
+      sheets: roundSheets(state, round),
       seed: 'published-seed-2027:review:1',
     });
     expect(again.lottery).toEqual(selected.lottery);

@@ -7,6 +7,7 @@ import type { GpuAllocation } from '../policy/schema';
 import type { Role } from './commands';
 import { DEADLINE_KINDS, type DeadlineKind } from './deadlines';
 import { liveInRound } from './pipeline';
+import { hasSheetBy, sheetCount } from './sheets';
 import type { CycleState, RoundRecord, RunningCycle } from './state';
 
 export function nextDeadline(state: CycleState): { at: string; deadline: DeadlineKind } | null {
@@ -30,7 +31,11 @@ export type OwedWhat =
   | 'objection_response'
   | 'objection_decision'
   | 'procurement_contract'
-  | 'release_declaration';
+  | 'release_declaration'
+  /** GPUs the pool owes a grant it refused or served in part, while the grant asks again. */
+  | 'gpu_capacity'
+  /** A grant refused for good (or not retried): the program manager decides (another amount, or nothing). */
+  | 'gpu_decision';
 
 export interface Recipient {
   role: Role;
@@ -48,27 +53,27 @@ export interface Owed {
 }
 
 const PM: Recipient = { role: 'program_manager' };
+/** The GPU pool, as the party that owes capacity to a waiting grant. */
+const POOL: Recipient = { role: 'system', subject: 'gpu-pool' };
 
-function conflicted(s: RunningCycle, subject: string, organisationId: string | undefined, applicationId: string): boolean {
-  const app = s.applications[applicationId];
-  const consortium = [app.lead, ...app.members].map((o) => o.organisationId);
-  return s.conflicts.some((c) => c.scorer === subject && c.applicationId === applicationId) || (!!organisationId && consortium.includes(organisationId));
+/** A named panel member declared a conflict, or their organisation is in the consortium (worked out by evolve). */
+function conflicted(s: RunningCycle, subject: string, applicationId: string): boolean {
+  return s.conflicts.some((c) => c.scorer === subject && c.applicationId === applicationId) || !!s.applications[applicationId]?.conflicted?.includes(subject);
 }
 
 /** Scores still owed in a round: per panel member, or per application short of the minimum when no panel is named. */
 function scoresOwed(s: RunningCycle, round: RoundRecord, teams: string[], what: OwedWhat, deadline: DeadlineKind): Owed[] {
   const panel = round.kind === 'evaluation' && s.panel.evaluators.length > 0 ? s.panel.evaluators : s.panel.reviewers;
   const role: Role = round.kind === 'evaluation' && s.panel.evaluators.length > 0 ? 'evaluator' : 'reviewer';
-  const sheets = Object.values(round.sheets);
   const dueAt = s.deadlines[deadline] ?? null;
   if (panel.length === 0) {
     const min = s.policy.scoring[round.scoring].minimumScoresPerApplication;
-    return teams.filter((id) => sheets.filter((sh) => sh.applicationId === id).length < min).map((id) => ({ who: { role }, what, applicationId: id, dueAt, deadline }));
+    return teams.filter((id) => sheetCount(round, id) < min).map((id) => ({ who: { role }, what, applicationId: id, dueAt, deadline }));
   }
   const out: Owed[] = [];
   for (const p of panel) {
     for (const id of teams) {
-      if (sheets.some((sh) => sh.scorer === p.subject && sh.applicationId === id) || conflicted(s, p.subject, p.organisationId, id)) continue;
+      if (hasSheetBy(round, id, p.subject) || conflicted(s, p.subject, id)) continue;
       out.push({ who: { role, subject: p.subject, ...(p.organisationId ? { organisationId: p.organisationId } : {}) }, what, applicationId: id, dueAt, deadline });
     }
   }
@@ -76,7 +81,7 @@ function scoresOwed(s: RunningCycle, round: RoundRecord, teams: string[], what: 
 }
 
 function applicant(s: RunningCycle, id: string): Recipient {
-  return { role: 'applicant', organisationId: s.applications[id].lead.organisationId };
+  return { role: 'applicant', organisationId: s.applications[id].lead };
 }
 
 export function owed(state: CycleState): Owed[] {
@@ -115,13 +120,17 @@ export function owed(state: CycleState): Owed[] {
   if (s.stage === 'refill' && s.refill?.phase === 'selection' && s.refill.proposal) {
     out.push({ who: PM, what: 'refill_selection', applicationId: null, dueAt: s.deadlines.refill_approval_due ?? null, deadline: 'refill_approval_due' });
   }
+  for (const g of Object.values(s.grants)) {
+    if (!g.withheld || g.status === 'ended' || s.applications[g.applicationId]?.status !== 'active') continue;
+    out.push({ who: g.withheld.retrying ? POOL : PM, what: g.withheld.retrying ? 'gpu_capacity' : 'gpu_decision', applicationId: g.applicationId, dueAt: g.withheld.until, deadline: null });
+  }
   if (s.stage === 'procurement' && s.procurement) {
     const p = s.procurement;
     for (const id of p.finalists.filter((f) => s.applications[f]?.status === 'active')) {
-      if (!Object.values(p.contracts).some((c) => c.applicationId === id)) {
+      if (!Object.values(p.contracts).includes(id)) {
         out.push({ who: PM, what: 'procurement_contract', applicationId: id, dueAt: s.deadlines.procurement_contracts_due ?? null, deadline: 'procurement_contracts_due' });
       }
-      if (!p.releases[id]) out.push({ who: applicant(s, id), what: 'release_declaration', applicationId: id, dueAt: s.deadlines.release_due ?? null, deadline: 'release_due' });
+      if (!p.released.includes(id)) out.push({ who: applicant(s, id), what: 'release_declaration', applicationId: id, dueAt: s.deadlines.release_due ?? null, deadline: 'release_due' });
     }
   }
   return out;
@@ -193,7 +202,7 @@ export function grantsToStart(state: CycleState): GrantToStart[] {
   if (state.stage === 'not_started' || state.stage === 'closed' || state.stage === 'cancelled' || state.stage === 'procurement') return [];
   return Object.values(state.grants)
     .filter((g) => g.status === 'pending' && state.applications[g.applicationId]?.status === 'active')
-    .map((g) => ({ applicationId: g.applicationId, grantId: g.grantId, organisationId: state.applications[g.applicationId].lead.organisationId, gpus: g.gpus, endsAt: g.endsAt }));
+    .map((g) => ({ applicationId: g.applicationId, grantId: g.grantId, organisationId: state.applications[g.applicationId].lead, gpus: g.gpus, endsAt: g.endsAt }));
 }
 
 export function grantsToRelease(state: CycleState): GrantToRelease[] {

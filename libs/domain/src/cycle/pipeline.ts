@@ -5,13 +5,16 @@
  */
 import type { GrantStage, RefillStage, ReviewStage } from '../policy/schema';
 import { rank, type RankResult } from '../scoring/rank';
-import type { Candidate, ScoreSheet } from '../scoring/weighted';
+import { rankingRecord } from '../scoring/record';
+import type { Candidate } from '../scoring/weighted';
 import { addDuration, resolveDue } from '../shared/time';
 import type { DeadlineKind } from './deadlines';
 import type { CycleEvent, CycleClosed } from './events';
 import { proposeNarrowing, proposeSelection } from './decision-flow';
+import { amountFor, gpusByTeam, sameGpus } from './grant-gpus';
 import { chain } from './guards';
-import { activeTeams, type RoundRecord, type RunningCycle } from './state';
+import { roundSheets, sheetCount } from './sheets';
+import { activeTeams, applicationIds, type RoundRecord, type RunningCycle } from './state';
 
 /** Where dates of a newly entered stage count from: now, moved by a refill's shift if one is pending. */
 export function base(s: RunningCycle, now: string): string {
@@ -28,9 +31,7 @@ export function grantStage(s: RunningCycle): GrantStage {
 
 /** Applications still competing in the main call (not refill entries). */
 export function callCandidates(s: RunningCycle): string[] {
-  return Object.values(s.applications)
-    .filter((a) => a.status === 'submitted' && a.refillKey === null)
-    .map((a) => a.applicationId);
+  return applicationIds(s, (a) => a.status === 'submitted' && !a.refillKey);
 }
 
 export function enterStage(s: RunningCycle, index: number, now: string): CycleEvent[] {
@@ -54,14 +55,28 @@ export function enterStage(s: RunningCycle, index: number, now: string): CycleEv
       if (awardees.length === 0) return [closeCycle(s, now, 'no_teams')];
       const notSelected = callCandidates(s).filter((id) => !awardees.includes(id));
       return [
-        { type: 'GrantPeriodStarted', data: { stageIndex: index, awardees, notSelected, gpusPerAwardee: stage.gpusPerAwardee, startedAt: now, endsAt: resolveDue(stage.duration, from) } },
+        {
+          type: 'GrantPeriodStarted',
+          data: { stageIndex: index, awardees, notSelected, gpusPerAwardee: stage.gpusPerAwardee, ...gpusByTeam(s, awardees, stage.gpusPerAwardee), startedAt: now, endsAt: resolveDue(stage.duration, from) },
+        },
       ];
     }
     case 'evaluation': {
       if (active.length === 0) return [closeCycle(s, now, 'no_teams')];
       const round = countStages(s, 'evaluation', index);
       const submissionDueAt = resolveDue(stage.submissionDue, from);
+      // A round may change every team's GPUs (`gpusPerTeam`); a team with the program manager's amount keeps it.
+      const perTeam = stage.gpusPerTeam;
+      const changed: CycleEvent[] = !perTeam
+        ? []
+        : active
+            .filter((id) => s.grants[id] && s.grants[id].status !== 'ended' && !s.applications[id].gpusOverride && !sameGpus(s.grants[id].gpus, perTeam))
+            .map((id) => ({
+              type: 'GrantGpusChanged',
+              data: { applicationId: id, grantId: s.grants[id].grantId, gpus: perTeam, previous: s.grants[id].gpus, cause: 'round', rationale: null, by: 'policy', at: now },
+            }));
       return [
+        ...changed,
         {
           type: 'EvaluationRoundOpened',
           data: { roundKey: `evaluation:${round}`, round, stageIndex: index, teams: active, openedAt: now, submissionDueAt, scoringDueAt: resolveDue(stage.scoringDue, submissionDueAt) },
@@ -84,7 +99,8 @@ export function enterStage(s: RunningCycle, index: number, now: string): CycleEv
       const endsAt = resolveDue(stage.duration, from);
       const extended: CycleEvent[] = active.map((id) => ({
         type: 'GrantExtended',
-        data: { applicationId: id, grantId: s.grants[id]?.grantId ?? '', extendedUntil: endsAt, gpus: stage.gpusPerFinalist ?? s.grants[id]?.gpus ?? grantStage(s).gpusPerAwardee },
+        // The program manager's amount for a team wins over `gpusPerFinalist`; absent both, the grant keeps its amount.
+        data: { applicationId: id, grantId: s.grants[id]?.grantId ?? '', extendedUntil: endsAt, gpus: s.applications[id].gpusOverride ?? stage.gpusPerFinalist ?? s.grants[id]?.gpus ?? amountFor(s, id, grantStage(s).gpusPerAwardee) },
       }));
       return [...extended, { type: 'ExtensionStarted', data: { stageIndex: index, finalists: active, startedAt: now, endsAt } }];
     }
@@ -110,8 +126,8 @@ export function closeCycle(s: RunningCycle, now: string, outcome?: CycleClosed['
   if (p) {
     for (const id of p.finalists) {
       if (s.applications[id]?.status !== 'active') continue;
-      if (!Object.values(p.contracts).some((c) => c.applicationId === id)) outstanding.push({ applicationId: id, missing: 'procurement_contract' });
-      if (!p.releases[id]) outstanding.push({ applicationId: id, missing: 'release_declaration' });
+      if (!Object.values(p.contracts).includes(id)) outstanding.push({ applicationId: id, missing: 'procurement_contract' });
+      if (!p.released.includes(id)) outstanding.push({ applicationId: id, missing: 'release_declaration' });
     }
   }
   return {
@@ -132,17 +148,39 @@ export function liveInRound(s: RunningCycle, round: RoundRecord): string[] {
   return round.candidates.filter((id) => s.applications[id]?.status === status);
 }
 
+/**
+ * The full ranking of an open round from the sheets in the state, with the cycle's rules version.
+ * Sheets are named `<applicationId>/<scorer>` (see sheets.ts). Exported for re-derivation (libs/audit).
+ */
 export function rankRound(s: RunningCycle, round: RoundRecord, excludeBelowMinimum: boolean): RankResult {
   const live = liveInRound(s, round);
   const candidates: Candidate[] = live.map((id) => ({
     id,
-    submittedAt: round.kind === 'evaluation' ? round.submissions[id]?.submittedAt : s.applications[id].submittedAt,
+    submittedAt: round.kind === 'evaluation' ? round.submissions[id] : s.applications[id].submittedAt,
     zeroed: round.zeroed.includes(id),
   }));
-  const sheets: ScoreSheet[] = Object.values(round.sheets)
-    .filter((sh) => live.includes(sh.applicationId))
-    .map((sh) => ({ scoreId: sh.scoreId, candidateId: sh.applicationId, scorerId: sh.scorer, values: sh.scores, verdicts: sh.verdicts }));
-  return rank({ scheme: s.policy.scoring[round.scoring], candidates, sheets, seed: `${s.lotterySeed}:${round.roundKey}`, excludeBelowMinimum });
+  return rank({
+    scheme: s.policy.scoring[round.scoring],
+    rulesVersion: s.rulesVersion,
+    candidates,
+    sheets: roundSheets(s, round, live),
+    seed: `${s.lotterySeed}:${round.roundKey}`,
+    excludeBelowMinimum,
+  });
+}
+
+/** Applications short of the scheme's minimum number of scores in an open round. */
+export function missingScores(s: RunningCycle, round: RoundRecord): Array<{ applicationId: string; have: number; need: number }> {
+  const scheme = s.policy.scoring[round.scoring];
+  return liveInRound(s, round)
+    .filter((id) => !round.zeroed.includes(id))
+    .map((id) => ({ applicationId: id, have: sheetCount(round, id), need: scheme.minimumScoresPerApplication }))
+    .filter((m) => m.have < m.need);
+}
+
+/** The missing-scores rule: after one extension, applications still short may be left out of the ranking. */
+export function excludesBelowMinimum(s: RunningCycle, round: RoundRecord): boolean {
+  return missingScores(s, round).length > 0 && round.extended && s.policy.missingInputs.scores.stillMissingAfterExtension === 'exclude_application';
 }
 
 /** A scoring deadline passed: extend once, or rank and move on, as the missing-input policy says. */
@@ -150,11 +188,7 @@ export function closeScoringRound(s: RunningCycle, now: string, deadline: Deadli
   const round = s.rounds[s.currentRound!];
   const scheme = s.policy.scoring[round.scoring];
   const rule = s.policy.missingInputs.scores;
-  const sheets = Object.values(round.sheets);
-  const missing = liveInRound(s, round)
-    .filter((id) => !round.zeroed.includes(id))
-    .map((id) => ({ applicationId: id, have: sheets.filter((sh) => sh.applicationId === id).length, need: scheme.minimumScoresPerApplication }))
-    .filter((m) => m.have < m.need);
+  const missing = missingScores(s, round);
   if (missing.length > 0 && rule.belowMinimumAtDeadline === 'extend_once_and_escalate' && !round.extended) {
     const dueAt = resolveDue(rule.extendBy, now);
     return [
@@ -165,19 +199,19 @@ export function closeScoringRound(s: RunningCycle, now: string, deadline: Deadli
       },
     ];
   }
-  const exclude = missing.length > 0 && round.extended && rule.stillMissingAfterExtension === 'exclude_application';
-  const result = rankRound(s, round, exclude);
+  const result = rankRound(s, round, excludesBelowMinimum(s, round));
+  const record = rankingRecord(result, scheme, s.rulesVersion);
   switch (round.kind) {
     case 'review': {
       const stage = s.policy.stages[round.stageIndex] as ReviewStage;
       const ranked = result.ranking.map((r) => r.candidateId);
       const kept = stage.keep === undefined ? ranked : ranked.slice(0, stage.keep);
       const dropped = liveInRound(s, round).filter((id) => !kept.includes(id));
-      const closed: CycleEvent = { type: 'ReviewRoundClosed', data: { roundKey: round.roundKey, round: round.round, result, kept, dropped, policyHash: s.policyHash, closedAt: now } };
+      const closed: CycleEvent = { type: 'ReviewRoundClosed', data: { roundKey: round.roundKey, round: round.round, result: record, kept, dropped, policyHash: s.policyHash, closedAt: now } };
       return chain(s, [closed], (next) => enterStage(next, round.stageIndex + 1, now));
     }
     case 'evaluation':
-      return [proposeNarrowing(s, round.stageIndex, round.round, round.roundKey, result, now, false)];
+      return [proposeNarrowing(s, round.stageIndex, round.round, round.roundKey, record, now, false)];
     case 'refill': {
       const stage = s.policy.stages[round.stageIndex] as RefillStage;
       const candidates = result.ranking.map((r) => r.candidateId);
@@ -185,7 +219,7 @@ export function closeScoringRound(s: RunningCycle, now: string, deadline: Deadli
       return [
         {
           type: 'RefillRankingProposed',
-          data: { refillKey: round.roundKey, result, candidates, proposed: candidates.slice(0, seats), seats, approvalDueAt: resolveDue(stage.approvalDue, now), policyHash: s.policyHash },
+          data: { refillKey: round.roundKey, result: record, candidates, proposed: candidates.slice(0, seats), seats, approvalDueAt: resolveDue(stage.approvalDue, now), policyHash: s.policyHash },
         },
       ];
     }

@@ -1,7 +1,7 @@
 import { defaultPolicy, defaultPolicyDocument } from '../policy/defaults';
 import { parsePolicy } from '../policy/parse';
 import { grantsToRelease, grantsToStart, nextDeadline, owed } from './obligations';
-import { applicantOf, evaluateAll, openWithApplicants, pm, reviewAll, type Scenario, startGrants, types } from './testing';
+import { applicantOf, consortiaOf, evaluateAll, openWithApplicants, pm, reviewAll, type Scenario, startGrants, types } from './testing';
 import { stagesAfter } from './evolve';
 import { initialState } from './state';
 
@@ -90,7 +90,8 @@ describe('membership changes', () => {
     sc.refuse(change([{ organisationId: 'lab-1', name: 'L', type: 'company' }]), 'not_eligible');
     sc.refuse(change([{ organisationId: 'uni-2', name: 'U2', type: 'university' }], ''), 'validation_failed');
     sc.run(change([{ organisationId: 'uni-2', name: 'U2', type: 'university' }]));
-    expect(sc.running.applications.a1.members.map((m) => m.organisationId)).toEqual(['uni-2']);
+    // The consortium lives in the events (the state keeps no member lists).
+    expect(consortiaOf(sc.events).get('a1')).toEqual(['org-a1', 'uni-2']);
   });
 });
 

@@ -8,6 +8,9 @@ import {
   type RunningCycle,
 } from './state';
 import type { DeadlineKind } from './deadlines';
+import type { RankFacts } from '../scoring/record';
+import type { Verdict } from '../scoring/weighted';
+import { encodeSheet } from './sheets';
 
 export function enteredStage(s: RunningCycle, stage: RunningCycle['stage'], stageIndex: number): RunningCycle {
   return { ...s, stage, stageIndex, pendingShift: null };
@@ -33,8 +36,23 @@ export function setStatus(s: RunningCycle, ids: string[], status: ApplicationSta
   return { ...s, applications };
 }
 
+/** Named panel members (reviewers or evaluators) whose organisation is in the consortium (lead and members). */
+export function conflictedPanel(s: RunningCycle, consortium: readonly string[]): string[] {
+  const orgs = new Set(consortium);
+  const out: string[] = [];
+  for (const p of [...s.panel.reviewers, ...s.panel.evaluators]) {
+    if (p.organisationId && orgs.has(p.organisationId) && !out.includes(p.subject)) out.push(p.subject);
+  }
+  return out;
+}
+
 export function newRound(roundKey: string, kind: RoundRecord['kind'], round: number, stageIndex: number, scoring: string, candidates: string[], dueAt: string | null): RoundRecord {
   return { roundKey, kind, round, stageIndex, scoring, candidates, dueAt, extended: false, sheets: {}, submissionDueAt: null, submissions: {}, submissionsClosed: false, zeroed: [], closed: false, result: null };
+}
+
+/** A round closes with its ranking; its sheets are dropped (they are in the events, the ranking is in `result`). */
+export function closeRound(r: RoundRecord, result: RankFacts): RoundRecord {
+  return { ...r, closed: true, result, sheets: {} };
 }
 
 export function reviewScheme(s: RunningCycle, stageIndex: number): string {
@@ -46,8 +64,11 @@ export function updateRound(s: RunningCycle, key: string, f: (r: RoundRecord) =>
   return r ? { ...s, rounds: { ...s.rounds, [key]: f(r) } } : s;
 }
 
-export function addSheet(s: RunningCycle, key: string, sheet: RoundRecord['sheets'][string]): RunningCycle {
-  return updateRound(s, key, (r) => ({ ...r, sheets: { ...r.sheets, [sheet.scoreId]: sheet } }));
+export function addSheet(s: RunningCycle, key: string, applicationId: string, scorer: string, scores: Record<string, number>, verdicts: Record<string, Verdict>): RunningCycle {
+  return updateRound(s, key, (r) => {
+    const row = encodeSheet(s.policy.scoring[r.scoring], scorer, scores, verdicts);
+    return { ...r, sheets: { ...r.sheets, [applicationId]: [...(r.sheets[applicationId] ?? []), row] } };
+  });
 }
 
 export function withDecision(s: RunningCycle, f: (d: DecisionRecord) => DecisionRecord): RunningCycle {

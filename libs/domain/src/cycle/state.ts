@@ -1,13 +1,19 @@
 /**
  * Everything a cycle needs to decide the next command, rebuilt from its events by `evolve`.
  * Plain JSON so the workflow can carry it across continue-as-new.
+ *
+ * Compact by rule (ARCHITECTURE.md: 256 KB at 1,000 applications): ids, the lead organisation's id
+ * and type, statuses, numeric scores and gate verdicts, deadlines and decision bookkeeping. Texts
+ * (titles, summaries, rationales, grounds, reasons), consortium member lists, artifacts, documents,
+ * score ids and per-criterion ranking breakdowns live in the events and the projections only.
+ * `libs/domain/src/cycle/state-budget.spec.ts` measures it.
  */
 import type { GpuAllocation, ProgramPolicy } from '../policy/schema';
-import type { RankResult } from '../scoring/rank';
+import type { RankFacts, RankingRecord } from '../scoring/record';
 import type { Verdict } from '../scoring/weighted';
-import type { Organisation, PanelMember } from './commands';
+import type { PanelMember } from './commands';
 import type { DeadlineKind } from './deadlines';
-import type { Approval, EscalationRaised } from './events';
+import type { EscalationReason } from './events';
 
 export type CycleStage =
   | 'not_started'
@@ -26,27 +32,37 @@ export type CycleStage =
 
 export type ApplicationStatus = 'submitted' | 'withdrawn' | 'dropped_in_review' | 'not_selected' | 'active' | 'eliminated';
 
+/** An application as decisions need it; its title, summary and consortium are in its events. Keyed by application id. */
 export interface ApplicationRecord {
-  applicationId: string;
-  title: string;
-  summary: string | null;
-  lead: Organisation;
-  members: Organisation[];
-  submittedAt: string;
-  submittedBy: string;
-  /** Set when the application answered a refill call. */
-  refillKey: string | null;
+  /** Organisation id of the lead. */
+  lead: string;
+  /** The lead's organisation type (eligibility of a membership change). */
+  leadType: string;
   status: ApplicationStatus;
+  /** ISO instant of submission (the `earliest_submission` tie-break). */
+  submittedAt: string;
+  /** Set only when the application answered a refill call. */
+  refillKey?: string;
+  /**
+   * Subjects of named panel members (state.panel) whose organisation is the lead or a consortium
+   * member: they may not score it. Worked out when it is submitted and when its membership changes;
+   * absent when there are none.
+   */
+  conflicted?: string[];
+  /** GPUs the applicant asked for (policy `applicantRequests`); absent when none. */
+  gpusRequested?: number;
+  /** The program manager's GPU amount for this team (GrantGpusChanged `override`); wins over the policy's amounts. */
+  gpusOverride?: GpuAllocation[];
 }
 
-export interface ScoreSheetRecord {
-  scoreId: string;
-  applicationId: string;
-  scorer: string;
-  scores: Record<string, number>;
-  verdicts: Record<string, Verdict>;
-  submittedAt: string;
-}
+/** An application record with its id, as the deciders pass it around. */
+export type ApplicationRef = ApplicationRecord & { applicationId: string };
+
+/**
+ * One score sheet in a round: `[scorer, ...scores in the scheme's criterion order, ...verdicts in
+ * its gate order]` (verdicts only when the scheme has gates; `null` where none was given).
+ */
+export type SheetRow = Array<string | number | Verdict | null>;
 
 /** A scoring round: a review round, an evaluation round or a refill call's review. */
 export interface RoundRecord {
@@ -59,40 +75,43 @@ export interface RoundRecord {
   /** When scores are due (null while a refill call is still open). */
   dueAt: string | null;
   extended: boolean;
-  sheets: Record<string, ScoreSheetRecord>;
+  /** Score sheets by application id while the round is open; emptied when it closes (its ranking is in `result`). */
+  sheets: Record<string, SheetRow[]>;
   /** Evaluation rounds only. */
   submissionDueAt: string | null;
-  submissions: Record<string, { uri: string; sha256: string; submittedAt: string }>;
+  /** Evaluation rounds: when each team submitted its model (the artifact is in the ModelSubmitted event). */
+  submissions: Record<string, string>;
   submissionsClosed: boolean;
   zeroed: string[];
   closed: boolean;
-  /** The ranking the round closed with (review rounds). */
-  result: RankResult | null;
+  /** The ranking the round closed with (order, ties, gates, lottery). */
+  result: RankFacts | null;
+  /**
+   * Evaluation rounds only (a handful of teams): the whole recorded ranking, which a narrowing
+   * re-proposed after an upheld objection records again.
+   */
+  record?: RankingRecord;
 }
 
 export interface ObjectionRecord {
   status: 'filed' | 'waived' | 'upheld' | 'dismissed' | 'moot';
-  grounds: string | null;
   at: string;
 }
 
 export interface DecisionOutcome {
   kept: string[];
   dropped: string[];
-  approval: Approval;
   overridden: boolean;
-  rationale: string | null;
   decidedAt: string;
 }
 
-/** A selection or narrowing from proposal to final (after any objection window). */
+/** A selection or narrowing from proposal to final (after any objection window). Its ranking is `rounds[roundKey].result`. */
 export interface DecisionRecord {
   key: string;
   kind: 'selection' | 'narrowing';
   stageIndex: number;
   round: number;
   roundKey: string;
-  result: RankResult;
   candidates: string[];
   proposed: string[];
   plannedKeep: number;
@@ -111,7 +130,8 @@ export interface RefillRecord {
   openTo: { newcomers: boolean; eliminatedTeams: boolean };
   phase: 'open' | 'review' | 'selection' | 'done';
   closesAt: string;
-  proposal: { result: RankResult; candidates: string[]; proposed: string[]; approvalDueAt: string } | null;
+  /** The ranking is `rounds[refillKey].result`. */
+  proposal: { candidates: string[]; proposed: string[]; approvalDueAt: string } | null;
 }
 
 export interface GrantRecord {
@@ -125,12 +145,16 @@ export interface GrantRecord {
   /** End of the currently funded period; the grant runs until the cycle releases it. */
   endsAt: string | null;
   endReason: string | null;
+  /** The pool refused or only partly served it (GrantGpusWithheld): who owes what until when. Absent when served. */
+  withheld?: { kind: 'refused' | 'partial'; retrying: boolean; until: string | null };
 }
 
 export interface ProcurementRecord {
   finalists: string[];
-  contracts: Record<string, { contractId: string; applicationId: string; agency: string; model: string; budgetLine: string }>;
-  releases: Record<string, { repository: string; licence: string; artifacts: Array<{ name: string; sha256: string }> }>;
+  /** Application id by contract id (the contract itself is in its ProcurementAwarded event). */
+  contracts: Record<string, string>;
+  /** Finalists whose open-source release was declared (the declaration is in its ModelReleased event). */
+  released: string[];
   contractsDueAt: string;
   releaseDueAt: string;
 }
@@ -146,6 +170,8 @@ export interface RunningCycle {
   year: number;
   policy: ProgramPolicy;
   policyHash: string;
+  /** The ranking rules version the cycle opened with (RULES_VERSION then); it ranks with it for its whole life. */
+  rulesVersion: number;
   lotterySeed: string;
   panel: { reviewers: PanelMember[]; evaluators: PanelMember[] };
   openedAt: string;
@@ -163,7 +189,8 @@ export interface RunningCycle {
   refill: RefillRecord | null;
   grants: Record<string, GrantRecord>;
   procurement: ProcurementRecord | null;
-  escalations: Array<EscalationRaised['data']>;
+  /** Escalations raised (their details are in the EscalationRaised events). */
+  escalations: Array<{ reason: EscalationReason; subject: string; raisedAt: string; heldDeadline: DeadlineKind | null }>;
   closedAt: string | null;
   /** Number of events applied: a cheap version for optimistic checks and continue-as-new. */
   version: number;
@@ -185,9 +212,12 @@ export function cycleWorkflowId(programSlug: string, year: number): string {
   return `cycle:${programSlug}:${year}`;
 }
 
+/** Application ids whose record passes `keep`, in submission order. */
+export function applicationIds(state: RunningCycle, keep: (a: ApplicationRecord) => boolean): string[] {
+  return Object.keys(state.applications).filter((id) => keep(state.applications[id]));
+}
+
 /** Teams currently in the program (selected and neither withdrawn nor eliminated). */
 export function activeTeams(state: RunningCycle): string[] {
-  return Object.values(state.applications)
-    .filter((a) => a.status === 'active')
-    .map((a) => a.applicationId);
+  return applicationIds(state, (a) => a.status === 'active');
 }

@@ -9,6 +9,7 @@ import { defaultPolicyDocument } from '../policy/defaults';
 import { parsePolicy } from '../policy/parse';
 import type { ProgramPolicy } from '../policy/schema';
 import type { Actor, CycleCommand, Organisation } from './commands';
+import { admit } from './admit';
 import { decide } from './decide';
 import type { CycleEvent, CycleEventType } from './events';
 import { evolve, evolveAll } from './evolve';
@@ -47,13 +48,43 @@ export function applicationCommand(id: string, members: Organisation[] = []): Cy
   return { type: 'SubmitApplication', actor: applicantOf(`org-${id}`), data: { applicationId: id, title: `Proposal ${id}`, lead: company(`org-${id}`), members } };
 }
 
-/** Emmett-style: given(events).when(command, now).then(...) / .thenThrows(code). */
+/**
+ * The consortium (lead and member organisation ids) of each application, as the events say: what
+ * the API fills into SubmitReview / SubmitEvaluationScores from the applications projection.
+ */
+export function consortiaOf(events: readonly CycleEvent[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const leads = new Map<string, string>();
+  for (const e of events) {
+    if (e.type === 'ApplicationSubmitted') {
+      leads.set(e.data.applicationId, e.data.lead.organisationId);
+      out.set(e.data.applicationId, [e.data.lead.organisationId, ...e.data.members.map((m) => m.organisationId)]);
+    }
+    if (e.type === 'MembershipChanged') out.set(e.data.applicationId, [leads.get(e.data.applicationId) ?? '', ...e.data.members.map((m) => m.organisationId)]);
+  }
+  return out;
+}
+
+/** The command as the API sends it: scores carry the application's consortium (unless the test set it). */
+export function asApiSends(command: CycleCommand, events: readonly CycleEvent[]): CycleCommand {
+  if ((command.type !== 'SubmitReview' && command.type !== 'SubmitEvaluationScores') || !command.data || command.data.consortium !== undefined) return command;
+  const consortium = consortiaOf(events).get(command.data.applicationId);
+  return consortium ? ({ ...command, data: { ...command.data, consortium } } as CycleCommand) : command;
+}
+
+/** What the workflow does with a person's command: admit (the Update validator, live) then decide (the handler). */
+export function admitAndDecide(command: CycleCommand, state: CycleState, now: string): CycleEvent[] {
+  admit(command, state, now);
+  return decide(command, state, now);
+}
+
+/** Emmett-style: given(events).when(command, now).then(...) / .thenThrows(code). Commands go through admit, then decide. */
 export function given(...events: CycleEvent[]) {
   const state = evolveAll(events, initialState);
   return {
     state,
     when(command: CycleCommand, now: string) {
-      const run = () => decide(command, state, now);
+      const run = () => admitAndDecide(asApiSends(command, events), state, now);
       return {
         then(check: CycleEvent[] | ((events: CycleEvent[]) => void)) {
           const events = run();
@@ -104,8 +135,9 @@ export class Scenario {
     return this;
   }
 
+  /** admit (the clock, as an Update validator) then decide, as the workflow does; the API's consortium is filled in. */
   run(command: CycleCommand): CycleEvent[] {
-    const events = decide(command, this.state, this.now);
+    const events = admitAndDecide(asApiSends(command, this.events), this.state, this.now);
     this.events.push(...events);
     this.state = events.reduce(evolve, this.state);
     return events;
@@ -115,7 +147,7 @@ export class Scenario {
   refuse(command: CycleCommand, code: DomainError['code']): DomainError {
     const before = this.state;
     try {
-      decide(command, this.state, this.now);
+      admitAndDecide(asApiSends(command, this.events), this.state, this.now);
     } catch (e) {
       expect(e).toBeInstanceOf(DomainError);
       expect((e as DomainError).code).toBe(code);
@@ -125,7 +157,7 @@ export class Scenario {
     throw new Error(`expected ${command.type} to be refused with ${code}`);
   }
 
-  /** Sleeps to the next deadline and reports it passed, as the workflow does. */
+  /** Sleeps to the next deadline and reports it passed, as the workflow does (now = the deadline's instant). */
   fire(expected?: string): CycleEvent[] {
     const next = nextDeadline(this.state);
     if (!next) throw new Error('no deadline pending');

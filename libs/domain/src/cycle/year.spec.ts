@@ -26,7 +26,7 @@ describe('the default policy year: 8 applicants → 5 selected → 2 finalists �
     expect(selected.awardees).toEqual(['a1', 'a2', 'a3', 'a4', 'a5']);
     expect(selected.notSelected).toEqual(['a6', 'a7', 'a8']);
     expect(selected.policyHash).toBe(policyHash(defaultPolicy));
-    expect(selected.scoreIds).toHaveLength(24);
+    expect(selected.scoreCount).toBe(24);
     expect(selected.approval).toMatchObject({ by: 'pm-1', rationale: 'as ranked' });
     expect(sc.state.stage).toBe('grant');
 

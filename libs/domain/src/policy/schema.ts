@@ -76,11 +76,37 @@ export const SelectionStageSchema = z.strictObject({
 
 export const GpuAllocationSchema = z.strictObject({ type: text, count: positive });
 
+/** GPU amounts as alternatives in order of preference ("512 B200 or 1,024 H100"), served by the first that fits. */
+export const GpuAmountsSchema = z.array(GpuAllocationSchema).min(1, 'at least one GPU type').max(8, 'at most 8 alternatives');
+
+/**
+ * What a grant does when the pool refuses it GPUs (or serves only part): `"give_up"` (the grant ends
+ * as refused; the program manager is told), or `"retry_until P30D"` (it waits that long: it asks again
+ * when another grant frees capacity and on a daily timer, or when the program manager sets another
+ * amount). Either way the refusal is escalated to the program manager.
+ */
+export const OnRefusalSchema = z
+  .string()
+  .refine((v) => v === 'give_up' || (/^retry_until \S+$/.test(v) && isIsoDuration(v.slice('retry_until '.length))), 'must be "give_up" or "retry_until <ISO-8601 duration>", e.g. "retry_until P30D"');
+
 export const GrantStageSchema = z.strictObject({
   kind: z.literal('grant'),
   name: text.default('Compute grant'),
   duration: DueSchema,
   gpusPerAwardee: z.array(GpuAllocationSchema).min(1, 'at least one GPU type'),
+  /**
+   * Applicants may ask for an amount (`gpusRequested` on the application, in GPUs of the first type of
+   * `gpusPerAwardee`); the grant gets min(requested, cap), the other alternatives scaled alike. Absent:
+   * applications may not carry a request.
+   */
+  applicantRequests: z.strictObject({ cap: positive }).optional(),
+  /** A refused or partly served grant; absent = "give_up". */
+  onRefusal: OnRefusalSchema.optional(),
+  /**
+   * Serve part of the amount when the whole does not fit, if at least this fraction of it (e.g. 0.5);
+   * the shortfall is escalated and topped up when capacity frees (as `onRefusal` says). Absent = all or nothing.
+   */
+  acceptPartialAtLeast: z.number().gt(0, 'must be above 0').max(1, 'must be at most 1').optional(),
 });
 
 export const NarrowingSchema = z.strictObject({
@@ -98,6 +124,8 @@ export const EvaluationStageSchema = z.strictObject({
   scoringDue: DueSchema,
   scoring: id,
   narrowing: NarrowingSchema,
+  /** GPUs per team from this round on (teams with a program manager's amount keep theirs); absent = unchanged. */
+  gpusPerTeam: GpuAmountsSchema.optional(),
 });
 
 export const ExtensionStageSchema = z.strictObject({
@@ -105,7 +133,7 @@ export const ExtensionStageSchema = z.strictObject({
   name: text.default('Extension'),
   duration: DueSchema,
   /** GPUs per finalist during the extension; absent = unchanged. */
-  gpusPerFinalist: z.array(GpuAllocationSchema).min(1).optional(),
+  gpusPerFinalist: GpuAmountsSchema.optional(),
 });
 
 export const RefillStageSchema = z.strictObject({
@@ -121,6 +149,8 @@ export const RefillStageSchema = z.strictObject({
   openTo: z.strictObject({ newcomers: z.boolean(), eliminatedTeams: z.boolean() }),
   /** Later stage dates move by this much so the late entrant has time to catch up. */
   shiftLaterStagesBy: DurationSchema.default('P0D'),
+  /** GPUs per entrant (e.g. a larger share to catch up); absent = the grant stage's `gpusPerAwardee`. */
+  gpusPerEntrant: GpuAmountsSchema.optional(),
 });
 
 export const ProcurementStageSchema = z.strictObject({

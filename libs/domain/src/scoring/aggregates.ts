@@ -15,7 +15,11 @@ export interface PublishedAggregates {
   medianScore?: number;
 }
 
-export function publishedAggregates(result: RankResult, confidentiality: ProgramPolicy['confidentiality']): PublishedAggregates {
+/** Takes a full RankResult or a recorded RankingRecord: only the totals and the counts are read. */
+export function publishedAggregates(
+  result: { ranking: ReadonlyArray<Pick<RankResult['ranking'][number], 'total'>>; removedByGate: readonly unknown[]; excluded: readonly unknown[] },
+  confidentiality: ProgramPolicy['confidentiality'],
+): PublishedAggregates {
   const totals = result.ranking.map((r) => r.total);
   const p = confidentiality.publish;
   const out: PublishedAggregates = {};

@@ -9,8 +9,18 @@ import type { ScoringScheme, TieBreakRule } from '../policy/schema';
 import { createPrng, drawOrder } from './lottery';
 import { weightedScores, type Candidate, type ScoreSheet, type WeightedScore } from './weighted';
 
+/**
+ * The version of the ranking and tie-break rules in this code. A cycle records the version it opened
+ * with (CallOpened) and ranks with it for its whole life; a future change to these rules adds a
+ * version and branches on it here, so cycles already running keep the rules they started with.
+ */
+export const RULES_VERSION = 1;
+export const SUPPORTED_RULES_VERSIONS: readonly number[] = [1];
+
 export interface RankInput {
   scheme: ScoringScheme;
+  /** The rules version of the cycle (RULES_VERSION when absent). */
+  rulesVersion?: number;
   candidates: Candidate[];
   sheets: ScoreSheet[];
   /** Seed for the lottery, recorded with the result. */
@@ -56,6 +66,8 @@ export interface RankResult {
 
 export function rank(input: RankInput): RankResult {
   const { scheme, seed } = input;
+  const rulesVersion = input.rulesVersion ?? RULES_VERSION;
+  if (!SUPPORTED_RULES_VERSIONS.includes(rulesVersion)) throw new Error(`ranking rules version ${rulesVersion} is not known to this code`);
   const candidates = [...input.candidates].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const scored = weightedScores(scheme, candidates, input.sheets);
   const byId = new Map(candidates.map((c) => [c.id, c]));
@@ -79,7 +91,7 @@ export function rank(input: RankInput): RankResult {
       drawn.forEach((id) => brokenBy.set(id, 'lottery'));
       return drawn.map((id) => group.find((g) => g.candidateId === id)!);
     }
-    const sub = partition(group, (a, b) => compareByRule(rule, a, b, byId));
+    const sub = partition(group, (a, b) => compareByRule(rule, a, b, byId, rulesVersion));
     if (sub.length > 1) group.forEach((g) => brokenBy.set(g.candidateId, ruleName(rule)));
     return sub.flatMap((s) => order(s, ruleIndex + 1));
   };
@@ -142,8 +154,8 @@ function ruleName(rule: TieBreakRule): string {
   }
 }
 
-/** Negative when `a` ranks above `b`. */
-function compareByRule(rule: TieBreakRule, a: WeightedScore, b: WeightedScore, byId: Map<string, Candidate>): number {
+/** Negative when `a` ranks above `b`. `rulesVersion` is where a future change to a rule branches (only version 1 exists). */
+function compareByRule(rule: TieBreakRule, a: WeightedScore, b: WeightedScore, byId: Map<string, Candidate>, _rulesVersion: number): number {
   switch (rule.by) {
     case 'criterion':
       return (b.perCriterion[rule.criterion] ?? 0) - (a.perCriterion[rule.criterion] ?? 0);

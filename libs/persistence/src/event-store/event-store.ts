@@ -1,6 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { eventHash, sameContent } from './hash-chain';
-import { EventStoreError, type NewEvent, type StoredEvent } from './types';
+import { classifyDatabaseError } from './database-errors';
+import { EventStoreError, UnstorableRecordError, type NewEvent, type StoredEvent } from './types';
 import type { Projection } from '../projections/projection';
 
 export interface AppendResult {
@@ -52,8 +53,23 @@ export class EventStore {
     }
   }
 
+  /**
+   * A record PostgreSQL refuses as data (class 22, 54000) becomes an UnstorableRecordError naming
+   * the event being written; everything else (connection loss, deadlocks) propagates as it is.
+   */
   private async appendOnce(streamId: string, events: NewEvent[], options: { expectedPosition?: number }): Promise<AppendResult> {
     if (!streamId) throw new EventStoreError('invalid_event', 'a stream id is required');
+    const at: { eventId?: string } = {};
+    try {
+      return await this.appendInTransaction(streamId, events, options, at);
+    } catch (error) {
+      const cls = classifyDatabaseError(error);
+      if (cls.kind === 'unstorable') throw new UnstorableRecordError(streamId, at.eventId, cls.code, cls.message);
+      throw error;
+    }
+  }
+
+  private async appendInTransaction(streamId: string, events: NewEvent[], options: { expectedPosition?: number }, at: { eventId?: string }): Promise<AppendResult> {
     return this.db.transaction(async (tx) => {
       // Writers to one stream queue up here; the chain has exactly one next link.
       await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [streamId]);
@@ -63,6 +79,7 @@ export class EventStore {
       const fresh = [];
       const result: StoredEvent[] = [];
       for (const event of events) {
+        at.eventId = event.eventId;
         const existing = await this.byEventId(tx, event.eventId);
         if (existing) {
           const candidate = { ...event, schemaVersion: event.schemaVersion ?? 1 };
@@ -86,6 +103,7 @@ export class EventStore {
       // now() is the transaction's start: one recording time for the whole batch, read once.
       const [{ now }] = fresh.length > 0 ? ((await tx.query('SELECT now() AS now')) as [{ now: Date }]) : [{ now: new Date(0) }];
       for (const event of fresh) {
+        at.eventId = event.eventId;
         position += 1;
         const record = {
           streamId,
@@ -110,6 +128,7 @@ export class EventStore {
         result.push(stored);
         prevHash = hash;
       }
+      at.eventId = undefined;
       if (fresh.length > 0) await this.checkpoint(tx, result[result.length - 1].globalPosition);
       return { events: result, appended: fresh.length, streamPosition: position };
     });

@@ -27,7 +27,7 @@ export interface StoredEvent extends Required<NewEvent> {
   hash: string;
 }
 
-export type EventStoreErrorCode = 'event_id_conflict' | 'wrong_expected_position' | 'invalid_event';
+export type EventStoreErrorCode = 'event_id_conflict' | 'wrong_expected_position' | 'invalid_event' | 'unstorable_record';
 
 export class EventStoreError extends Error {
   constructor(
@@ -36,5 +36,20 @@ export class EventStoreError extends Error {
   ) {
     super(message);
     this.name = 'EventStoreError';
+  }
+}
+
+/**
+ * PostgreSQL refused the record itself (a SQLSTATE class 22 data exception such as 22P05 for a NUL
+ * in jsonb, or 54000): no retry will ever store it. Names the stream, the event and PostgreSQL's message.
+ */
+export class UnstorableRecordError extends EventStoreError {
+  constructor(
+    readonly streamId: string,
+    readonly eventId: string | undefined,
+    readonly sqlState: string | undefined,
+    readonly databaseMessage: string,
+  ) {
+    super('unstorable_record', `stream ${streamId}: event ${eventId ?? '(batch)'} cannot be stored: ${databaseMessage}${sqlState ? ` [${sqlState}]` : ''}`);
   }
 }

@@ -7,9 +7,10 @@ import type { Projection } from './projection';
  * cycle_details: what the admin API reads about a cycle, kept from the cycle's events.
  *
  * It never re-implements a stage rule: the domain's own `evolve` folds each event into the cycle
- * state (kept in cycle_states), and the other tables are cut from that state (applications,
- * grants, what is owed by whom) or copied from the decision events themselves (rankings,
- * decisions). Rebuilt from zero, it writes the same rows.
+ * state (kept in cycle_states), and the other tables are cut from that state (application
+ * statuses, grants, what is owed by whom) or copied from the events themselves (application texts
+ * and consortia, rankings, decisions): the compact state keeps no texts or member lists. Rebuilt
+ * from zero, it writes the same rows.
  */
 export const cycleDetailsProjection: Projection = {
   name: 'cycle_details',
@@ -33,7 +34,7 @@ export const cycleDetailsProjection: Projection = {
       [cycleId, event.streamPosition, after.stage, after],
     );
     const previous = before.stage === 'not_started' ? null : before;
-    await applications(tx, cycleId, event.streamPosition, previous, after);
+    await applications(tx, cycleId, event, previous, after);
     await grants(tx, cycleId, event, previous, after);
     await rankings(tx, cycleId, event);
     await decisions(tx, cycleId, event);
@@ -54,17 +55,31 @@ function isEngineCallOpened(event: StoredEvent): boolean {
 
 const same = (a: unknown, b: unknown) => canonicalJson(a ?? null) === canonicalJson(b ?? null);
 
-async function applications(tx: EntityManager, cycleId: string, position: number, before: RunningCycle | null, after: RunningCycle): Promise<void> {
-  for (const app of Object.values(after.applications)) {
-    if (before && same(before.applications[app.applicationId], app)) continue;
-    const organisations = [app.lead, ...app.members].map((o) => o.organisationId);
+/** Texts and consortia from the application events; statuses from the state after the event. */
+async function applications(tx: EntityManager, cycleId: string, event: StoredEvent, before: RunningCycle | null, after: RunningCycle): Promise<void> {
+  const position = event.streamPosition;
+  const e = { type: event.type, data: event.data } as unknown as CycleEvent;
+  if (e.type === 'ApplicationSubmitted') {
+    const d = e.data;
+    const organisations = [d.lead, ...d.members].map((o) => o.organisationId);
     await tx.query(
       `INSERT INTO cycle_applications (cycle_id, application_id, title, summary, lead_organisation_id, lead, members, organisation_ids, status, submitted_at, submitted_by, refill_key, updated_position)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
        ON CONFLICT (cycle_id, application_id) DO UPDATE SET title = $3, summary = $4, lead_organisation_id = $5, lead = $6, members = $7,
          organisation_ids = $8, status = $9, refill_key = $12, updated_position = $13`,
-      [cycleId, app.applicationId, app.title, app.summary, app.lead.organisationId, JSON.stringify(app.lead), JSON.stringify(app.members), organisations, app.status, app.submittedAt, app.submittedBy, app.refillKey, position],
+      [cycleId, d.applicationId, d.title, d.summary, d.lead.organisationId, JSON.stringify(d.lead), JSON.stringify(d.members), organisations, 'submitted', d.submittedAt, d.submittedBy, d.refillKey, position],
     );
+  }
+  if (e.type === 'MembershipChanged') {
+    const d = e.data;
+    await tx.query(
+      `UPDATE cycle_applications SET members = $3, organisation_ids = ARRAY[lead_organisation_id] || $4::text[], updated_position = $5 WHERE cycle_id = $1 AND application_id = $2`,
+      [cycleId, d.applicationId, JSON.stringify(d.members), d.members.map((m) => m.organisationId), position],
+    );
+  }
+  for (const [id, app] of Object.entries(after.applications)) {
+    if (before?.applications[id]?.status === app.status) continue;
+    await tx.query('UPDATE cycle_applications SET status = $3, updated_position = $4 WHERE cycle_id = $1 AND application_id = $2', [cycleId, id, app.status, position]);
   }
 }
 
@@ -94,13 +109,14 @@ type RankingRow = { kind: string; key: string; round: number | null; result: unk
 
 /** Every ranking the cycle computed: closed review rounds and the proposals put to the program manager. */
 function rankingOf(event: StoredEvent): RankingRow | null {
+  // A selection proposal ranks as the review round it names closed (the event does not repeat the ranking): see rankings().
   const e = { type: event.type, data: event.data } as unknown as CycleEvent;
   const rest = (all: string[], kept: string[]) => all.filter((id) => !kept.includes(id));
   switch (e.type) {
     case 'ReviewRoundClosed':
       return { kind: 'review', key: e.data.roundKey, round: e.data.round, result: e.data.result, kept: e.data.kept, dropped: e.data.dropped, at: e.data.closedAt };
     case 'SelectionProposed':
-      return { kind: 'selection_proposal', key: e.data.decisionKey, round: null, result: e.data.result, kept: e.data.proposed, dropped: rest(e.data.candidates, e.data.proposed), at: event.occurredAt };
+      return { kind: 'selection_proposal', key: e.data.decisionKey, round: null, result: { fromRound: e.data.roundKey }, kept: e.data.proposed, dropped: rest(e.data.candidates, e.data.proposed), at: event.occurredAt };
     case 'NarrowingProposed':
       return { kind: 'narrowing_proposal', key: e.data.decisionKey, round: e.data.round, result: e.data.result, kept: e.data.proposed, dropped: rest(e.data.candidates, e.data.proposed), at: event.occurredAt };
     case 'RefillRankingProposed':
@@ -113,6 +129,11 @@ function rankingOf(event: StoredEvent): RankingRow | null {
 async function rankings(tx: EntityManager, cycleId: string, event: StoredEvent): Promise<void> {
   const r = rankingOf(event);
   if (!r) return;
+  const from = (r.result as { fromRound?: string }).fromRound;
+  if (from) {
+    const [round] = (await tx.query(`SELECT result FROM cycle_rankings WHERE cycle_id = $1 AND kind = 'review' AND key = $2 ORDER BY position DESC LIMIT 1`, [cycleId, from])) as { result: unknown }[];
+    r.result = round?.result ?? null;
+  }
   await tx.query(
     `INSERT INTO cycle_rankings (cycle_id, position, event_type, kind, key, round, result, kept, dropped, at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (cycle_id, position) DO NOTHING`,

@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import type { Approval, ApplicationStatus, CycleState, Organisation, OwedWhat, ProgramPolicy, RankResult, Recipient } from '@concentra/domain';
+import type { Approval, ApplicationStatus, CycleState, Organisation, OwedWhat, ProgramPolicy, RankingRecord, Recipient } from '@concentra/domain';
 
 export interface CycleSummaryView {
   cycleId: string;
@@ -25,7 +25,8 @@ export interface RankingView {
   kind: 'review' | 'selection_proposal' | 'narrowing_proposal' | 'refill_proposal';
   key: string;
   round: number | null;
-  result: RankResult;
+  /** As the ranking event recorded it (a selection proposal: its review round's ranking). */
+  result: RankingRecord;
   kept: string[];
   dropped: string[];
   at: string;
@@ -84,6 +85,16 @@ export class CycleDetailsReads {
     return row ? (row.state as CycleState) : undefined;
   }
 
+  /**
+   * Organisation ids of an application's lead and consortium members (lead first), as its events
+   * say; undefined when the projection has no such application. The API puts them into scoring
+   * commands for the domain's conflict-of-interest rule.
+   */
+  async consortium(cycleId: string, applicationId: string): Promise<string[] | undefined> {
+    const [row] = (await this.db.query('SELECT organisation_ids FROM cycle_applications WHERE cycle_id = $1 AND application_id = $2', [cycleId, applicationId])) as Row[];
+    return row ? (row.organisation_ids as string[]) : undefined;
+  }
+
   /** Applications in submission order; with an organisation, only those it leads or is a member of. */
   async applications(cycleId: string, organisationId?: string): Promise<ApplicationView[]> {
     const rows = (await this.db.query(
@@ -111,7 +122,7 @@ export class CycleDetailsReads {
       kind: r.kind as RankingView['kind'],
       key: r.key as string,
       round: r.round as number | null,
-      result: r.result as RankResult,
+      result: r.result as RankingRecord,
       kept: r.kept as string[],
       dropped: r.dropped as string[],
       at: iso(r.at) as string,
