@@ -137,10 +137,11 @@ describe('cycle commands: refusals change nothing', () => {
     await refused(post('/reviews', reviewer(2), review('alpha', { scores: { technical: 11, team: 7, impact: 7 } })), 400, 'validation_failed', 'scores.technical');
     await refused(post('/reviews', reviewer(2), review('alpha', { scores: { technical: 7, team: 7 } })), 400, 'validation_failed', 'scores.impact');
     await refused(post('/reviews', reviewer(2), review('withdrawn-or-unknown')), 404, 'not_found', 'applicationId');
-    // Duplicates: the same reviewer twice, the same review id twice.
+    // Duplicates: the same reviewer twice on one application in one round (a review is that triple;
+    // its reviewId is the reviewer's own label, recorded with it, and not kept in the cycle's state).
     await ok(post('/reviews', reviewer(2), review('alpha', { reviewId: 'r2-alpha' })), 201, ['ReviewSubmitted'], 'review');
     await refused(post('/reviews', reviewer(2), review('alpha')), 409, 'duplicate', 'applicationId');
-    await refused(post('/reviews', reviewer(1), review('gamma', { reviewId: 'r2-alpha' })), 409, 'duplicate', 'reviewId');
+    await refused(post('/reviews', reviewer(2), review('alpha', { reviewId: 'r2-alpha-again' })), 409, 'duplicate', 'applicationId');
     // Two identical commands at once: one is taken, the other refused (by the validator or, when both
     // passed it together, by the handler) with the same 409, and only one event is recorded.
     const before = await h.eventCount(id);

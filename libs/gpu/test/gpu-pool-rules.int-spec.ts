@@ -84,13 +84,14 @@ describe('GPU pool rules (PostgreSQL)', () => {
     expect(at('2040-11-01', 'north')).toMatchObject({ allocated: 1024 });
     expect(at('2040-11-01', 'south')).toMatchObject({ allocated: 1024 }); // c, past its planned end, and the entrant
     for (const p of pool.series) expect(p.reserved + p.allocated).toBeLessThanOrEqual(p.capacity);
-    // The refused entrant is served once a team leaves.
-    await gpu.releaseGrant({ idempotencyKey: 'grant:sc:2040:c#release', grantId: 'grant:sc:2040:c', reason: 'eliminated' });
+    // The refused entrant is served once a team leaves, on the row that team gave back (which row c
+    // got depends on which of the three parallel requests came last).
+    const freed = await gpu.releaseGrant({ idempotencyKey: 'grant:sc:2040:c#release', grantId: 'grant:sc:2040:c', reason: 'eliminated' });
     const retry = await gpu.provisionGrant({
       idempotencyKey: 'grant:sc:2040:refill-2#provision-2', grantId: 'grant:sc:2040:refill-2', organisationId: 'org-refill-2',
       request: { alternatives: [{ type: 'GH200', count: 512 }] }, window: refill,
     });
-    expect(retry).toMatchObject({ status: 'active', served: { capacityId: 'sc-south' } });
+    expect(retry).toMatchObject({ status: 'active', served: { capacityId: freed.freed!.capacityId } });
     await releaseAll('grant:sc:');
   });
 
