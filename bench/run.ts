@@ -3,6 +3,8 @@
  *   1. event store append (hash chain + inline projections) vs a raw PostgreSQL INSERT
  *   2. admin API read (auth + projection query) vs a bare NestJS route
  *   3. cycle start until CallOpened is recorded vs a bare Temporal workflow running one activity
+ *   4. scale (bench/scale-call.ts): a full-size call through the HTTP API, every history of the
+ *      cycle measured against the payload and history budgets (BENCH_SCALE=0 skips it)
  * Each line reports the ratio (ours / baseline) and the absolute figures. Nothing here asserts:
  * the numbers are for reading, and are not committed as truth.
  */
@@ -25,6 +27,7 @@ import { issueToken } from '../apps/admin-api/src/auth/tokens';
 import { createAdminApi } from '../apps/admin-api/src/bootstrap';
 import { ensurePostgres, createDatabaseIfMissing, dropDatabase, withDatabase } from '../tools/postgres';
 import { freePort, startDevServer } from '../tools/temporal-dev-server';
+import { runScaleSection } from './scale-call';
 
 const N = Number(process.env.BENCH_N ?? 300);
 
@@ -65,6 +68,7 @@ async function main(): Promise<void> {
     );
   }
   console.log(`  process RSS ${(process.memoryUsage().rss / 1e6).toFixed(0)} MB, heap ${(process.memoryUsage().heapUsed / 1e6).toFixed(0)} MB`);
+  if (process.env.BENCH_SCALE !== '0') await runScaleSection();
 }
 
 async function benchAppend(url: string, db: Awaited<ReturnType<typeof createDataSource>>): Promise<Result> {

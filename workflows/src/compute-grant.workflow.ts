@@ -4,15 +4,17 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   isCancellation,
-  proxyActivities,
   setHandler,
   sleep,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
-import type { GpuActivities } from '@concentra/gpu';
+import type { GpuRefusal } from '@concentra/gpu';
+import { addDuration, gpuLimitFor, type GpuAllocation } from '@concentra/domain';
 import {
+  capacityFreedSignal,
   extendGrantSignal,
+  grantGpusSignal,
   grantPingSignal,
   grantReportSignal,
   grantStatusQuery,
@@ -22,14 +24,11 @@ import {
   type GrantCarry,
   type GrantInput,
   type GrantReport,
+  type GpuWithheld,
 } from './contracts';
+import { gpu } from './gpu';
 import { notifications } from './notify';
 
-const gpu = proxyActivities<GpuActivities>({
-  startToCloseTimeout: '5 minutes',
-  // Every call carries an idempotency key from this workflow's step, so retries are safe.
-  retry: { initialInterval: '2 seconds', maximumInterval: '5 minutes', backoffCoefficient: 2, nonRetryableErrorTypes: ['GpuIdempotencyConflict'] },
-});
 
 /** How often usage is pulled from the scheduler's accounting into the ledger (GrantInput.meteringInterval may change it). */
 const METERING_INTERVAL: Duration = '1 day';
@@ -37,6 +36,8 @@ const METERINGS_PER_RUN = 200;
 /** How long a grant keeps trying to reach a cycle that is between runs (a durable timer, not a wait in a test). */
 const REPORT_ATTEMPTS = 30;
 const REPORT_RETRY_INTERVAL = '2 seconds';
+/** A grant waiting for capacity also asks again on this timer, besides when the cycle says capacity freed. */
+const PROVISION_RETRY_INTERVAL: Duration = '1 day';
 
 export interface GrantOutcome {
   grantId: string;
@@ -62,7 +63,14 @@ export async function computeGrant(input: GrantInput, carry?: GrantCarry): Promi
   let meterings = carry?.meterings ?? 0;
   const meteringsAtStart = meterings;
   let gpuHoursUsed = 0;
-  const pendingExtensions: { until: string }[] = [];
+  const pendingExtensions: { until: string; gpus: GpuAllocation[] }[] = [];
+  let gpuChanges = carry?.gpuChanges ?? 0;
+  let topUps = carry?.topUps ?? 0;
+  /** GPUs still owed to a partly served grant (or refused on a raise), in the served type. */
+  let shortfall = carry?.shortfall ?? 0;
+  /** A new amount for the team (the program manager's, an evaluation round's), not yet applied. */
+  let pendingGpus: GpuAllocation[] | null = null;
+  let capacityFreed = false;
   let served: GpuShare | null = carry?.served ?? null;
   let reallocations = carry?.reallocations ?? 0;
   const offered: { from: string; share: GpuShare }[] = [];
@@ -71,39 +79,45 @@ export async function computeGrant(input: GrantInput, carry?: GrantCarry): Promi
 
   setHandler(releaseGrantSignal, ({ reason }) => void (releaseReason ??= reason));
   setHandler(extendGrantSignal, ({ until, gpus: newGpus }) => {
-    pendingExtensions.push({ until });
+    pendingExtensions.push({ until, gpus: newGpus });
     gpus = newGpus;
   });
+  setHandler(grantGpusSignal, ({ gpus: newGpus }) => {
+    gpus = newGpus;
+    pendingGpus = newGpus;
+  });
+  setHandler(capacityFreedSignal, () => void (capacityFreed = true));
   setHandler(reallocateGpusSignal, (offer) => void offered.push(offer));
   setHandler(grantPingSignal, () => undefined);
   setHandler(grantStatusQuery, () => ({ allocationId, endsAt, releaseReason, gpuHoursUsed }));
 
   try {
     if (!allocationId && !releaseReason) {
-      const now = new Date().toISOString();
-      const provisioned = await gpu.provisionGrant({
-        idempotencyKey: `${grantId}#provision`,
-        grantId,
-        organisationId: input.organisationId,
-        request: { alternatives: gpus.map((g) => ({ type: g.type, count: g.count })) },
-        window: { from: now, to: windowEnd(now, endsAt) },
-      });
-      if (provisioned.status === 'refused') {
-        releaseReason = `gpu_refused:${provisioned.refusal.reason}`;
-        return { grantId, allocationId: null, releaseReason, gpuHoursUsed: null };
+      if (!(await provision())) return { grantId, allocationId: null, releaseReason: releaseReason ?? 'failed', gpuHoursUsed: null };
+      await report({ kind: 'started', applicationId: input.applicationId, grantId, allocationId: allocationId! });
+      if (shortfall > 0 && served) {
+        await withheld({
+          kind: 'partial',
+          reason: 'insufficient_capacity',
+          message: `served ${served.count} of the ${served.count + shortfall} ${served.type} GPUs asked for; the rest when capacity frees`,
+          rule: 'capacity',
+          retryable: true,
+          retrying: !!input.retryFor,
+          policyVersion: null,
+          capacity: [],
+          served: served.count,
+          asked: served.count + shortfall,
+        });
       }
-      allocationId = provisioned.allocationId;
-      served = provisioned.served && { capacityId: provisioned.served.capacityId, type: provisioned.served.type, count: provisioned.served.count };
-      await report({ kind: 'started', applicationId: input.applicationId, grantId, allocationId });
     }
 
     while (!releaseReason) {
       if (meterings - meteringsAtStart >= METERINGS_PER_RUN || workflowInfo().continueAsNewSuggested) {
         continuing = true; // the allocation carries over to the next run: nothing to release
-        return await continueAsNew<typeof computeGrant>(input, { allocationId, served, reallocations, extensions, meterings, changes, releaseReason, endsAt, gpus });
+        return await continueAsNew<typeof computeGrant>(input, { allocationId, served, reallocations, gpuChanges, topUps, shortfall, extensions, meterings, changes, releaseReason, endsAt, gpus });
       }
       const signalled = await condition(
-        () => releaseReason !== null || pendingExtensions.length > 0 || offered.length > 0,
+        () => releaseReason !== null || pendingExtensions.length > 0 || offered.length > 0 || pendingGpus !== null || (capacityFreed && shortfall > 0),
         (input.meteringInterval as Duration | undefined) ?? METERING_INTERVAL,
       );
       while (offered.length > 0 && !releaseReason) {
@@ -115,11 +129,50 @@ export async function computeGrant(input: GrantInput, carry?: GrantCarry): Promi
         if (changed.outcome === 'changed') served = { ...served, count: served.count + share.count };
       }
       while (pendingExtensions.length > 0 && !releaseReason) {
-        const { until } = pendingExtensions.shift()!;
+        const extension = pendingExtensions.shift()!;
         extensions += 1;
-        await gpu.changeGrant({ idempotencyKey: `${grantId}#extend-${extensions}`, grantId, extendTo: until });
-        endsAt = until;
+        // The extension carries the finalist's amount (`gpusPerFinalist`): window and limit change together.
+        const limit = served ? gpuLimitFor(extension.gpus, served) : null;
+        const withLimit = served && limit !== null && limit !== served.count ? limit : null;
+        const changed = await gpu.changeGrant({
+          idempotencyKey: `${grantId}#extend-${extensions}`,
+          grantId,
+          extendTo: extension.until,
+          ...(withLimit !== null ? { limits: { gpus: withLimit } } : {}),
+        });
+        if (changed.outcome === 'changed') {
+          endsAt = extension.until;
+          if (withLimit !== null) setServed(withLimit);
+        } else {
+          await withheldChange(changed.refusal, withLimit);
+          if (withLimit !== null) {
+            // The extension itself still stands: the window moves without the new limit.
+            const windowOnly = await gpu.changeGrant({ idempotencyKey: `${grantId}#extend-${extensions}-window`, grantId, extendTo: extension.until });
+            if (windowOnly.outcome === 'changed') endsAt = extension.until;
+          }
+        }
       }
+      if (pendingGpus && !releaseReason && served) {
+        const limit = gpuLimitFor(pendingGpus, served);
+        pendingGpus = null;
+        if (limit !== served.count) {
+          gpuChanges += 1;
+          const changed = await gpu.changeGrant({ idempotencyKey: `${grantId}#gpus-${gpuChanges}`, grantId, limits: { gpus: limit } });
+          if (changed.outcome === 'changed') setServed(limit);
+          else await withheldChange(changed.refusal, limit);
+        } else shortfall = 0;
+      }
+      if (capacityFreed && shortfall > 0 && !releaseReason && served && input.retryFor) {
+        capacityFreed = false;
+        topUps += 1;
+        const target = served.count + shortfall;
+        const changed = await gpu.changeGrant({ idempotencyKey: `${grantId}#topup-${topUps}`, grantId, limits: { gpus: target } });
+        if (changed.outcome === 'changed') {
+          setServed(target);
+          await report({ kind: 'served', applicationId: input.applicationId, grantId, served: target });
+        }
+      }
+      capacityFreed = false;
       if (!signalled && !releaseReason) {
         meterings += 1;
         const usage = await gpu.meterUsage({ idempotencyKey: `${grantId}#meter-${meterings}`, grantId });
@@ -176,6 +229,84 @@ export async function computeGrant(input: GrantInput, carry?: GrantCarry): Promi
   }
   return { grantId, allocationId, releaseReason: releaseReason ?? 'failed', gpuHoursUsed };
 
+  /**
+   * Asks the pool for the team's GPUs. Refused: the cycle is told (it escalates), and as the policy
+   * says (`onRefusal`) the grant gives up at once, or asks again under a new key (`#provision-<n>`)
+   * when the cycle says capacity freed, on a daily timer, or with a new amount, until the give-up
+   * timer fires (a refusal that cannot pass later, a lessor rule, waits only for a new amount).
+   * True once served; false when it gave up or was released while waiting.
+   */
+  async function provision(): Promise<boolean> {
+    let gaveUp = false;
+    let giveUpArmed = false;
+    let escalated = false;
+    for (let attempt = 1; ; attempt++) {
+      pendingGpus = null;
+      capacityFreed = false;
+      const now = new Date().toISOString();
+      const atLeast = input.acceptPartialAtLeast ? Math.max(1, Math.ceil(gpus[0].count * input.acceptPartialAtLeast)) : null;
+      const provisioned = await gpu.provisionGrant({
+        idempotencyKey: attempt === 1 ? `${grantId}#provision` : `${grantId}#provision-${attempt}`,
+        grantId,
+        organisationId: input.organisationId,
+        request: { alternatives: gpus.map((g) => ({ type: g.type, count: g.count })) },
+        window: { from: now, to: windowEnd(now, endsAt) },
+        ...(atLeast !== null && atLeast < gpus[0].count ? { acceptPartial: { atLeast } } : {}),
+      });
+      if (provisioned.status !== 'refused') {
+        allocationId = provisioned.allocationId;
+        served = provisioned.served && { capacityId: provisioned.served.capacityId, type: provisioned.served.type, count: provisioned.served.count };
+        shortfall = provisioned.shortfall ?? 0;
+        return true;
+      }
+      const { refusal } = provisioned;
+      const retryable = refusal.retryable === true;
+      if (!escalated) {
+        escalated = true;
+        await withheld({ ...compactRefusal(refusal), kind: 'refused', retrying: !!input.retryFor && retryable, served: null, asked: gpus[0].count });
+      }
+      if (!input.retryFor) {
+        releaseReason = `gpu_refused:${refusal.reason}`;
+        return false;
+      }
+      if (!giveUpArmed) {
+        giveUpArmed = true;
+        // A timer armed for the policy's bound: when it fires, the bound has passed (the clock only sets its length).
+        const bound = Date.parse(addDuration(now, input.retryFor)) - Date.parse(now);
+        sleep(Math.max(1, bound)).then(
+          () => void (gaveUp = true),
+          () => undefined,
+        );
+      }
+      const changed = () => pendingGpus !== null;
+      if (retryable) await condition(() => releaseReason !== null || gaveUp || changed() || capacityFreed, PROVISION_RETRY_INTERVAL);
+      else await condition(() => releaseReason !== null || gaveUp || changed());
+      if (releaseReason) return false;
+      if (gaveUp && !changed()) {
+        releaseReason = `gpu_refused:${refusal.reason}`;
+        return false;
+      }
+      // A new amount refused again is escalated again.
+      if (changed()) escalated = false;
+    }
+  }
+
+  function setServed(count: number): void {
+    served = { ...served!, count };
+    shortfall = 0;
+  }
+
+  /** A raise (a new amount, a finalist's) the pool refused: the cycle is told; with `retry_until` it is asked again when capacity frees. */
+  async function withheldChange(refusal: GpuRefusal, limit: number | null): Promise<void> {
+    if (!served || limit === null) return;
+    shortfall = Math.max(0, limit - served.count);
+    await withheld({ ...compactRefusal(refusal), kind: 'partial', retrying: !!input.retryFor && refusal.retryable === true, served: served.count, asked: limit });
+  }
+
+  async function withheld(w: GpuWithheld): Promise<void> {
+    await report({ kind: 'withheld', applicationId: input.applicationId, grantId, withheld: w });
+  }
+
   async function report(message: GrantReport): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
@@ -188,6 +319,26 @@ export async function computeGrant(input: GrantInput, carry?: GrantCarry): Promi
       }
     }
   }
+}
+
+/** The ledger's refusal, compact enough for a signal and an event: at most 16 rows, the fields decisions show. */
+function compactRefusal(refusal: GpuRefusal): Omit<GpuWithheld, 'kind' | 'retrying' | 'served' | 'asked'> {
+  return {
+    reason: refusal.reason,
+    message: refusal.message.slice(0, 2000),
+    rule: refusal.rule ?? null,
+    retryable: refusal.retryable === true,
+    policyVersion: refusal.policyVersion ?? null,
+    capacity: (refusal.capacity ?? []).slice(0, 16).map((c) => ({
+      capacityId: c.capacityId,
+      gpuType: c.gpuType,
+      count: c.count,
+      held: c.held,
+      free: c.free,
+      why: c.why,
+      lessorOrganisationId: c.lessorOrganisationId,
+    })),
+  };
 }
 
 /**

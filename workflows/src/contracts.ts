@@ -122,8 +122,8 @@ export interface GrantInput {
   meteringInterval?: string;
   /** Policy `onRefusal: retry_until <retryFor>`: how long a refused grant keeps asking (absent: it gives up at once). */
   retryFor?: string;
-  /** Policy `acceptPartialAtLeast`, as GPUs of the first alternative: serve part if at least this many. */
-  partialAtLeast?: number;
+  /** Policy `acceptPartialAtLeast`: serve part if at least this fraction of the first alternative. */
+  acceptPartialAtLeast?: number;
 }
 
 export interface GrantCarry {
@@ -148,6 +148,8 @@ export type GrantReport =
   | { kind: 'started'; applicationId: string; grantId: string; allocationId: string }
   /** The pool refused the grant, or served part, or refused a new limit: the cycle records and escalates it. */
   | { kind: 'withheld'; applicationId: string; grantId: string; withheld: GpuWithheld }
+  /** A partly served grant was topped up: it holds all it asked for. */
+  | { kind: 'served'; applicationId: string; grantId: string; served: number }
   | {
       kind: 'ended';
       applicationId: string;

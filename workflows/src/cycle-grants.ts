@@ -1,9 +1,10 @@
-import { ApplicationFailure, ParentClosePolicy, getExternalWorkflowHandle, proxyActivities, startChild } from '@temporalio/workflow';
+import { ApplicationFailure, ParentClosePolicy, getExternalWorkflowHandle, startChild } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { GpuActivities } from '@concentra/gpu';
-import { grantsToRelease, grantsToStart, mendUnstorable, shareFreedGpus, type CycleCommand, type CycleState } from '@concentra/domain';
+import { canonicalJson, grantsToRelease, grantsToStart, mendUnstorable, refusalRetryFor, shareFreedGpus, type CycleCommand, type CycleState, type GrantStage } from '@concentra/domain';
 import {
+  capacityFreedSignal,
   extendGrantSignal,
+  grantGpusSignal,
   grantPingSignal,
   reallocateGpusSignal,
   releaseGrantSignal,
@@ -11,23 +12,21 @@ import {
   type GrantReport,
 } from './contracts';
 import { computeGrant } from './compute-grant.workflow';
+import { gpu } from './gpu';
 
 /** What the grant side of a cycle hands the next run across continue-as-new. */
 export interface GrantsCarry {
   startedGrants: string[];
   releaseSent: string[];
   extensionSent: Record<string, string | null>;
+  /** The GPU amount each started grant was last sent (canonical JSON); absent in older carries. */
+  gpusSent?: Record<string, string>;
   inbox: GrantReport[];
 }
 
 const SYSTEM = { role: 'system' as const, subject: 'workflow' };
 type EndedReport = Extract<GrantReport, { kind: 'ended' }>;
 
-/** The cycle's own hand on the pool, for a grant that ended without giving its GPUs back. */
-const gpu = proxyActivities<GpuActivities>({
-  startToCloseTimeout: '5 minutes',
-  retry: { initialInterval: '2 seconds', maximumInterval: '5 minutes', backoffCoefficient: 2, nonRetryableErrorTypes: ['GpuIdempotencyConflict'] },
-});
 
 /**
  * The cycle's side of its grants: starts one child per awardee, sends extensions and releases,
@@ -39,6 +38,7 @@ export class CycleGrants {
   private readonly started: Set<string>;
   private readonly releaseSent: Set<string>;
   private readonly extensionSent: Record<string, string | null>;
+  private readonly gpusSent: Record<string, string>;
 
   constructor(
     private readonly cycleId: string,
@@ -51,10 +51,11 @@ export class CycleGrants {
     this.started = new Set(carry?.startedGrants ?? []);
     this.releaseSent = new Set(carry?.releaseSent ?? []);
     this.extensionSent = { ...carry?.extensionSent };
+    this.gpusSent = { ...carry?.gpusSent };
   }
 
   carry(): GrantsCarry {
-    return { startedGrants: [...this.started], releaseSent: [...this.releaseSent], extensionSent: this.extensionSent, inbox: this.inbox };
+    return { startedGrants: [...this.started], releaseSent: [...this.releaseSent], extensionSent: this.extensionSent, gpusSent: this.gpusSent, inbox: this.inbox };
   }
 
   /** Grants the cycle has asked to release and not yet heard from. */
@@ -69,6 +70,15 @@ export class CycleGrants {
       const report = this.inbox[0];
       if (report.kind === 'started') {
         await this.applyIfStillValid({ type: 'RecordGrantStarted', actor: SYSTEM, data: { applicationId: report.applicationId, grantId: report.grantId, allocationId: report.allocationId } });
+      } else if (report.kind === 'withheld') {
+        const w = report.withheld;
+        await this.applyIfStillValid({
+          type: 'RecordGpusWithheld',
+          actor: SYSTEM,
+          data: { applicationId: report.applicationId, grantId: report.grantId, ...w, reason: mendUnstorable(w.reason), message: mendUnstorable(w.message) },
+        });
+      } else if (report.kind === 'served') {
+        await this.applyIfStillValid({ type: 'RecordGpusServed', actor: SYSTEM, data: { applicationId: report.applicationId, grantId: report.grantId, served: report.served } });
       } else {
         const ended = report.reclaim ? await this.reclaim(report) : report;
         await this.applyIfStillValid({
@@ -78,6 +88,7 @@ export class CycleGrants {
           data: { applicationId: ended.applicationId, grantId: ended.grantId, reason: mendUnstorable(ended.reason), ...(ended.gpuHoursUsed === null ? {} : { gpuHoursUsed: ended.gpuHoursUsed }) },
         });
         await this.offerFreedGpus(ended);
+        await this.tellWaitingGrants(ended);
       }
       this.inbox.shift();
     }
@@ -89,6 +100,10 @@ export class CycleGrants {
       if (this.started.has(grant.grantId)) continue;
       this.started.add(grant.grantId);
       this.extensionSent[grant.grantId] = grant.endsAt;
+      this.gpusSent[grant.grantId] = canonicalJson(grant.gpus);
+      const policy = state.stage === 'not_started' ? null : state.policy;
+      const retryFor = policy ? refusalRetryFor(policy) : null;
+      const partial = policy?.stages.find((st): st is GrantStage => st.kind === 'grant')?.acceptPartialAtLeast;
       try {
         const child = await startChild(computeGrant, {
           workflowId: grant.grantId,
@@ -101,6 +116,8 @@ export class CycleGrants {
               gpus: grant.gpus,
               endsAt: grant.endsAt,
               ...(this.tuning?.grantMeteringInterval ? { meteringInterval: this.tuning.grantMeteringInterval } : {}),
+              ...(retryFor ? { retryFor } : {}),
+              ...(partial ? { acceptPartialAtLeast: partial } : {}),
             },
           ],
           // Grants outlive a continue-as-new of the cycle; they report back by signal.
@@ -116,8 +133,17 @@ export class CycleGrants {
       for (const grant of Object.values(state.grants)) {
         if (grant.status === 'active' && this.started.has(grant.grantId) && this.extensionSent[grant.grantId] !== grant.endsAt && grant.endsAt) {
           this.extensionSent[grant.grantId] = grant.endsAt;
+          this.gpusSent[grant.grantId] = canonicalJson(grant.gpus);
           await this.signal(grant.grantId, grant.applicationId, (h) => h.signal(extendGrantSignal, { until: grant.endsAt!, gpus: grant.gpus }));
         }
+      }
+      // A new amount (the program manager's, an evaluation round's) reaches a running or waiting grant.
+      for (const grant of Object.values(state.grants)) {
+        if (grant.status === 'ended' || !this.started.has(grant.grantId) || this.releaseSent.has(grant.grantId)) continue;
+        const gpus = canonicalJson(grant.gpus);
+        if (this.gpusSent[grant.grantId] === undefined || this.gpusSent[grant.grantId] === gpus) continue;
+        this.gpusSent[grant.grantId] = gpus;
+        await this.signal(grant.grantId, grant.applicationId, (h) => h.signal(grantGpusSignal, { gpus: grant.gpus }));
       }
     }
     for (const grant of grantsToRelease(state)) {
@@ -153,6 +179,21 @@ export class CycleGrants {
       if (!this.started.has(share.grantId) || this.releaseSent.has(share.grantId)) continue;
       const applicationId = this.applicationOf(share.grantId);
       await this.signal(share.grantId, applicationId, (h) => h.signal(reallocateGpusSignal, { from: report.grantId, share: { ...freed, count: share.count } }));
+    }
+  }
+
+  /**
+   * GPUs given back by a grant that ended reach the grants waiting for capacity (refused, or served
+   * in part, with the policy `onRefusal: retry_until`): each asks the pool again.
+   */
+  private async tellWaitingGrants(report: EndedReport): Promise<void> {
+    if (!report.freed) return;
+    const state = this.state();
+    if (state.stage === 'not_started') return;
+    for (const grant of Object.values(state.grants)) {
+      if (grant.grantId === report.grantId || grant.status === 'ended' || !grant.withheld?.retrying) continue;
+      if (!this.started.has(grant.grantId) || this.releaseSent.has(grant.grantId)) continue;
+      await this.signal(grant.grantId, grant.applicationId, (h) => h.signal(capacityFreedSignal, { from: report.grantId, share: report.freed! }));
     }
   }
 

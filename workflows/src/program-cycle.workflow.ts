@@ -197,7 +197,13 @@ export async function programCycle(input: CycleInput, carry?: CycleCarry): Promi
     }
     remindersThrough = wake.at;
     if (wake.deadline) {
-      await apply({ type: 'DeadlinePassed', actor: SYSTEM, data: { deadline: wake.deadline.kind, at: wake.deadline.at } }, wake.deadline.at);
+      const command: CycleCommand = { type: 'DeadlinePassed', actor: SYSTEM, data: { deadline: wake.deadline.kind, at: wake.deadline.at } };
+      await apply(command, wake.deadline.at).catch((error: unknown) => {
+        // The deadline comes from the state itself: a refusal is a defect of this code. Failing the
+        // workflow task (not the cycle) keeps the cycle waiting, unharmed, until a fix is deployed.
+        if (error instanceof ApplicationFailure && error.type === 'DomainError') throw new Error(`the cycle refused its own ${command.type}: ${error.message}`);
+        throw error;
+      });
     }
   }
 }

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { evolveAll, owed, policyHash, type CycleCommand, type CycleEvent, type CycleEventType, type Owed, type ProgramPolicy } from '@concentra/domain';
 import { EventActivities, EventStore, PROJECTIONS, type StoredEvent } from '@concentra/persistence';
 import { NotificationActivities } from '@concentra/notifications';
-import type { GpuAllocationView } from '@concentra/gpu';
+import type { CapacityInput, GpuAllocationView } from '@concentra/gpu';
 import { activitiesOf } from '@concentra/temporal';
 import {
   commandUpdates,
@@ -66,11 +66,11 @@ export class CycleHarness {
   ) {}
 
   /** `bundle`: other workflow code than workflows/src as built (a test that changes a rule). */
-  static async create(options: { bundle?: WorkflowBundleWithSourceMap } = {}): Promise<CycleHarness> {
+  static async create(options: { bundle?: WorkflowBundleWithSourceMap; capacity?: CapacityInput[] } = {}): Promise<CycleHarness> {
     const [env, database] = await Promise.all([createTimeSkippingEnvironment(), createTestDatabase()]);
     const harness = new CycleHarness(env, database);
     harness.store = new EventStore(database.db, PROJECTIONS);
-    harness.gpu = await createGpuTestActivities(database.db, harness.store);
+    harness.gpu = await createGpuTestActivities(database.db, harness.store, options.capacity ? { capacity: options.capacity } : {});
     harness.worker = await createTestWorker(
       env,
       {

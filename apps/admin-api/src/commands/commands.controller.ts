@@ -19,6 +19,7 @@ import {
   RecordProcurementContractSchema,
   RecordReleaseDeclarationSchema,
   SelectRefillEntrantsSchema,
+  SetGrantGpusSchema,
   SubmitApplicationSchema,
   SubmitEvaluationScoresSchema,
   SubmitModelSchema,
@@ -188,6 +189,15 @@ export class CycleCommandsController {
   @ApiBody({ schema: z.toJSONSchema(SelectRefillEntrantsSchema, { io: 'input' }) as object })
   selectRefill(@Param('id') id: string, @Body(new ZodPipe(SelectRefillEntrantsSchema)) body: Body<typeof SelectRefillEntrantsSchema>, @CurrentPrincipal() p: Principal) {
     return this.commands.send(id, 'SelectRefillEntrants', body, p);
+  }
+
+  @Post('grants/:applicationId/gpus')
+  @HttpCode(200)
+  @Allow('program_manager')
+  @ApiOperation({ summary: "Set a team's GPU amount, with a rationale (applies to its running grant, or the grant when it starts)" })
+  @ApiBody({ schema: z.toJSONSchema(SetGrantGpusSchema, { io: 'input' }) as object })
+  setGrantGpus(@Param('id') id: string, @AppId() applicationId: string, @Body(new ZodPipe(SetGrantGpusSchema)) body: Body<typeof SetGrantGpusSchema>, @CurrentPrincipal() p: Principal) {
+    return this.commands.send(id, 'SetGrantGpus', { applicationId, ...body }, p);
   }
 
   @Post('procurement/contracts')

@@ -36,6 +36,8 @@ export const SubmitApplicationSchema = z.strictObject({
   /** Must be the caller's own organisation. */
   lead: OrganisationSchema,
   members: z.array(OrganisationSchema).max(100).default([]),
+  /** GPUs asked for (of the grant stage's first type), where the policy takes requests; the grant gets at most the policy's cap. */
+  gpusRequested: z.number().int('must be a whole number').min(1, 'must be at least 1').max(1_000_000, 'at most 1,000,000').optional(),
 });
 export type SubmitApplicationBody = z.infer<typeof SubmitApplicationSchema>;
 
@@ -100,6 +102,20 @@ export const ObjectToDecisionSchema = z.strictObject({ applicationId: Applicatio
 export const WaiveObjectionSchema = z.strictObject({}).default({});
 
 export const DecideObjectionSchema = z.strictObject({ upheld: z.boolean(), reasoning: text(10_000) });
+
+export const SetGrantGpusSchema = z.strictObject({
+  /** Alternatives in order of preference, e.g. [{ "type": "B200", "count": 256 }, { "type": "H100", "count": 512 }]. */
+  gpus: z
+    .array(
+      z.strictObject({
+        type: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/, 'must be a GPU type such as "H100"'),
+        count: z.number().int('must be a whole number').min(1, 'must be at least 1').max(1_000_000, 'at most 1,000,000'),
+      }),
+    )
+    .min(1, 'at least one GPU amount')
+    .max(8, 'at most 8 alternatives'),
+  rationale: text(),
+});
 
 export const SelectRefillEntrantsSchema = z.strictObject({
   applicationIds: z.array(ApplicationIdSchema).max(100),

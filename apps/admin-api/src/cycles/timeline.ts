@@ -81,6 +81,12 @@ export function describe(e: CycleEvent): string {
       return `"${e.data.applicationId}" eliminated in round ${e.data.round} (${e.data.reason.replace(/_/g, ' ')})`;
     case 'GrantExtended':
       return `Grant of "${e.data.applicationId}" extended until ${e.data.extendedUntil}`;
+    case 'GrantGpusChanged':
+      return `GPUs of "${e.data.applicationId}" set to ${e.data.gpus.map((g) => `${g.count} ${g.type}`).join(' or ')} (${e.data.cause === 'override' ? `by ${e.data.by}` : 'evaluation round'})`;
+    case 'GrantGpusWithheld':
+      return `GPUs of "${e.data.applicationId}" ${e.data.kind === 'partial' ? `served in part (${e.data.served ?? 0} of ${e.data.asked ?? '?'})` : 'refused'}: ${e.data.reason}${e.data.rule ? ` (rule ${e.data.rule})` : ''}`;
+    case 'GrantGpusServed':
+      return `GPUs of "${e.data.applicationId}" served in full (${e.data.served})`;
     case 'ExtensionStarted':
       return `Extension started for ${list(e.data.finalists)} until ${e.data.endsAt}`;
     case 'ExtensionEnded':

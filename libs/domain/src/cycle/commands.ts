@@ -142,6 +142,8 @@ export type RecordGpusWithheld = Cmd<
     asked: number | null;
   }
 >;
+/** A grant that was refused or partly served now holds all it asked for (topped up). */
+export type RecordGpusServed = Cmd<'RecordGpusServed', { applicationId: string; grantId: string; served: number }>;
 export type RecordGrantEnded = Cmd<'RecordGrantEnded', { applicationId: string; grantId: string; reason: string; gpuHoursUsed?: number }>;
 export type RecordProcurementContract = Cmd<
   'RecordProcurementContract',
@@ -183,6 +185,7 @@ export type CycleCommand =
   | RecordGrantEnded
   | SetGrantGpus
   | RecordGpusWithheld
+  | RecordGpusServed
   | RecordProcurementContract
   | RecordReleaseDeclaration
   | CancelCycle;
@@ -211,6 +214,7 @@ export const COMMAND_TYPES = [
   'RecordGrantEnded',
   'SetGrantGpus',
   'RecordGpusWithheld',
+  'RecordGpusServed',
   'RecordProcurementContract',
   'RecordReleaseDeclaration',
   'CancelCycle',

@@ -4,7 +4,7 @@ import { addDuration } from '../shared/time';
 import { refusalRetryFor, sameGpus } from './grant-gpus';
 import { DomainError, fail } from '../shared/errors';
 import { isBefore, isIsoInstant } from '../shared/time';
-import type { RecordGpusWithheld, RecordGrantEnded, RecordGrantStarted, RecordProcurementContract, RecordReleaseDeclaration, SetGrantGpus } from './commands';
+import type { RecordGpusServed, RecordGpusWithheld, RecordGrantEnded, RecordGrantStarted, RecordProcurementContract, RecordReleaseDeclaration, SetGrantGpus } from './commands';
 import type { CycleEvent } from './events';
 import { chain, requireApplication, requireLeadOrganisation, requireRole, requireRunning, requireStage, requireText } from './guards';
 import { closeCycle } from './pipeline';
@@ -130,6 +130,16 @@ export function recordGpusWithheld(state: CycleState, cmd: RecordGpusWithheld, n
     },
     { type: 'EscalationRaised', data: { reason: 'gpus_withheld', subject: grant.applicationId, details, raisedAt: now, heldDeadline: null } },
   ];
+}
+
+export function recordGpusServed(state: CycleState, cmd: RecordGpusServed, now: string): CycleEvent[] {
+  requireRole(cmd.actor, 'system');
+  const { grant } = requireGrant(state, cmd.data?.applicationId, cmd.data?.grantId);
+  if (grant.status === 'ended') fail('invalid_state', 'the grant has ended', 'grantId');
+  if (!grant.withheld) fail('duplicate', 'nothing is withheld from this grant', 'grantId');
+  const served = cmd.data.served;
+  if (typeof served !== 'number' || !Number.isInteger(served) || served < 1) fail('validation_failed', 'must be a whole number of GPUs', 'served');
+  return [{ type: 'GrantGpusServed', data: { applicationId: grant.applicationId, grantId: grant.grantId, served, at: now } }];
 }
 
 function requireFinalist(s: RunningCycle, applicationId: unknown): string {

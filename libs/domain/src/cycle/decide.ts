@@ -15,7 +15,7 @@ import type { CycleCommand } from './commands';
 import { approveMembershipChange, cancelCycle, openCall, submitApplication, withdrawApplication } from './decide-call';
 import { deadlinePassed } from './decide-deadline';
 import { approveNarrowing, approveSelection, decideObjection, objectToDecision, overrideNarrowing, overrideSelection, selectRefill, waiveObjection } from './decide-decisions';
-import { recordGpusWithheld, recordGrantEnded, recordGrantStarted, recordProcurementContract, recordReleaseDeclaration, setGrantGpus } from './decide-grant';
+import { recordGpusServed, recordGpusWithheld, recordGrantEnded, recordGrantStarted, recordProcurementContract, recordReleaseDeclaration, setGrantGpus } from './decide-grant';
 import { declareConflict, submitEvaluationScores, submitModel, submitReview } from './decide-scoring';
 import type { CycleEvent } from './events';
 import type { CycleState } from './state';
@@ -69,6 +69,8 @@ export function decide(command: CycleCommand, state: CycleState, now: string): C
       return setGrantGpus(state, command, at);
     case 'RecordGpusWithheld':
       return recordGpusWithheld(state, command, at);
+    case 'RecordGpusServed':
+      return recordGpusServed(state, command, at);
     case 'RecordProcurementContract':
       return recordProcurementContract(state, command, at);
     case 'RecordReleaseDeclaration':

@@ -160,6 +160,8 @@ export type GrantGpusChanged = Ev<
   'GrantGpusChanged',
   { applicationId: string; grantId: string | null; gpus: GpuAllocation[]; previous: GpuAllocation[] | null; cause: 'override' | 'round'; rationale: string | null; by: string; at: string }
 >;
+/** A grant that was partly served was topped up: nothing is owed any more. */
+export type GrantGpusServed = Ev<'GrantGpusServed', { applicationId: string; grantId: string; served: number; at: string }>;
 /** The pool refused a grant its GPUs, or served only part: escalated, owed, retried as the policy says. */
 export type GrantGpusWithheld = Ev<
   'GrantGpusWithheld',
@@ -290,6 +292,7 @@ export type CycleEvent =
   | GrantEnded
   | GrantGpusChanged
   | GrantGpusWithheld
+  | GrantGpusServed
   | GrantPeriodEnded
   | EvaluationRoundOpened
   | ModelSubmitted

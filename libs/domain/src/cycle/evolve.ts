@@ -243,6 +243,8 @@ function apply(s: RunningCycle, event: CycleEvent): RunningCycle {
       // A new amount is a new request: whatever was withheld of the old one is no longer owed.
       return withGrant(withOverride, d.applicationId, ({ withheld: _old, ...g }) => ({ ...g, gpus: d.gpus }));
     }
+    case 'GrantGpusServed':
+      return withGrant(s, event.data.applicationId, ({ withheld: _served, ...g }) => g);
     case 'GrantGpusWithheld': {
       const d = event.data;
       return withGrant(s, d.applicationId, (g) => ({ ...g, withheld: { kind: d.kind, retrying: d.retrying, until: d.retryUntil } }));

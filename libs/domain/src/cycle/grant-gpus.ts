@@ -49,10 +49,11 @@ export function gpusByTeam(s: RunningCycle, teams: string[], base: GpuAllocation
  * The GPU limit of a running grant for an amount, in the type it is served in: the amount's entry of
  * that type, else its first alternative converted at the rate it was served at (rounded up).
  */
-export function gpuLimitFor(gpus: readonly GpuAllocation[], served: { type: string; rate: number }): number {
+export function gpuLimitFor(gpus: readonly GpuAllocation[], served: { type: string; rate?: number }): number {
   const same = gpus.find((g) => g.type.toUpperCase() === served.type.toUpperCase());
   if (same) return same.count;
-  return Math.max(1, Math.ceil(gpus[0].count / (served.rate > 0 ? served.rate : 1)));
+  const rate = served.rate && served.rate > 0 ? served.rate : 1;
+  return Math.max(1, Math.ceil(gpus[0].count / rate));
 }
 
 /** The policy's `onRefusal`: how long a refused grant keeps asking (an ISO duration), or null to give up at once. */

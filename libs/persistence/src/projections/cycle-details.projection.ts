@@ -170,16 +170,49 @@ function owedBy(state: RunningCycle): ReturnType<typeof owed> {
   }
 }
 
-/** Who owes what by when, as the domain's `owed` says for the state after this event. */
+/**
+ * Who owes what by when, as the domain's `owed` says for the state after this event. Only the
+ * difference is written: a review settles one item, and a call of hundreds of applications with a
+ * named panel owes thousands, so rewriting them all on each event would grow with the call.
+ */
 async function owedRows(tx: EntityManager, cycleId: string, before: RunningCycle | null, after: RunningCycle): Promise<void> {
-  const now = owedBy(after);
-  if (before && same(owedBy(before), now)) return;
-  await tx.query('DELETE FROM cycle_owed WHERE cycle_id = $1', [cycleId]);
-  for (const o of now) {
+  const previous = new Map((before ? owedBy(before) : []).map((o) => [owedKey(o), o]));
+  const next = new Map(owedBy(after).map((o) => [owedKey(o), o]));
+  const gone = new Set([...previous.keys()].filter((k) => !next.has(k) || !sameDue(previous.get(k)!, next.get(k)!)));
+  const added = [...next.entries()].filter(([k]) => !previous.has(k) || gone.has(k)).map(([, o]) => o);
+  if (!before) await tx.query('DELETE FROM cycle_owed WHERE cycle_id = $1', [cycleId]);
+  if (gone.size > 0) {
+    const rows = [...gone].map((k) => previous.get(k)!);
     await tx.query(
-      `INSERT INTO cycle_owed (cycle_id, role, subject, organisation_id, what, application_id, due_at, deadline)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
-      [cycleId, o.who.role, o.who.subject ?? '', o.who.organisationId ?? '', o.what, o.applicationId ?? '', o.dueAt, o.deadline],
+      `DELETE FROM cycle_owed o USING unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS g(role, subject, organisation_id, what, application_id)
+       WHERE o.cycle_id = $1 AND o.role = g.role AND o.subject = g.subject AND o.organisation_id = g.organisation_id AND o.what = g.what AND o.application_id = g.application_id`,
+      [cycleId, ...columns(rows, (o) => [o.who.role, o.who.subject ?? '', o.who.organisationId ?? '', o.what, o.applicationId ?? ''])],
     );
   }
+  if (added.length > 0) {
+    await tx.query(
+      `INSERT INTO cycle_owed (cycle_id, role, subject, organisation_id, what, application_id, due_at, deadline)
+       SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[])
+       ON CONFLICT DO NOTHING`,
+      [cycleId, ...columns(added, (o) => [o.who.role, o.who.subject ?? '', o.who.organisationId ?? '', o.what, o.applicationId ?? '', o.dueAt, o.deadline])],
+    );
+  }
+}
+
+type OwedItem = ReturnType<typeof owed>[number];
+
+/** The table's primary key, less the cycle. */
+function owedKey(o: OwedItem): string {
+  return JSON.stringify([o.who.role, o.who.subject ?? '', o.who.organisationId ?? '', o.what, o.applicationId ?? '']);
+}
+
+function sameDue(a: OwedItem, b: OwedItem): boolean {
+  return a.dueAt === b.dueAt && a.deadline === b.deadline;
+}
+
+/** Rows to column arrays, for one unnest() statement instead of a statement per row. */
+function columns<T>(rows: T[], pick: (row: T) => unknown[]): unknown[][] {
+  const out: unknown[][] = [];
+  for (const row of rows) pick(row).forEach((value, i) => (out[i] ??= []).push(value));
+  return out;
 }

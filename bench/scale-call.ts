@@ -1,0 +1,617 @@
+/**
+ * Scale section of `npm run bench` (issue 8): a full-size call through the HTTP API on the dev
+ * server, then every workflow history of the cycle measured against the budget.
+ *
+ *   npm run build && node dist/bench/scale-call.js [--applications 514] [--reviews 3] [--selected 159]
+ *     [--members 30] [--summary-chars 10000] [--concurrency 8] [--reviewers 24] [--review-seconds N]
+ *     [--stall-seconds 120]
+ *
+ * It starts its own Temporal dev server, a fresh PostgreSQL database, the built worker and admin
+ * API (bench/scale-stack.ts); creates a program whose policy selects `selected` with short stages;
+ * registers exactly the GPUs the grants need; then, with `concurrency` clients: the applications
+ * (summaries of `summary-chars` characters, `members` consortium members with LEI-style ids), the
+ * reviews by a panel named at cycle start (distinct reviewers, no conflicts), the program
+ * manager's approval; and waits (bounded polls) until every grant has started. A cycle that stops
+ * moving — no new history event for `stall-seconds` while something is expected, or a workflow
+ * task failing again and again — is reported as wedged, with the pending workflow task, pending
+ * activities, the last workflow task failure and the worker's error lines; the histories are
+ * measured either way.
+ *
+ * Reported: per run of `cycle:<program>:<year>`, events and encoded history size, the largest
+ * payload (workflow input, continue-as-new carry, Update inputs and results, activity inputs and
+ * results, child inputs, signals) and the largest per kind, each against the budget (256 KB per
+ * payload, 10,000 events per run) with PASS/FAIL; the `cycleStatus` Query result once at the end;
+ * the grant workflows; and throughput (applications/s, reviews/s, p50/p95 latency) for context.
+ * Nothing asserts: the verdict is printed.
+ */
+import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
+import { type Client, WorkflowNotFoundError } from '@temporalio/client';
+import { DEVELOPMENT_JWT_SECRET } from '@concentra/config';
+import { issueToken, type Principal } from '../apps/admin-api/src/auth/tokens';
+import { planCall, scalePolicy, type PlannedApplication, type PlannedReview, type ScaleShape } from './scale-data';
+import { EVENTS_BUDGET, PAYLOAD_BUDGET_BYTES, kb, measureHistory, measureQuery, measureWorkflowRuns, type RunMeasure } from './scale-history';
+import { startScaleStack, type ScaleStack } from './scale-stack';
+
+export interface ScaleOptions extends ScaleShape {
+  concurrency: number;
+  /** No history progress for this long while the harness waits for something: wedged. */
+  stallSeconds: number;
+}
+
+export const FULL_SIZE: ScaleOptions = {
+  applications: 514,
+  reviews: 3,
+  selected: 159,
+  members: 30,
+  summaryChars: 10_000,
+  reviewers: 24,
+  reviewSeconds: 0,
+  gpusPerAwardee: 8,
+  concurrency: 8,
+  stallSeconds: 120,
+};
+
+/** Fills what follows from the others: the selection from the call's size, the review window from the number of reviews. */
+export function completeOptions(partial: Partial<ScaleOptions>): ScaleOptions {
+  const o = { ...FULL_SIZE, ...partial };
+  if (partial.selected === undefined && partial.applications !== undefined) o.selected = Math.max(1, Math.min(FULL_SIZE.selected, Math.round((o.applications * FULL_SIZE.selected) / FULL_SIZE.applications)));
+  o.selected = Math.min(o.selected, o.applications);
+  o.reviewers = Math.max(o.reviewers, o.reviews);
+  // Long enough for every review at a modest 4 reviews/s, and never under a minute.
+  if (!partial.reviewSeconds) o.reviewSeconds = Math.max(60, Math.ceil((o.applications * o.reviews) / 4));
+  return o;
+}
+
+interface PhaseResult {
+  name: string;
+  planned: number;
+  ok: number;
+  /** Accepted on a retry after a 503 or a lost connection. */
+  retried: number;
+  failures: Map<string, number>;
+  latenciesMs: number[];
+  seconds: number;
+  stalled: string | null;
+}
+
+interface Diagnosis {
+  runId: string;
+  status: string;
+  historyLength: number;
+  pendingWorkflowTask: string | null;
+  pendingActivities: string[];
+  lastWorkflowTaskFailure: string | null;
+  workerErrors: string[];
+}
+
+export interface ScaleReport {
+  options: ScaleOptions;
+  cycleId: string;
+  startedAt: string;
+  phases: PhaseResult[];
+  waits: Array<{ what: string; seconds: number }>;
+  /** Where it got to, or why it stopped. */
+  outcome: { reached: boolean; text: string; diagnosis?: Diagnosis };
+  grantsStarted: number;
+  runs: RunMeasure[];
+  query: { bytes: number } | { error: string };
+  grants: { workflows: number; maxEvents: number; largest: { bytes: number; kind: string; workflowId: string } | null; error?: string };
+  /** Payloads the worker's SDK refused to upload (TMPRL1103): the largest one, and how often. */
+  refused: { bytes: number; limit: number; path: string | null; times: number } | null;
+  logDir: string;
+}
+
+class Wedged extends Error {
+  constructor(
+    message: string,
+    readonly diagnosis: Diagnosis,
+  ) {
+    super(message);
+  }
+}
+
+export async function runScaleCall(options: ScaleOptions, log: (line: string) => void = (l) => console.log(`[scale] ${l}`)): Promise<ScaleReport> {
+  const shape = options;
+  log(`planning ${shape.applications} applications (${shape.summaryChars}-character summaries, ${shape.members} members), ${shape.reviews} reviews each, ${shape.selected} selected, review window ${shape.reviewSeconds} s`);
+  const plan = planCall(shape);
+  log('starting the Temporal dev server, PostgreSQL, the worker and the admin API ...');
+  const stack = await startScaleStack(log);
+  const slug = `scale-${randomBytes(3).toString('hex')}`;
+  const year = 2027;
+  const cycleId = `cycle:${slug}:${year}`;
+  const report: ScaleReport = {
+    options,
+    cycleId,
+    startedAt: new Date().toISOString(),
+    phases: [],
+    waits: [],
+    outcome: { reached: false, text: 'not started' },
+    grantsStarted: 0,
+    runs: [],
+    query: { error: 'not measured' },
+    grants: { workflows: 0, maxEvents: 0, largest: null },
+    refused: null,
+    logDir: stack.logDir,
+  };
+  let firstRunId: string | undefined;
+  try {
+    const api = new Api(stack.apiUrl);
+    const pm = token({ sub: 'pm@programme.example.eu', role: 'program_manager' });
+    const watch = new Watch(stack, cycleId, shape.stallSeconds * 1000);
+
+    await api.expect('POST', '/v1/programs', pm, { slug, name: `Scale benchmark ${slug}`, policy: scalePolicy(shape) }, 201);
+    await api.expect(
+      'POST',
+      '/v1/gpu/capacity',
+      pm,
+      {
+        id: `${slug}-h100`,
+        site: 'bench-site',
+        cluster: 'bench-cluster',
+        provider: 'ledger',
+        gpuType: 'H100',
+        count: shape.selected * shape.gpusPerAwardee,
+        ownership: 'owned',
+        availableFrom: new Date(Date.now() - 24 * 3600_000).toISOString(),
+      },
+      201,
+    );
+    const started = (await api.expect('POST', `/v1/programs/${slug}/cycles`, pm, { year, panel: { reviewers: plan.panel, evaluators: [] } }, 201)) as { id: string; runId: string };
+    firstRunId = started.runId;
+    const stage = async () => {
+      const res = await api.call('GET', `/v1/cycles/${encodeURIComponent(cycleId)}`, pm);
+      const body = res.body as { live?: { stage?: string; nextDeadline?: { at: string } | null } | null; recorded?: { stage?: string } | null } | null;
+      return { stage: body?.live?.stage ?? body?.recorded?.stage, nextDeadline: body?.live?.nextDeadline ?? null };
+    };
+
+    report.waits.push(await watch.until('the call to open', async () => (await stage()).stage === 'call', 60_000));
+
+    log(`applications: ${plan.applications.length} with ${shape.concurrency} clients ...`);
+    const applications = await drive('applications', plan.applications, shape.concurrency, shape.stallSeconds * 1000, (a: PlannedApplication) =>
+      api.command(`/v1/cycles/${encodeURIComponent(cycleId)}/applications`, token({ sub: `submitter@${a.lead.organisationId}`, role: 'applicant', org: a.lead.organisationId }), {
+        applicationId: a.applicationId,
+        title: a.title,
+        summary: a.summary,
+        lead: a.lead,
+        members: a.members,
+      }),
+      log,
+    );
+    report.phases.push(applications);
+    log(phaseLine(applications));
+    await stopOnServerErrors(applications, watch);
+
+    report.waits.push(await watch.until('the review round to open', async () => (await stage()).stage === 'review', 60_000));
+    const reviewDueAt = (await stage()).nextDeadline?.at;
+    log(`reviews: ${plan.reviews.length} by ${plan.panel.length} reviewers with ${shape.concurrency} clients (round due ${reviewDueAt ?? '?'}) ...`);
+    const reviews = await drive('reviews', plan.reviews, shape.concurrency, shape.stallSeconds * 1000, (r: PlannedReview) =>
+      api.command(`/v1/cycles/${encodeURIComponent(cycleId)}/reviews`, token({ sub: r.reviewer, role: 'reviewer' }), {
+        applicationId: r.applicationId,
+        scores: r.scores,
+        conflictOfInterest: { declared: false },
+      }),
+      log,
+    );
+    report.phases.push(reviews);
+    log(phaseLine(reviews));
+    await stopOnServerErrors(reviews, watch);
+
+    // The review round closes on its own timer; the wait is bounded by its due time plus the stall bound.
+    const untilDue = reviewDueAt ? Math.max(0, Date.parse(reviewDueAt) - Date.now()) : shape.reviewSeconds * 1000;
+    log(`waiting for the review round to close (${Math.round(untilDue / 1000)} s) and the selection to be proposed ...`);
+    report.waits.push(await watch.until('the selection to be proposed', async () => (await stage()).stage === 'selection', untilDue + shape.stallSeconds * 1000, untilDue));
+
+    const approval = await timed(() => api.expect('POST', `/v1/cycles/${encodeURIComponent(cycleId)}/selection/approve`, pm, { rationale: 'as ranked by the panel' }, 200));
+    report.phases.push({ name: 'approval', planned: 1, ok: 1, retried: 0, failures: new Map(), latenciesMs: [approval.ms], seconds: approval.ms / 1000, stalled: null });
+    log(`selection approved: ${JSON.stringify((approval.value as { events?: string[] }).events ?? [])}`);
+
+    log(`waiting for ${shape.selected} grants to start ...`);
+    let active = 0;
+    report.waits.push(
+      await watch.until(
+        `${shape.selected} grants to start`,
+        async () => {
+          const res = await api.call('GET', `/v1/cycles/${encodeURIComponent(cycleId)}/grants`, pm);
+          const grants = ((res.body as { grants?: Array<{ status: string }> } | null)?.grants ?? []) as Array<{ status: string }>;
+          active = grants.filter((g) => g.status === 'active').length;
+          report.grantsStarted = active;
+          return active >= shape.selected;
+        },
+        shape.stallSeconds * 1000 + shape.selected * 2_000,
+        0,
+        () => active,
+      ),
+    );
+    report.outcome = { reached: true, text: `the cycle reached its grants: ${report.grantsStarted}/${shape.selected} started` };
+  } catch (error) {
+    if (error instanceof Wedged) report.outcome = { reached: false, text: `wedged: ${error.message}`, diagnosis: error.diagnosis };
+    else report.outcome = { reached: false, text: `harness stopped: ${(error as Error).message}` };
+    log(report.outcome.text);
+  }
+
+  try {
+    log('measuring histories ...');
+    report.query = await measureQuery(stack.client, cycleId, 'cycleStatus');
+    report.runs = await measureWorkflowRuns(stack.client, cycleId, firstRunId);
+    report.grants = await measureGrants(stack.client, slug, year);
+  } catch (error) {
+    log(`measuring failed: ${(error as Error).message}`);
+  } finally {
+    const refused = stack.worker.refusedPayloads;
+    if (refused.length > 0) {
+      const largest = refused.reduce((a, b) => (b.bytes > a.bytes ? b : a));
+      report.refused = { ...largest, times: refused.length };
+    }
+    log('stopping ...');
+    await stack.stop();
+  }
+  return report;
+}
+
+/** A phase that stalled, or that the API answered with 5xx, means the cycle is not taking commands: diagnose it there. */
+async function stopOnServerErrors(phase: PhaseResult, watch: Watch): Promise<void> {
+  const serverErrors = [...phase.failures].filter(([reason]) => /^(5\d\d|no answer)/.test(reason)).reduce((n, [, c]) => n + c, 0);
+  if (phase.stalled) throw new Wedged(`${phase.name} stopped: ${phase.stalled}`, await watch.diagnose());
+  if (serverErrors > 0) throw new Wedged(`${phase.name}: ${serverErrors} of ${phase.planned} answered with a server error`, await watch.diagnose());
+}
+
+async function measureGrants(client: Client, slug: string, year: number): Promise<ScaleReport['grants']> {
+  const ids = new Set<string>();
+  for await (const e of client.workflow.list({ query: `WorkflowType = 'computeGrant'` })) if (e.workflowId.startsWith(`grant:${slug}:${year}:`)) ids.add(e.workflowId);
+  const out: ScaleReport['grants'] = { workflows: ids.size, maxEvents: 0, largest: null };
+  for (const id of ids) {
+    for (const run of await measureWorkflowRuns(client, id)) {
+      out.maxEvents = Math.max(out.maxEvents, run.events);
+      if (run.largest && (!out.largest || run.largest.bytes > out.largest.bytes)) out.largest = { bytes: run.largest.bytes, kind: run.largest.kind, workflowId: id };
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP
+
+interface Answer {
+  status: number;
+  body: unknown;
+  retryAfter: string | null;
+}
+
+type Outcome = { ok: true; retried: boolean } | { ok: false; reason: string };
+
+class Api {
+  constructor(private readonly base: string) {}
+
+  async call(method: string, path: string, auth: string, body?: unknown, timeoutMs = 60_000): Promise<Answer> {
+    const res = await fetch(`${this.base}${path}`, {
+      method,
+      headers: { authorization: auth, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status: res.status, body: parsed, retryAfter: res.headers.get('retry-after') };
+  }
+
+  async expect(method: string, path: string, auth: string, body: unknown, status: number): Promise<unknown> {
+    const res = await this.call(method, path, auth, body);
+    if (res.status !== status) throw new Error(`${method} ${path}: expected HTTP ${status}, got ${res.status}: ${JSON.stringify(res.body).slice(0, 600)}`);
+    return res.body;
+  }
+
+  /**
+   * A person's command, sent as a client would: a 503 (Temporal or PostgreSQL busy) or a lost
+   * connection is retried with backoff; a 409 "duplicate" after such a retry means the first try
+   * was applied.
+   */
+  async command(path: string, auth: string, body: unknown): Promise<Outcome> {
+    let uncertain = false;
+    for (let attempt = 1; attempt <= 6; attempt++) {
+      let res: Answer | null = null;
+      try {
+        res = await this.call('POST', path, auth, body);
+      } catch (error) {
+        if (attempt === 6) return { ok: false, reason: `no answer: ${(error as Error).message}` };
+        uncertain = true;
+      }
+      if (res) {
+        if (res.status === 201 || res.status === 200) return { ok: true, retried: attempt > 1 };
+        const problem = res.body as { error?: string; message?: string; fields?: Array<{ field: string; reason: string }> } | null;
+        if (res.status === 409 && uncertain && problem?.error === 'duplicate') return { ok: true, retried: true };
+        if (res.status !== 503 || attempt === 6) {
+          const field = problem?.fields?.[0];
+          return { ok: false, reason: `${res.status} ${problem?.error ?? ''}: ${field ? `${field.field}: ${field.reason}` : (problem?.message ?? JSON.stringify(res.body)).slice(0, 200)}` };
+        }
+        uncertain = true;
+        const after = Number(res.retryAfter);
+        await pause(Number.isFinite(after) && after > 0 ? Math.min(after * 1000, 5_000) : 250 * 2 ** attempt);
+        continue;
+      }
+      await pause(250 * 2 ** attempt);
+    }
+    return { ok: false, reason: 'gave up' };
+  }
+}
+
+function token(principal: Principal): string {
+  return `Bearer ${issueToken(principal, process.env.AUTH_JWT_SECRET ?? DEVELOPMENT_JWT_SECRET, process.env.AUTH_JWT_ISSUER ?? 'concentra')}`;
+}
+
+/** Sends every item with `concurrency` clients; stops early when nothing has been accepted for `stallMs`. */
+async function drive<T>(
+  name: string,
+  items: T[],
+  concurrency: number,
+  stallMs: number,
+  send: (item: T) => Promise<Outcome>,
+  log: (line: string) => void = () => undefined,
+): Promise<PhaseResult> {
+  const result: PhaseResult = { name, planned: items.length, ok: 0, retried: 0, failures: new Map(), latenciesMs: [], seconds: 0, stalled: null };
+  const start = Date.now();
+  const progress = setInterval(() => {
+    const refused = [...result.failures.values()].reduce((a, b) => a + b, 0);
+    log(`  ${name}: ${result.ok}/${items.length} accepted, ${refused} refused after ${Math.round((Date.now() - start) / 1000)} s`);
+  }, 15_000);
+  let lastAccepted = Date.now();
+  let next = 0;
+  const client = async () => {
+    while (next < items.length && !result.stalled) {
+      if (Date.now() - lastAccepted > stallMs) {
+        result.stalled = `nothing accepted for ${Math.round(stallMs / 1000)} s after ${result.ok} of ${items.length}`;
+        break;
+      }
+      const item = items[next++];
+      const { value, ms } = await timed(() => send(item));
+      if (value.ok) {
+        result.ok++;
+        if (value.retried) result.retried++;
+        result.latenciesMs.push(ms);
+        lastAccepted = Date.now();
+      } else {
+        result.failures.set(value.reason, (result.failures.get(value.reason) ?? 0) + 1);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, client)).finally(() => clearInterval(progress));
+  result.seconds = (Date.now() - start) / 1000;
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Watching the cycle
+
+/** Bounded waits on a condition, with the cycle's own history as the sign of life. */
+class Watch {
+  private lastSign = '';
+  private lastProgressAt = Date.now();
+
+  constructor(
+    private readonly stack: ScaleStack,
+    private readonly cycleId: string,
+    private readonly stallMs: number,
+  ) {}
+
+  /**
+   * Polls `probe` every second until it holds. Wedged when: the workflow task has failed three
+   * times in a row; or the history (and `progress`) has not moved for the stall bound once `quietMs`
+   * (a timer the cycle legitimately waits for) has passed; or `timeoutMs` runs out.
+   */
+  async until(what: string, probe: () => Promise<boolean>, timeoutMs: number, quietMs = 0, progress: () => unknown = () => null): Promise<{ what: string; seconds: number }> {
+    const start = Date.now();
+    this.lastProgressAt = Date.now();
+    let lastProgress = progress();
+    for (let i = 0; ; i++) {
+      if (await probe().catch(() => false)) return { what, seconds: (Date.now() - start) / 1000 };
+      if (i % 3 === 0) {
+        const d = await this.describe();
+        if (d) {
+          const sign = `${d.runId}:${d.historyLength}`;
+          if (sign !== this.lastSign) {
+            this.lastSign = sign;
+            this.lastProgressAt = Date.now();
+          }
+          if (d.workflowTaskAttempt >= 3) throw new Wedged(`waiting for ${what}: the workflow task failed ${d.workflowTaskAttempt - 1} times in a row`, await this.diagnose());
+          if (d.status !== 'RUNNING') throw new Wedged(`waiting for ${what}: the cycle's workflow is ${d.status}`, await this.diagnose());
+        }
+      }
+      const p = progress();
+      if (p !== lastProgress) {
+        lastProgress = p;
+        this.lastProgressAt = Date.now();
+      }
+      const now = Date.now();
+      if (now - start > quietMs && now - this.lastProgressAt > this.stallMs) {
+        throw new Wedged(`waiting for ${what}: no progress for ${Math.round((now - this.lastProgressAt) / 1000)} s`, await this.diagnose());
+      }
+      if (now - start > timeoutMs) throw new Wedged(`waiting for ${what}: gave up after ${Math.round(timeoutMs / 1000)} s`, await this.diagnose());
+      await pause(1_000);
+    }
+  }
+
+  private async describe(): Promise<{ runId: string; historyLength: number; status: string; workflowTaskAttempt: number } | null> {
+    try {
+      const d = await this.stack.client.workflow.getHandle(this.cycleId).describe();
+      return { runId: d.runId, historyLength: d.historyLength, status: d.status.name, workflowTaskAttempt: d.raw.pendingWorkflowTask?.attempt ?? 0 };
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) return null;
+      throw error;
+    }
+  }
+
+  /** What the cycle's workflow is stuck on: describe(), the last workflow task failure in its history, the worker's errors. */
+  async diagnose(): Promise<Diagnosis> {
+    const diagnosis: Diagnosis = { runId: '?', status: '?', historyLength: 0, pendingWorkflowTask: null, pendingActivities: [], lastWorkflowTaskFailure: null, workerErrors: this.stack.worker.errorLines() };
+    try {
+      const handle = this.stack.client.workflow.getHandle(this.cycleId);
+      const d = await handle.describe();
+      diagnosis.runId = d.runId;
+      diagnosis.status = d.status.name;
+      diagnosis.historyLength = d.historyLength;
+      const wft = d.raw.pendingWorkflowTask;
+      if (wft) diagnosis.pendingWorkflowTask = `attempt ${wft.attempt ?? 1}, state ${String(wft.state)}, scheduled ${wft.scheduledTime ? new Date(Number(wft.scheduledTime.seconds) * 1000).toISOString() : '?'}`;
+      diagnosis.pendingActivities = (d.raw.pendingActivities ?? []).map(
+        (a) => `${a.activityType?.name ?? '?'} attempt ${a.attempt ?? 1}${a.lastFailure?.message ? `: ${a.lastFailure.message.slice(0, 300)}` : ''}`,
+      );
+      const history = await this.stack.client.workflow.getHandle(this.cycleId, d.runId).fetchHistory();
+      diagnosis.lastWorkflowTaskFailure = measureHistory(this.cycleId, d.runId, history).lastWorkflowTaskFailure?.slice(0, 600) ?? null;
+    } catch (error) {
+      diagnosis.status = `describe failed: ${(error as Error).message}`;
+    }
+    return diagnosis;
+  }
+}
+
+async function timed<T>(work: () => Promise<T>): Promise<{ value: T; ms: number }> {
+  const start = process.hrtime.bigint();
+  const value = await work();
+  return { value, ms: Number(process.hrtime.bigint() - start) / 1e6 };
+}
+
+/** A deliberate pause between polls or before a retry, never a stand-in for a condition. */
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Printing, in the style of bench/run.ts
+
+function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
+}
+
+function phaseLine(p: PhaseResult): string {
+  const rate = p.ok / Math.max(p.seconds, 1e-9);
+  const failed = [...p.failures.values()].reduce((a, b) => a + b, 0);
+  return `${p.name.padEnd(14)} ${String(p.ok).padStart(5)}/${p.planned} ok, ${failed} refused, ${p.retried} after retry, in ${p.seconds.toFixed(1)} s   ${rate.toFixed(2).padStart(7)} /s   p50 ${percentile(p.latenciesMs, 0.5).toFixed(2)} ms (p95 ${percentile(p.latenciesMs, 0.95).toFixed(2)})`;
+}
+
+const mark = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
+
+/** Prints the report; returns whether everything is within the budget and the cycle reached its grants. */
+export function printScaleReport(r: ScaleReport): boolean {
+  const o = r.options;
+  console.log(
+    `\nConcentra scale: ${o.applications} applications × ${o.summaryChars.toLocaleString('en')}-character summaries, ${o.members} members, ${o.reviews} reviews each, ${o.selected} selected (${r.startedAt}, node ${process.version})`,
+  );
+  console.log(`  budget: no payload over ${kb(PAYLOAD_BUDGET_BYTES)}, no run over ${EVENTS_BUDGET.toLocaleString('en')} events; ${o.concurrency} HTTP clients; ${r.cycleId}`);
+  for (const p of r.phases) {
+    console.log(`  ${phaseLine(p)}`);
+    for (const [reason, n] of [...p.failures].slice(0, 4)) console.log(`      ${n} × ${reason}`);
+  }
+  for (const w of r.waits) console.log(`  waited ${w.seconds.toFixed(1).padStart(6)} s for ${w.what}`);
+  console.log(`  outcome: ${r.outcome.reached ? 'REACHED' : 'NOT REACHED'} — ${r.outcome.text}`);
+  const d = r.outcome.diagnosis;
+  if (d) {
+    console.log(`    workflow run ${d.runId}: ${d.status}, ${d.historyLength} events`);
+    if (d.pendingWorkflowTask) console.log(`    pending workflow task: ${d.pendingWorkflowTask}`);
+    for (const a of d.pendingActivities) console.log(`    pending activity: ${a}`);
+    if (d.lastWorkflowTaskFailure) console.log(`    last workflow task failure: ${d.lastWorkflowTaskFailure}`);
+    for (const line of d.workerErrors) console.log(`    worker: ${line}`);
+    console.log(`    logs: ${r.logDir}`);
+  }
+  // The budget is only shown at full load: every planned command must have been accepted.
+  const short = r.phases.filter((p) => p.ok < p.planned);
+  let within = r.outcome.reached && short.length === 0;
+  if (short.length > 0) console.log(`  load NOT delivered: ${short.map((p) => `${p.planned - p.ok} of ${p.planned} ${p.name} not accepted`).join(', ')} FAIL`);
+  console.log(`  runs of ${r.cycleId}: ${r.runs.length}`);
+  for (const [i, run] of r.runs.entries()) {
+    const eventsOk = run.events <= EVENTS_BUDGET;
+    const payloadOk = (run.largest?.bytes ?? 0) <= PAYLOAD_BUDGET_BYTES;
+    within &&= eventsOk && payloadOk;
+    console.log(
+      `    run ${String(i + 1).padStart(2)} ${run.runId.slice(0, 8)} ${run.status.padEnd(16)} events ${String(run.events).padStart(6)} ${mark(eventsOk)}   history ${kb(run.historyBytes).padStart(9)}   largest payload ${kb(run.largest?.bytes ?? 0).padStart(9)} ${mark(payloadOk)} (${run.largest?.kind ?? 'none'})`,
+    );
+    const kinds = [...run.byKind].sort((a, b) => b[1].maxBytes - a[1].maxBytes).slice(0, 6);
+    for (const [kind, k] of kinds) console.log(`        ${kind.padEnd(44)} max ${kb(k.maxBytes).padStart(9)}  × ${k.count}`);
+    if (run.lastWorkflowTaskFailure) console.log(`        last workflow task failure: ${run.lastWorkflowTaskFailure.slice(0, 300)}`);
+  }
+  if ('bytes' in r.query) {
+    const ok = r.query.bytes <= PAYLOAD_BUDGET_BYTES;
+    within &&= ok;
+    console.log(`  Query cycleStatus result ${kb(r.query.bytes).padStart(9)} ${mark(ok)}`);
+  } else {
+    within = false;
+    console.log(`  Query cycleStatus FAIL: ${r.query.error.slice(0, 300)}`);
+  }
+  if (r.refused) {
+    within = false;
+    console.log(
+      `  payload refused by the SDK (TMPRL1103, never recorded) ${kb(r.refused.bytes).padStart(9)} FAIL (${r.refused.path ?? 'unknown path'}; limit ${kb(r.refused.limit)}; ${r.refused.times} workflow task attempts)`,
+    );
+  }
+  if (r.grants.workflows > 0) {
+    const eventsOk = r.grants.maxEvents <= EVENTS_BUDGET;
+    const payloadOk = (r.grants.largest?.bytes ?? 0) <= PAYLOAD_BUDGET_BYTES;
+    within &&= eventsOk && payloadOk;
+    console.log(
+      `  grant workflows ${r.grants.workflows}: most events in a run ${r.grants.maxEvents} ${mark(eventsOk)}, largest payload ${kb(r.grants.largest?.bytes ?? 0)} ${mark(payloadOk)} (${r.grants.largest?.kind ?? 'none'})`,
+    );
+  }
+  const budgetHeld = !r.refused && r.runs.every((x) => x.events <= EVENTS_BUDGET && (x.largest?.bytes ?? 0) <= PAYLOAD_BUDGET_BYTES) && 'bytes' in r.query && r.query.bytes <= PAYLOAD_BUDGET_BYTES;
+  console.log(`  verdict: ${mark(within)} (${r.outcome.reached ? 'grants reached' : 'grants not reached'}; ${short.length ? 'planned load not delivered; ' : ''}payload and history budgets ${budgetHeld ? 'held' : 'exceeded or not measurable'})`);
+  return within;
+}
+
+/** The scale section of `npm run bench`: sizes from BENCH_SCALE_* (defaults: full size). */
+export async function runScaleSection(): Promise<void> {
+  const env = (name: string) => (process.env[name] === undefined ? undefined : Number(process.env[name]));
+  const partial: Partial<ScaleOptions> = {};
+  for (const [key, name] of [
+    ['applications', 'BENCH_SCALE_APPLICATIONS'],
+    ['reviews', 'BENCH_SCALE_REVIEWS'],
+    ['selected', 'BENCH_SCALE_SELECTED'],
+    ['concurrency', 'BENCH_SCALE_CONCURRENCY'],
+    ['reviewSeconds', 'BENCH_SCALE_REVIEW_SECONDS'],
+    ['stallSeconds', 'BENCH_SCALE_STALL_SECONDS'],
+  ] as const) {
+    const v = env(name);
+    if (v !== undefined) partial[key] = v;
+  }
+  printScaleReport(await runScaleCall(completeOptions(partial)));
+}
+
+export function parseArgs(argv: string[]): Partial<ScaleOptions> {
+  const keys: Record<string, keyof ScaleOptions> = {
+    '--applications': 'applications',
+    '--reviews': 'reviews',
+    '--selected': 'selected',
+    '--members': 'members',
+    '--summary-chars': 'summaryChars',
+    '--reviewers': 'reviewers',
+    '--review-seconds': 'reviewSeconds',
+    '--gpus-per-awardee': 'gpusPerAwardee',
+    '--concurrency': 'concurrency',
+    '--stall-seconds': 'stallSeconds',
+  };
+  const out: Partial<ScaleOptions> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i].split('=', 2);
+    const key = keys[flag];
+    if (!key) throw new Error(`unknown option ${flag} (known: ${Object.keys(keys).join(', ')})`);
+    const value = Number(inline ?? argv[++i]);
+    if (!Number.isInteger(value) || value < 0) throw new Error(`${flag} needs a whole number`);
+    out[key] = value;
+  }
+  return out;
+}
+
+if (require.main === module) {
+  runScaleCall(completeOptions(parseArgs(process.argv.slice(2))))
+    .then((report) => {
+      printScaleReport(report);
+      process.exit(0);
+    })
+    .catch((error: Error) => {
+      console.error(error);
+      process.exit(1);
+    });
+}
