@@ -4,10 +4,12 @@
  * Temporal and PostgreSQL are restarted; then the invariant checker. Every process it starts is
  * stopped at the end, also when something fails or the run is interrupted.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflows } from '@concentra/temporal';
 import type { DataSource } from 'typeorm';
 import { GpuLedger, GpuProviders, LedgerProvider } from '@concentra/gpu';
 import { EventStore, PROJECTIONS, createDataSource } from '@concentra/persistence';
@@ -44,7 +46,7 @@ export const FULL_SETTINGS: Omit<ChaosSettings, 'seed'> = {
   restartPostgres: true,
   cycleTimeoutMs: 20 * 60_000,
   staggerMs: 15_000,
-  uptimeMs: [2_000, 9_000],
+  uptimeMs: [1_500, 6_000],
   downtimeMs: [2_000, 6_000],
   meteringInterval: '3 seconds',
   keepData: false,
@@ -95,6 +97,7 @@ export async function runChaos(settings: ChaosSettings, log: (line: string) => v
   let connection: Connection | undefined;
   let db: DataSource | undefined;
   const taskQueue = `chaos-${settings.seed}`;
+  let workflowBundle: WorkflowBundleWithSourceMap | undefined;
 
   try {
     await postgres.start();
@@ -107,8 +110,13 @@ export async function runChaos(settings: ChaosSettings, log: (line: string) => v
     await temporal.start();
     connection = await Connection.connect({ address: temporal.address });
     const client = new Client({ connection });
+    // One bundle for the whole run: every restarted worker runs exactly this code (and starts
+    // without webpack), and the checker replays the histories against it.
+    workflowBundle = await bundleWorkflows();
+    const bundlePath = join(workDir, 'workflow-bundle.js');
+    writeFileSync(bundlePath, workflowBundle.code);
     worker = new WorkerSupervisor(
-      { ...process.env, NODE_ENV: 'development', DATABASE_URL: postgres.url, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: 'default', TEMPORAL_TASK_QUEUE: taskQueue, MIGRATIONS_RUN: 'false', LOG_LEVEL: 'info' },
+      { ...process.env, NODE_ENV: 'development', DATABASE_URL: postgres.url, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: 'default', TEMPORAL_TASK_QUEUE: taskQueue, MIGRATIONS_RUN: 'false', LOG_LEVEL: 'info', WORKFLOW_BUNDLE_PATH: bundlePath },
       workDir,
       log,
       stopper,
@@ -187,7 +195,7 @@ export async function runChaos(settings: ChaosSettings, log: (line: string) => v
     await worker.stop();
     log('checking the invariants ...');
     if (!postgres.running) throw new HarnessError('PostgreSQL is not running for the checker');
-    invariants = await checkInvariants({ db, client, cycleIds: drives.filter(Boolean).map((d) => d.cycleId), log });
+    invariants = await checkInvariants({ db, client, cycleIds: drives.filter(Boolean).map((d) => d.cycleId), log, workflowBundle });
     const report = finish();
     return report;
 

@@ -46,7 +46,7 @@ import {
 import { CycleGrants, type GrantsCarry } from './cycle-grants';
 import { EventRecorder } from './event-recorder';
 import { notifications } from './notify';
-import { nextWake, waitFor, type Alarm, type Wake } from './wake';
+import { Alarm, nextWake, wakeKey, type Wake } from './wake';
 
 export interface CycleOutcome {
   stage: string;
@@ -105,6 +105,8 @@ export async function programCycle(input: CycleInput, carry?: CycleCarry): Promi
     });
 
   const grants = new CycleGrants(cycleId, () => state, apply, input.tuning, carry?.grants);
+  const wakeAlarm = new Alarm();
+  const checkAlarm = new Alarm();
 
   setHandler(cycleStatusQuery, () => {
     const deadline = nextDeadline(state);
@@ -150,12 +152,17 @@ export async function programCycle(input: CycleInput, carry?: CycleCarry): Promi
       }
       const version = versionOf(state);
       const wake = nextWake(state, remindersThrough);
-      const alarms: Alarm<'wake' | 'check'>[] = [];
-      if (wake) alarms.push({ purpose: 'wake', at: wake.at });
-      if (grants.awaitingRelease().length > 0) alarms.push({ purpose: 'check', after: AWAITED_GRANT_CHECK });
-      const fired = await waitFor(() => versionOf(state) !== version || grants.inbox.length > 0, alarms);
-      if (fired === 'wake') await onWake(wake!);
-      else if (fired === 'check') await grants.checkAwaited();
+      wakeAlarm.set(wakeKey(wake), wake && { at: wake.at });
+      checkAlarm.set(grants.awaitingRelease().length > 0 ? 'check' : null, { after: AWAITED_GRANT_CHECK });
+      await condition(() => versionOf(state) !== version || grants.inbox.length > 0 || wakeAlarm.fired || checkAlarm.fired);
+      if (wakeAlarm.fired) {
+        // It fired for what it was armed for; if a command meanwhile changed what comes next, that
+        // purpose no longer stands and the loop arms the alarm for the one that does.
+        const fired = wakeAlarm.take();
+        const current = nextWake(state, remindersThrough);
+        if (fired === wakeKey(current)) await onWake(current!);
+      }
+      if (checkAlarm.take()) await grants.checkAwaited();
     }
     await condition(allHandlersFinished);
     return { stage: state.stage, eventsRecorded: recorder.recorded, nextCycleId: await scheduleNextCycle(input, state) };
@@ -167,12 +174,14 @@ export async function programCycle(input: CycleInput, carry?: CycleCarry): Promi
       if (state.stage !== 'cancelled' && state.stage !== 'closed' && state.stage !== 'not_started') {
         await apply({ type: 'CancelCycle', actor: SYSTEM, data: { reason: 'workflow cancelled by an operator' } });
       }
+      const check = new Alarm();
       while (!isCycleOver(state)) {
         await grants.drainInbox();
         await grants.reconcile();
         if (isCycleOver(state)) break;
-        const fired = await waitFor(() => grants.inbox.length > 0, [{ purpose: 'check', after: AWAITED_GRANT_CHECK }]);
-        if (fired === 'check') await grants.checkAwaited();
+        check.set('check', { after: AWAITED_GRANT_CHECK });
+        await condition(() => grants.inbox.length > 0 || check.fired);
+        if (check.take()) await grants.checkAwaited();
       }
     });
     throw error;

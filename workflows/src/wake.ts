@@ -1,4 +1,4 @@
-import { CancellationScope, condition, sleep } from '@temporalio/workflow';
+import { CancellationScope, sleep } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import { isBefore, nextDeadline, nextReminderAt, type CycleState, type DeadlineKind } from '@concentra/domain';
 
@@ -22,34 +22,52 @@ export function nextWake(state: CycleState, remindersThrough: string | null): Wa
   return deadline && { at: deadline.at, deadline };
 }
 
-/** A timer armed for a named purpose. */
-export interface Alarm<P extends string> {
-  purpose: P;
-  at?: string;
-  after?: Duration;
+/** What a wake is for, as a key: the same key means the same timer may stay armed. */
+export function wakeKey(wake: Wake | null): string | null {
+  return wake && `${wake.deadline?.kind ?? 'reminders'}@${wake.at}`;
 }
 
 /**
- * Waits until `changed()` holds or one of the alarms fires, and says which. Each alarm is its own
- * timer, so which one fired is a fact of the history, not a comparison made afterwards.
+ * One durable timer armed for a named purpose, kept armed while that purpose stands: a command that
+ * changes the state but not the purpose leaves it alone (so an overdue reminder is written even
+ * while commands keep coming, and the history does not gain a cancel and a restart per command).
+ * Whether it fired is a fact of the history, never a comparison with the clock.
  */
-export async function waitFor<P extends string>(changed: () => boolean, alarms: Alarm<P>[]): Promise<P | 'changed'> {
-  const scopes: CancellationScope[] = [];
-  const timers = alarms.map((alarm) => {
+export class Alarm {
+  private armed: { key: string; scope: CancellationScope } | null = null;
+  private firedKey: string | null = null;
+
+  /** Arms the timer for `key` (at an instant, or after a duration), unless it is armed for it already; null disarms. */
+  set(key: string | null, when: { at: string } | { after: Duration } | null): void {
+    if (key === (this.armed?.key ?? null) || (key !== null && key === this.firedKey)) return;
+    this.armed?.scope.cancel();
+    this.armed = null;
+    this.firedKey = null;
+    if (key === null || when === null) return;
     const scope = new CancellationScope();
-    scopes.push(scope);
-    const promise = scope.run(() => sleep(alarm.at ? untilInstant(alarm.at) : alarm.after!)).then(() => alarm.purpose);
-    promise.catch(() => undefined);
-    return promise;
-  });
-  const watch = new CancellationScope();
-  scopes.push(watch);
-  const change = watch.run(() => condition(changed)).then(() => 'changed' as const);
-  change.catch(() => undefined);
-  try {
-    return await Promise.race([change, ...timers]);
-  } finally {
-    for (const scope of scopes) scope.cancel();
+    const armed = { key, scope };
+    this.armed = armed;
+    scope
+      .run(() => sleep('at' in when ? untilInstant(when.at) : when.after))
+      .then(
+        () => {
+          if (this.armed !== armed) return;
+          this.armed = null;
+          this.firedKey = key;
+        },
+        () => undefined, // disarmed, or the workflow was cancelled
+      );
+  }
+
+  /** The key the timer fired for, once; then the alarm is free to be armed again. */
+  take(): string | null {
+    const key = this.firedKey;
+    this.firedKey = null;
+    return key;
+  }
+
+  get fired(): boolean {
+    return this.firedKey !== null;
   }
 }
 

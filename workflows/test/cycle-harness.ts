@@ -204,8 +204,24 @@ export class CycleRun {
         const current = this.harness.env.client.workflow.getHandle(this.id);
         const [description, history] = await Promise.all([current.describe(), current.fetchHistory()]);
         const final = history.events!.at(-1)!;
-        const quiet = !!(final.workflowTaskCompletedEventAttributes || final.timerStartedEventAttributes);
-        last = { status: description.status.name, pendingActivities: description.raw.pendingActivities?.length ?? 0, lastEventId: String(final.eventId), quiet };
+        // No workflow task pending, and the history does not end with something under way (a task,
+        // an activity, a signal to another workflow or a child being started).
+        const underWay = !!(
+          final.workflowTaskScheduledEventAttributes ||
+          final.workflowTaskStartedEventAttributes ||
+          final.activityTaskScheduledEventAttributes ||
+          final.activityTaskStartedEventAttributes ||
+          final.signalExternalWorkflowExecutionInitiatedEventAttributes ||
+          final.startChildWorkflowExecutionInitiatedEventAttributes
+        );
+        const quiet = !description.raw.pendingWorkflowTask && !underWay;
+        last = {
+          status: description.status.name,
+          pendingActivities: description.raw.pendingActivities?.length ?? 0,
+          pendingWorkflowTask: !!description.raw.pendingWorkflowTask,
+          lastEvent: `${String(final.eventId)} ${String(final.eventType)}`,
+          quiet,
+        };
         const atRest = description.status.name === 'RUNNING' && (description.raw.pendingActivities?.length ?? 0) === 0 && quiet;
         return atRest ? true : undefined;
       },

@@ -39,7 +39,8 @@ export class WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown
       connection: this.connection,
       namespace: this.env.TEMPORAL_NAMESPACE,
       taskQueue: this.env.TEMPORAL_TASK_QUEUE,
-      workflowBundle: await bundleWorkflows(),
+      // A prebuilt bundle pins the code (a deploy ships one; a restart skips webpack).
+      workflowBundle: this.env.WORKFLOW_BUNDLE_PATH ? { codePath: this.env.WORKFLOW_BUNDLE_PATH } : await bundleWorkflows(),
       activities: this.registry.activities,
       shutdownGraceTime: '30 seconds',
     });

@@ -1,4 +1,5 @@
-import { join } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { bundleWorkflowCode, type BundleOptions, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { projectRoot } from '@concentra/config';
 
@@ -36,3 +37,11 @@ const quietLogger = {
   warn: (message: string) => console.warn(message),
   error: (message: string) => console.error(message),
 };
+
+/** Builds the bundle once and writes it where a worker's WORKFLOW_BUNDLE_PATH can point. */
+export async function writeWorkflowBundle(path: string): Promise<string> {
+  const { code } = await bundleWorkflows();
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, code);
+  return path;
+}

@@ -124,6 +124,9 @@ describe('objections', () => {
     const dismissed = sc.run({ type: 'DecideObjection', actor: pm, data: { applicationId: 'a2', upheld: false, reasoning: 'no procedural error' } });
     expect(types(dismissed)).toEqual(['ObjectionDecided', 'TeamEliminated', 'TeamEliminated', 'TeamEliminated', 'GrantExtended', 'GrantExtended', 'ExtensionStarted']);
     expect(sc.last('ExtensionStarted').data.finalists).toEqual(['a1', 'a3']);
+    // The decision is over: its objection deadlines go with it, or a timer would fire on a decision that is gone.
+    expect(nextDeadline(sc.state)).toMatchObject({ deadline: 'extension_end' });
+    expect(sc.state.stage !== 'not_started' && Object.keys(sc.state.deadlines)).toEqual(['extension_end']);
   });
 
   it('refuses objections after the window and escalates undecided ones', () => {

@@ -12,8 +12,13 @@ import type { RankFacts } from '../scoring/record';
 import type { Verdict } from '../scoring/weighted';
 import { encodeSheet } from './sheets';
 
+/**
+ * A new stage ends the decision before it, and with it that decision's objection deadlines: a
+ * timer left armed for a decision that is gone would fire on nothing.
+ */
 export function enteredStage(s: RunningCycle, stage: RunningCycle['stage'], stageIndex: number): RunningCycle {
-  return { ...s, stage, stageIndex, pendingShift: null };
+  const ended = stage === 'objection' ? s : clearDeadlines(s, 'objection_window_end', 'objection_decision_due');
+  return { ...ended, stage, stageIndex, pendingShift: null };
 }
 
 export function withDeadline(s: RunningCycle, kind: DeadlineKind, at: string | null): RunningCycle {
