@@ -238,6 +238,13 @@ async function checkGpu(db: DataSource, cycleId: string, bundle: CycleBundle, ad
  * Folds the cycle's stored events with the domain's `evolve`, batch by batch (one batch: one
  * occurredAt). A reminder the domain plans in a state is due when its instant falls strictly between
  * the batch that created that state and the next batch: the obligation stood when it came due.
+ *
+ * A due reminder must be written unless its obligation was met before the cycle acted on it: when
+ * no worker ran at the reminder's instant and the person's command reached the cycle before the
+ * cycle's timer did, nobody is reminded of what they have done. So a due reminder is required when
+ * a deadline's passing (a batch caused by DeadlinePassed) ended its obligation unmet (the person
+ * missed the deadline), or when it was still owed when the cycle closed; and every written reminder
+ * must be one the domain planned. Duplicates are caught by the outbox key check above.
  */
 async function checkReminders(
   db: DataSource,
@@ -249,17 +256,28 @@ async function checkReminders(
 ): Promise<void> {
   const events = bundle.events.filter((e) => e.streamId === cycleId).sort((a, b) => a.streamPosition - b.streamPosition);
   const due = new Map<string, Reminder>();
+  const missed = new Set<string>();
+  const ever = new Set<string>();
   try {
     let state: CycleState = initialState;
     let i = 0;
     while (i < events.length) {
       const at = Date.parse(events[i].occurredAt);
+      const byDeadline = events[i].metadata?.causationId === 'DeadlinePassed';
+      const before = new Set(plannedReminders(state).map((r) => r.key));
       for (; i < events.length && Date.parse(events[i].occurredAt) === at; i++) {
         state = evolve(state, { type: events[i].type, data: events[i].data } as unknown as CycleEvent);
       }
+      const planned = plannedReminders(state);
+      for (const r of planned) ever.add(r.key);
+      const after = new Set(planned.map((r) => r.key));
+      if (byDeadline) for (const key of before) if (!after.has(key)) missed.add(key);
       const next = i < events.length ? Date.parse(events[i].occurredAt) : null;
-      if (next === null) break; // after the last decision (the cycle closed) nothing is due
-      for (const r of plannedReminders(state)) {
+      if (next === null) {
+        for (const key of after) missed.add(key); // still owed when the cycle ended
+        break;
+      }
+      for (const r of planned) {
         const t = Date.parse(r.at);
         if (t > at && t < next) due.set(r.key, r);
       }
@@ -273,8 +291,9 @@ async function checkReminders(
   counts.remindersDue += due.size;
   counts.remindersWritten += written.length;
   counts.remindersExtra += [...keys].filter((k) => !due.has(k)).length;
+  for (const key of keys) if (!ever.has(key)) add('reminders', cycleId, `reminder ${key} was written but the domain never planned it`);
   for (const r of due.values()) {
-    if (!keys.has(r.key)) {
+    if (!keys.has(r.key) && missed.has(r.key)) {
       const who = [r.recipient.role, r.recipient.subject ?? r.recipient.organisationId].filter(Boolean).join(' ');
       add('reminders', cycleId, `reminder due ${r.at} (${r.offset} before ${r.deadline} at ${r.dueAt}) to ${who} was never written [${r.key}]`);
     }

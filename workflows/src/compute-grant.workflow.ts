@@ -73,6 +73,12 @@ export async function computeGrant(input: GrantInput, carry?: GrantCarry): Promi
   let capacityFreed = false;
   let served: GpuShare | null = carry?.served ?? null;
   let reallocations = carry?.reallocations ?? 0;
+  /**
+   * GPUs this grant took over from teams that left (pool policy `to_remaining_grants`): they come on
+   * top of the team's amount, so a later amount (an extension's `gpusPerFinalist`, the program
+   * manager's) keeps them whichever signal arrives first.
+   */
+  let received = carry?.received ?? 0;
   const offered: { from: string; share: GpuShare }[] = [];
   let continuing = false;
   let reported = false;
@@ -114,7 +120,7 @@ export async function computeGrant(input: GrantInput, carry?: GrantCarry): Promi
     while (!releaseReason) {
       if (meterings - meteringsAtStart >= METERINGS_PER_RUN || workflowInfo().continueAsNewSuggested) {
         continuing = true; // the allocation carries over to the next run: nothing to release
-        return await continueAsNew<typeof computeGrant>(input, { allocationId, served, reallocations, gpuChanges, topUps, shortfall, extensions, meterings, changes, releaseReason, endsAt, gpus });
+        return await continueAsNew<typeof computeGrant>(input, { allocationId, served, reallocations, received, gpuChanges, topUps, shortfall, extensions, meterings, changes, releaseReason, endsAt, gpus });
       }
       const signalled = await condition(
         () => releaseReason !== null || pendingExtensions.length > 0 || offered.length > 0 || pendingGpus !== null || (capacityFreed && shortfall > 0),
@@ -126,13 +132,17 @@ export async function computeGrant(input: GrantInput, carry?: GrantCarry): Promi
         if (!served || share.capacityId !== served.capacityId || share.count <= 0) continue;
         reallocations += 1;
         const changed = await gpu.changeGrant({ idempotencyKey: `${grantId}#realloc-${reallocations}`, grantId, limits: { gpus: served.count + share.count } });
-        if (changed.outcome === 'changed') served = { ...served, count: served.count + share.count };
+        if (changed.outcome === 'changed') {
+          served = { ...served, count: served.count + share.count };
+          received += share.count;
+        }
       }
       while (pendingExtensions.length > 0 && !releaseReason) {
         const extension = pendingExtensions.shift()!;
         extensions += 1;
         // The extension carries the finalist's amount (`gpusPerFinalist`): window and limit change together.
-        const limit = served ? gpuLimitFor(extension.gpus, served) : null;
+        const amount = served ? gpuLimitFor(extension.gpus, served) : null;
+        const limit = amount === null ? null : amount + received;
         const withLimit = served && limit !== null && limit !== served.count ? limit : null;
         const changed = await gpu.changeGrant({
           idempotencyKey: `${grantId}#extend-${extensions}`,
@@ -153,7 +163,7 @@ export async function computeGrant(input: GrantInput, carry?: GrantCarry): Promi
         }
       }
       if (pendingGpus && !releaseReason && served) {
-        const limit = gpuLimitFor(pendingGpus, served);
+        const limit = gpuLimitFor(pendingGpus, served) + received;
         pendingGpus = null;
         if (limit !== served.count) {
           gpuChanges += 1;

@@ -131,6 +131,8 @@ export interface GrantCarry {
   /** The GPUs held now (null before provisioning); absent in carries from before reallocation existed. */
   served?: GpuShare | null;
   reallocations?: number;
+  /** GPUs taken over from teams that left, on top of the team's amount. */
+  received?: number;
   /** GPU limit changes (`#gpus-<n>`) and top-ups (`#topup-<n>`); absent in older carries. */
   gpuChanges?: number;
   topUps?: number;

@@ -94,6 +94,9 @@ export class SlurmProvider implements GpuProvider {
       const del = await this.sacctmgr(['delete', 'account', `name=${ref.account}`]);
       const text = del.stdout + del.stderr;
       if (del.code === 0 || /Nothing deleted/i.test(text)) {
+        // An association left behind still limits (and counts) GPUs: say so rather than call it released.
+        const left = await this.associations(ref);
+        if (left.length > 0) throw this.failure(`sacctmgr delete account (associations ${left.map((a) => a.user || '(account)').join(', ')} remain)`, del);
         await this.removeQos(this.throttleQos(ref.account));
         return { removed: del.code === 0 || associations.length > 0 };
       }
@@ -215,8 +218,18 @@ export class SlurmProvider implements GpuProvider {
 
   private sacctmgr(args: string[]): Promise<Run> {
     // -i: no confirmation prompt (commits immediately); show commands ignore it.
-    return this.exec('sacctmgr', args[0] === '-n' ? args : ['-i', ...args]);
+    if (args[0] === '-n') return this.exec('sacctmgr', args);
+    // Writes go one at a time: slurmdbd, given two `add account` at once, has been seen to store an
+    // association without its account record, which no later `delete account` removes (a leaked limit).
+    const run = this.writes.then(() => this.exec('sacctmgr', ['-i', ...args]));
+    this.writes = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
   }
+
+  private writes: Promise<void> = Promise.resolve();
 
   private exec(binary: string, args: string[]): Promise<Run> {
     const file = this.options.binDir ? `${this.options.binDir}/${binary}` : binary;
