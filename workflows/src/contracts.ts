@@ -3,7 +3,7 @@
  * definitions and the shapes they carry. Importing this file never pulls in workflow code.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { CycleCommand, CycleEventType, CycleStage, GpuAllocation } from '@concentra/domain';
+import type { CycleCommand, CycleEventType, CycleStage, GpuAllocation, WithheldGpus } from '@concentra/domain';
 
 export const TASK_QUEUE = 'program-cycles';
 
@@ -165,19 +165,8 @@ export type GrantReport =
       reclaim?: boolean;
     };
 
-/** What the pool withheld from a grant (compact: the ledger's refusal, its rows trimmed). */
-export interface GpuWithheld {
-  kind: 'refused' | 'partial';
-  reason: string;
-  message: string;
-  rule: string | null;
-  retryable: boolean;
-  retrying: boolean;
-  policyVersion: number | null;
-  capacity: Array<{ capacityId: string; gpuType: string; count: number; held: number; free: number; why: string; lessorOrganisationId: string | null }>;
-  served: number | null;
-  asked: number | null;
-}
+/** What the pool withheld from a grant (compact: the ledger's refusal, its rows trimmed); the domain's shape. */
+export type GpuWithheld = WithheldGpus;
 
 /** GPUs of one capacity (site, type) moving between grants. */
 export interface GpuShare {

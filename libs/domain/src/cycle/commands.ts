@@ -122,26 +122,24 @@ export type SelectRefillEntrants = Cmd<'SelectRefillEntrants', { applicationIds:
 export type RecordGrantStarted = Cmd<'RecordGrantStarted', { applicationId: string; grantId: string; allocationId?: string }>;
 /** The program manager sets a team's GPU amount (alternatives in order), with a rationale; it wins over the policy's amounts. */
 export type SetGrantGpus = Cmd<'SetGrantGpus', { applicationId: string; gpus: GpuAllocation[]; rationale: string }>;
+/** What the pool withheld from a grant: the ledger's refusal, compact (the grant reports it, the cycle records it). */
+export interface WithheldGpus {
+  kind: 'refused' | 'partial';
+  reason: string;
+  message: string;
+  rule: string | null;
+  retryable: boolean;
+  /** Whether the grant keeps asking by itself (policy `onRefusal: retry_until` and a refusal that may pass later). */
+  retrying: boolean;
+  policyVersion: number | null;
+  capacity: WithheldCapacity[];
+  /** GPUs served (a partial grant) and asked for, in the served type. */
+  served: number | null;
+  asked: number | null;
+}
+
 /** The grant workflow reports that the pool refused its GPUs, or served only part of them. */
-export type RecordGpusWithheld = Cmd<
-  'RecordGpusWithheld',
-  {
-    applicationId: string;
-    grantId: string;
-    kind: 'refused' | 'partial';
-    reason: string;
-    message: string;
-    rule: string | null;
-    retryable: boolean;
-    /** Whether the grant keeps asking by itself (policy `onRefusal: retry_until` and a refusal that may pass later). */
-    retrying: boolean;
-    policyVersion: number | null;
-    capacity: WithheldCapacity[];
-    /** GPUs served (a partial grant) and asked for, in the served type. */
-    served: number | null;
-    asked: number | null;
-  }
->;
+export type RecordGpusWithheld = Cmd<'RecordGpusWithheld', { applicationId: string; grantId: string } & WithheldGpus>;
 /** A grant that was refused or partly served now holds all it asked for (topped up). */
 export type RecordGpusServed = Cmd<'RecordGpusServed', { applicationId: string; grantId: string; served: number }>;
 export type RecordGrantEnded = Cmd<'RecordGrantEnded', { applicationId: string; grantId: string; reason: string; gpuHoursUsed?: number }>;

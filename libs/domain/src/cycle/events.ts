@@ -6,7 +6,7 @@ import type { ProgramPolicy } from '../policy/schema';
 import type { GpuAllocation } from '../policy/schema';
 import type { RankFacts, RankingRecord } from '../scoring/record';
 import type { Verdict } from '../scoring/weighted';
-import type { Actor, Artifact, Organisation, PanelMember, WithheldCapacity } from './commands';
+import type { Actor, Artifact, Organisation, PanelMember, WithheldGpus } from './commands';
 import type { DeadlineKind } from './deadlines';
 
 /**
@@ -165,23 +165,11 @@ export type GrantGpusServed = Ev<'GrantGpusServed', { applicationId: string; gra
 /** The pool refused a grant its GPUs, or served only part: escalated, owed, retried as the policy says. */
 export type GrantGpusWithheld = Ev<
   'GrantGpusWithheld',
-  {
-    applicationId: string;
-    grantId: string;
-    kind: 'refused' | 'partial';
-    reason: string;
-    message: string;
-    rule: string | null;
-    retryable: boolean;
-    retrying: boolean;
-    policyVersion: number | null;
-    capacity: WithheldCapacity[];
-    served: number | null;
-    asked: number | null;
-    /** Until when the grant keeps waiting (policy `onRefusal: retry_until`); null = it gives up. */
-    retryUntil: string | null;
-    at: string;
-  }
+  { applicationId: string; grantId: string } & WithheldGpus & {
+      /** Until when the grant keeps waiting (policy `onRefusal: retry_until`); null = it gives up. */
+      retryUntil: string | null;
+      at: string;
+    }
 >;
 export type GrantStarted = Ev<'GrantStarted', { applicationId: string; grantId: string; allocationId: string | null; startedAt: string }>;
 export type GrantEnded = Ev<'GrantEnded', { applicationId: string; grantId: string; reason: string; gpuHoursUsed: number | null; endedAt: string }>;
