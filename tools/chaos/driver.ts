@@ -13,10 +13,12 @@ import {
   type Client,
   type WorkflowHandle,
 } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import type { DataSource } from 'typeorm';
 import type { Actor, Owed } from '@concentra/domain';
 import { CycleDetailsReads, type OwedView } from '@concentra/persistence';
 import {
+  CYCLE_BUSY,
   SEARCH_ATTRIBUTES,
   commandUpdates,
   cycleStatusQuery,
@@ -74,7 +76,9 @@ export interface DriveResult {
 /** Errors that say nothing about the command itself (an outage, a timeout): try again. */
 export function isTransient(error: unknown): boolean {
   if (error instanceof HarnessError) return false;
-  if (error instanceof WorkflowUpdateFailedError || error instanceof WorkflowNotFoundError || error instanceof WorkflowFailedError) return false;
+  // A cycle between two runs took nothing: the same Update again lands in the next run.
+  if (error instanceof WorkflowUpdateFailedError) return error.cause instanceof ApplicationFailure && error.cause.type === CYCLE_BUSY;
+  if (error instanceof WorkflowNotFoundError || error instanceof WorkflowFailedError) return false;
   if (error instanceof WorkflowExecutionAlreadyStartedError) return false;
   return !isClosedWorkflowError(error);
 }

@@ -69,6 +69,13 @@ export interface CycleStatus {
   owed: { count: number; nextDueAt: string | null };
 }
 
+/**
+ * The failure type a cycle's validator answers while it finishes one run to continue in the next
+ * (a moment: the commands it accepted are being applied). Nothing was applied; send it again: the
+ * API does so by itself before it answers 503 with Retry-After.
+ */
+export const CYCLE_BUSY = 'CycleBusy';
+
 /** What every accepted command answers: the facts it caused and where the cycle stands now. */
 export interface CommandResult {
   events: CycleEventType[];

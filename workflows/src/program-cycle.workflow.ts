@@ -33,6 +33,7 @@ import {
   type ProgramPolicy,
 } from '@concentra/domain';
 import {
+  CYCLE_BUSY,
   PERSON_COMMANDS,
   SEARCH_ATTRIBUTES,
   commandUpdates,
@@ -64,8 +65,10 @@ export interface CycleCarry {
 }
 
 const SYSTEM = { role: 'system' as const, subject: 'workflow' };
-/** Histories stay far below Temporal's limits: a new run after this many recorded decisions. */
+/** Histories stay far below Temporal's limits: a new run after this many recorded decisions, */
 const EVENTS_PER_RUN = 1_000;
+/** or this many history events (a command costs about a dozen: tasks, the Update, the record activity). */
+const HISTORY_PER_RUN = 6_000;
 /** How often a cycle waiting for released grants to report asks whether they are still there. */
 const AWAITED_GRANT_CHECK = '10 minutes';
 
@@ -106,6 +109,7 @@ export async function programCycle(input: CycleInput, carry?: CycleCarry): Promi
 
   const grants = new CycleGrants(cycleId, () => state, apply, input.tuning, carry?.grants);
   const wakeAlarm = new Alarm();
+  let draining = false;
   const checkAlarm = new Alarm();
 
   setHandler(cycleStatusQuery, () => {
@@ -124,12 +128,16 @@ export async function programCycle(input: CycleInput, carry?: CycleCarry): Promi
       // A late, duplicate or invalid command is rejected here, before it enters the history. The
       // clock is read only here: validators run once, live, and never on replay.
       {
-        validator: (command: PersonCommand) =>
+        validator: (command: PersonCommand) => {
+          // Finishing this run: commands keep arriving under load, and the run can only end once
+          // every accepted one is applied. New ones wait for the next run (the API sends them again).
+          if (draining) throw ApplicationFailure.create({ type: CYCLE_BUSY, message: 'the cycle is starting its next run; send the command again in a moment', nonRetryable: true });
           refusing(() => {
             const now = nowIso();
             admit(command, state, now);
             decide(command, state, now);
-          }),
+          });
+        },
       },
     );
   }
@@ -145,7 +153,9 @@ export async function programCycle(input: CycleInput, carry?: CycleCarry): Promi
       await grants.drainInbox();
       await grants.reconcile();
       if (isCycleOver(state)) break;
-      if (workflowInfo().continueAsNewSuggested || recorder.recorded - recordedAtStart >= (input.tuning?.eventsPerRun ?? EVENTS_PER_RUN)) {
+      const info = workflowInfo();
+      if (info.continueAsNewSuggested || info.historyLength >= HISTORY_PER_RUN || recorder.recorded - recordedAtStart >= (input.tuning?.eventsPerRun ?? EVENTS_PER_RUN)) {
+        draining = true;
         await condition(allHandlersFinished);
         await queue;
         return await continueAsNew<typeof programCycle>(input, { state, sequence: recorder.recorded, remindersThrough, grants: grants.carry() });

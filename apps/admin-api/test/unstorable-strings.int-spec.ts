@@ -46,6 +46,7 @@ const COMMANDS: Record<string, { type: PersonCommandType; body: Record<string, u
   'objections/:applicationId/waive': { type: 'WaiveObjection', body: {} },
   'objections/:applicationId/decision': { type: 'DecideObjection', body: { upheld: false, reasoning: 'unfounded' } },
   'refill/selection': { type: 'SelectRefillEntrants', body: { applicationIds: [APP], rationale: 'best' } },
+  'grants/:applicationId/gpus': { type: 'SetGrantGpus', body: { gpus: [{ type: 'H100', count: 16 }], rationale: 'a larger share to catch up' } },
   'procurement/contracts': {
     type: 'RecordProcurementContract',
     body: {

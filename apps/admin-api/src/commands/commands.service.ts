@@ -4,7 +4,7 @@ import { Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@tempo
 import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
 import { DomainError, type Actor } from '@concentra/domain';
 import { CycleDetailsReads } from '@concentra/persistence';
-import { commandUpdates, type CommandResult, type PersonCommand, type PersonCommandType } from '@concentra/workflows/contracts';
+import { CYCLE_BUSY, commandUpdates, type CommandResult, type PersonCommand, type PersonCommandType } from '@concentra/workflows/contracts';
 import type { Principal } from '../auth/tokens';
 import type { SubmitApplicationBody, SubmitEvaluationScoresBody, SubmitReviewBody } from './commands.schemas';
 
@@ -18,6 +18,8 @@ export interface CommandAnswer extends CommandResult {
 }
 
 const CYCLE_ID = /^cycle:[a-z0-9]+(?:-[a-z0-9]+)*:\d{4}$/;
+/** Tries while a cycle is between runs (about 3 s in all) before a 503. */
+const BUSY_ATTEMPTS = 8;
 
 /** The actor of a command is who the verified token says, never what a body claims. */
 export function actorOf(principal: Principal): Actor {
@@ -53,7 +55,7 @@ export class CycleCommandsService {
     const command = { type, actor: actorOf(principal), data } as PersonCommand;
     const update = commandUpdates[type] as unknown as UpdateDefinition<CommandResult, [PersonCommand]>;
     try {
-      const result = await this.temporal.workflow.getHandle(cycleId).executeUpdate(update, { args: [command] });
+      const result = await this.sendUpdate(cycleId, update, command);
       return { command: type, ...(id ? { id } : {}), ...result };
     } catch (error) {
       if (error instanceof WorkflowNotFoundError) throw await this.whyNotRunning(cycleId);
@@ -63,6 +65,22 @@ export class CycleCommandsService {
       }
       // Temporal unreachable or too slow (WorkflowUpdateRPCTimeoutOrCancelledError, ServiceError): a 503, mapped by the problem filter.
       throw error;
+    }
+  }
+
+  /**
+   * A cycle finishing one run to continue in the next turns new commands away for a moment
+   * (CYCLE_BUSY, nothing applied): send it again a few times before answering 503 with Retry-After.
+   */
+  private async sendUpdate(cycleId: string, update: UpdateDefinition<CommandResult, [PersonCommand]>, command: PersonCommand): Promise<CommandResult> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.temporal.workflow.getHandle(cycleId).executeUpdate(update, { args: [command] });
+      } catch (error) {
+        const busy = error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure && error.cause.type === CYCLE_BUSY;
+        if (!busy || attempt >= BUSY_ATTEMPTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, 50 * 2 ** attempt)));
+      }
     }
   }
 

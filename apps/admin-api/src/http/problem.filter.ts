@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } from '@nestjs/common';
 import type { Response } from 'express';
+import { CYCLE_BUSY } from '@concentra/workflows/contracts';
 import {
   ServiceError,
   WorkflowExecutionAlreadyStartedError,
@@ -97,6 +98,9 @@ function causes(exception: unknown): unknown[] {
 /** A Temporal or PostgreSQL outage behind this failure: which one, and why. */
 function unavailable(exception: unknown): { dependency: 'temporal' | 'postgresql'; message: string } | undefined {
   for (const e of causes(exception)) {
+    if (e instanceof ApplicationFailure && e.type === CYCLE_BUSY) {
+      return { dependency: 'temporal', message: 'the cycle is starting its next run and took nothing; send the command again' };
+    }
     if (e instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
       return { dependency: 'temporal', message: 'Temporal did not answer in time; the command may still be applied — read the cycle before sending it again' };
     }
