@@ -427,8 +427,10 @@ class Watch {
         this.lastProgressAt = Date.now();
       }
       const now = Date.now();
-      if (now - start > quietMs && now - this.lastProgressAt > this.stallMs) {
-        throw new Wedged(`waiting for ${what}: no progress for ${Math.round((now - this.lastProgressAt) / 1000)} s`, await this.diagnose());
+      // A quiet period (waiting for a deadline) is not a stall: the stall bound counts from its end.
+      const movedAt = Math.max(this.lastProgressAt, start + quietMs);
+      if (now - movedAt > this.stallMs) {
+        throw new Wedged(`waiting for ${what}: no progress for ${Math.round((now - movedAt) / 1000)} s`, await this.diagnose());
       }
       if (now - start > timeoutMs) throw new Wedged(`waiting for ${what}: gave up after ${Math.round(timeoutMs / 1000)} s`, await this.diagnose());
       await pause(1_000);
