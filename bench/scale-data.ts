@@ -5,6 +5,7 @@
  * 10,000-character summaries in the mixed scripts and punctuation that word processors produce, a
  * review panel named at cycle start and a review plan with no conflicts. Deterministic from a seed.
  */
+import { defaultPolicy } from '@concentra/domain';
 
 export interface ScaleShape {
   applications: number;
@@ -82,32 +83,8 @@ export function scalePolicy(shape: ScaleShape): Record<string, unknown> {
       { kind: 'extension', name: 'Finalist extension', duration: 'P6M' },
       { kind: 'procurement', name: 'Public-use procurement and open-source release', contractsDue: 'P60D', openSourceReleaseDue: 'P90D', allowedLicences: ['Apache-2.0', 'MIT'] },
     ],
-    scoring: {
-      proposal: {
-        criteria: [
-          { id: 'technical', name: 'Technical approach', weight: 40, scale: { min: 0, max: 10 } },
-          { id: 'team', name: 'Team and track record', weight: 30, scale: { min: 0, max: 10 } },
-          { id: 'impact', name: 'Public impact', weight: 30, scale: { min: 0, max: 10 } },
-        ],
-        totalScale: 100,
-        minimumScoresPerApplication: shape.reviews,
-        reviewerNormalization: 'none',
-        gates: [],
-        tieBreak: [{ by: 'criterion', criterion: 'technical' }, { by: 'earliest_submission' }],
-      },
-      model: {
-        criteria: [
-          { id: 'benchmarks', name: 'Benchmarks', weight: 40, scale: { min: 0, max: 100 } },
-          { id: 'experts', name: 'Expert panel', weight: 35, scale: { min: 0, max: 10 } },
-          { id: 'users', name: 'User trials', weight: 25, scale: { min: 0, max: 10 } },
-        ],
-        totalScale: 100,
-        minimumScoresPerApplication: 2,
-        reviewerNormalization: 'none',
-        gates: [{ id: 'safety', name: 'Safety and security review', failWhen: 'any_fail' }],
-        tieBreak: [{ by: 'criterion', criterion: 'benchmarks' }],
-      },
-    },
+    // The default policy's schemes; only the number of reviews per application is the run's.
+    scoring: { ...defaultPolicy.scoring, proposal: { ...defaultPolicy.scoring.proposal, minimumScoresPerApplication: shape.reviews } },
     objections: { windowDays: 10, appliesTo: ['narrowing'] },
     reminders: { before: [] },
     missingInputs: {
