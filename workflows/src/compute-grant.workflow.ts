@@ -260,7 +260,7 @@ export async function computeGrant(input: GrantInput, carry?: GrantCarry): Promi
         grantId,
         organisationId: input.organisationId,
         request: { alternatives: gpus.map((g) => ({ type: g.type, count: g.count })) },
-        window: { from: now, to: windowEnd(now, endsAt) },
+        window: { from: now, to: endsAt },
         ...(atLeast !== null && atLeast < gpus[0].count ? { acceptPartial: { atLeast } } : {}),
       });
       if (provisioned.status !== 'refused') {
@@ -349,13 +349,4 @@ function compactRefusal(refusal: GpuRefusal): Omit<GpuWithheld, 'kind' | 'retryi
       lessorOrganisationId: c.lessorOrganisationId,
     })),
   };
-}
-
-/**
- * The ledger holds capacity over a window. A grant keeps its GPUs until the cycle releases it, so
- * the window runs to the funded end, or two years when none is set (or it has already passed).
- */
-function windowEnd(from: string, endsAt: string | null): string {
-  if (endsAt && Date.parse(endsAt) > Date.parse(from)) return endsAt;
-  return new Date(Date.parse(from) + 2 * 365 * 24 * 3600 * 1000).toISOString();
 }

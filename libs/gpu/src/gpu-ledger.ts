@@ -44,6 +44,8 @@ import {
 import { alternativesFor, normalizeGpuType, requestProblem } from './policy';
 import type { GpuProviders, ProviderAccountSpec } from './providers/gpu-provider';
 
+/** A grant with no funded end (or provisioned after it) plans two years; it holds until released anyway. */
+const DEFAULT_PLAN_MS = 2 * 365 * 24 * 3600 * 1000;
 
 /** Points where a test may stop the process (a real crash, e.g. SIGKILL), to prove recovery. */
 export interface GpuLedgerFaults {
@@ -154,8 +156,10 @@ export class GpuLedger {
     const problem = requestProblem(input.request);
     if (problem) throw gpuError('validation_failed', problem, 'request');
     const from = new Date(input.window?.from);
-    const to = new Date(input.window?.to);
-    if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime()) || to <= from) throw gpuError('validation_failed', 'window.from and window.to are instants, from before to', 'window');
+    const planned = input.window?.to ? new Date(input.window.to) : null;
+    if (Number.isNaN(from.getTime()) || (planned && Number.isNaN(planned.getTime()))) throw gpuError('validation_failed', 'window.from and window.to are instants (to may be null)', 'window');
+    // Decided here, from the input alone (so a retry hashes the same), not in workflow code.
+    const to = planned && planned > from ? planned : new Date(from.getTime() + DEFAULT_PLAN_MS);
     if (input.gpuMinutes !== undefined && !(input.gpuMinutes >= 0)) throw gpuError('validation_failed', 'must be a non-negative number', 'gpuMinutes');
     const firstCount = 'alternatives' in input.request ? input.request.alternatives[0].count : input.request.equivalentTo.count;
     if (input.acceptPartial !== undefined && !(Number.isInteger(input.acceptPartial.atLeast) && input.acceptPartial.atLeast > 0 && input.acceptPartial.atLeast <= firstCount)) {

@@ -46,7 +46,12 @@ export interface ProvisionGrantInput {
   /** The awardee organisation (checked against the lessor-conflict rule). */
   organisationId: string;
   request: GpuRequest;
-  window: TimeWindow;
+  /**
+   * From when, and the planned end. `to` may be null or not after `from` (a grant with no funded
+   * end, or one provisioned after it): the plan is then two years on. Either way the allocation
+   * holds its GPUs until it is released.
+   */
+  window: { from: string; to: string | null };
   /**
    * A GPU-time budget in GPU-minutes of the *requested* first alternative's type; converted at the
    * equivalence rate to the served type and enforced as `GrpTRESMins=gres/gpu=M`. Absent = no budget.
