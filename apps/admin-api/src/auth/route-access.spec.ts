@@ -1,18 +1,9 @@
 import 'reflect-metadata';
 import { PATH_METADATA } from '@nestjs/common/constants';
 import { AdminApiModule } from '../admin-api.module';
+import { controllersOf } from '../../test/controllers-of';
 import { ACCESS_KEY, type Access } from './roles';
 
-type Class = new (...args: never[]) => unknown;
-
-/** Every controller reachable from the app module, through every imported module. */
-function controllersOf(module: Class, seen = new Set<Class>()): Class[] {
-  if (seen.has(module)) return [];
-  seen.add(module);
-  const imports = (Reflect.getMetadata('imports', module) ?? []) as Class[];
-  const own = (Reflect.getMetadata('controllers', module) ?? []) as Class[];
-  return [...own, ...imports.filter((m) => typeof m === 'function').flatMap((m) => controllersOf(m, seen))];
-}
 
 describe('route access', () => {
   const routes = controllersOf(AdminApiModule).flatMap((controller) =>

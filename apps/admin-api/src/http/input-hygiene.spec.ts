@@ -2,17 +2,9 @@ import 'reflect-metadata';
 import { PATH_METADATA, ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
 import { AdminApiModule } from '../admin-api.module';
+import { controllersOf } from '../../test/controllers-of';
 import { ZodPipe } from './zod-body.pipe';
 
-type Class = new (...args: never[]) => unknown;
-
-function controllersOf(module: Class, seen = new Set<Class>()): Class[] {
-  if (seen.has(module)) return [];
-  seen.add(module);
-  const imports = (Reflect.getMetadata('imports', module) ?? []) as Class[];
-  const own = (Reflect.getMetadata('controllers', module) ?? []) as Class[];
-  return [...own, ...imports.filter((m) => typeof m === 'function').flatMap((m) => controllersOf(m, seen))];
-}
 
 /**
  * Strings PostgreSQL cannot store are refused in bodies by ZodPipe (so that the 400 lists the
