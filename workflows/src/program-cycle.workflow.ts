@@ -94,9 +94,14 @@ export async function programCycle(input: CycleInput, carry?: CycleCarry): Promi
     return run;
   };
 
-  /** Decides on the current state, records, and evolves from what was recorded. `now` only stamps. */
-  const apply = (command: CycleCommand, now: string = nowIso()): Promise<CycleEvent[]> =>
+  /**
+   * Decides on the current state, records, and evolves from what was recorded. `now` only stamps.
+   * `stands` is asked once the command's turn comes: a command queued behind others (a deadline
+   * behind the people's commands that arrived with it) is dropped when they made it moot.
+   */
+  const apply = (command: CycleCommand, now: string = nowIso(), stands: (s: CycleState) => boolean = () => true): Promise<CycleEvent[]> =>
     serially(async () => {
+      if (!stands(state)) return [];
       const proposed = refusing(() => decide(command, state, now));
       if (proposed.length === 0) return proposed;
       const stages = stagesAfter(state, proposed);
@@ -217,7 +222,10 @@ export async function programCycle(input: CycleInput, carry?: CycleCarry): Promi
     remindersThrough = wake.at;
     if (wake.deadline) {
       const command: CycleCommand = { type: 'DeadlinePassed', actor: SYSTEM, data: { deadline: wake.deadline.kind, at: wake.deadline.at } };
-      await apply(command, wake.deadline.at).catch((error: unknown) => {
+      const { kind, at } = wake.deadline;
+      // A command applied just before (it arrived with the timer) may have settled or moved this deadline.
+      const pending = (s: CycleState) => s.stage !== 'not_started' && s.deadlines[kind] === at;
+      await apply(command, at, pending).catch((error: unknown) => {
         // The deadline comes from the state itself: a refusal is a defect of this code. Failing the
         // workflow task (not the cycle) keeps the cycle waiting, unharmed, until a fix is deployed.
         if (error instanceof ApplicationFailure && error.type === 'DomainError') throw new Error(`the cycle refused its own ${command.type}: ${error.message}`);
