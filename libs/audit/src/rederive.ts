@@ -1,14 +1,19 @@
 import {
+  closingRanking,
+  decisionOutcome,
+  decisionPool,
   evolve,
-  excludesBelowMinimum,
   initialState,
   liveInRound,
+  narrowingCandidates,
+  proposedOf,
   rankRound,
   rankingRecord,
+  reviewRoundOutcome,
+  selectionCandidates,
   type CycleEvent,
   type CycleState,
   type EvaluationStage,
-  type RankResult,
   type RankingRecord,
   type ReviewStage,
   type RunningCycle,
@@ -106,9 +111,7 @@ function rederiveCycle(cycleId: string, events: DecisionSource[], notes: string[
           roundResults.set(d.roundKey, result);
           recordedResults.set(d.roundKey, d.result);
           const stage = s.policy.stages[round.stageIndex] as ReviewStage;
-          const ranked = result.ranking.map((r) => r.candidateId);
-          const kept = stage.keep === undefined ? ranked : ranked.slice(0, stage.keep);
-          const dropped = liveInRound(s, round).filter((id) => !kept.includes(id));
+          const { kept, dropped } = reviewRoundOutcome(stage, result.ranking.map((r) => r.candidateId), liveInRound(s, round));
           check(e, d.roundKey, 'review_round', [...compareSet('kept', d.kept, kept), ...compareSet('dropped', d.dropped, dropped), ...comparePolicy(d.policyHash, s)]);
           break;
         }
@@ -116,9 +119,9 @@ function rederiveCycle(cycleId: string, events: DecisionSource[], notes: string[
           const d = event.data;
           const stage = s.policy.stages[d.stageIndex] as SelectionStage;
           const result = roundResults.get(d.roundKey) ?? rederiveRound(s, d.roundKey, false);
-          const candidates = result.ranking.map((r) => r.candidateId).filter((id) => s.applications[id]?.status === 'submitted');
-          const pool = Object.keys(s.applications).filter((id) => s.applications[id].status === 'submitted' && !s.applications[id].refillKey);
-          proposals.set(d.decisionKey, { result, recorded: recordedResults.get(d.roundKey), candidates, proposed: candidates.slice(0, stage.maxAwardees), pool });
+          const candidates = selectionCandidates(s, result.ranking.map((r) => r.candidateId));
+          const pool = decisionPool(s, 'selection', d.roundKey);
+          proposals.set(d.decisionKey, { result, recorded: recordedResults.get(d.roundKey), candidates, proposed: proposedOf(candidates, stage.maxAwardees), pool });
           break;
         }
         case 'NarrowingProposed': {
@@ -132,8 +135,8 @@ function rederiveCycle(cycleId: string, events: DecisionSource[], notes: string[
           // A re-proposal after an upheld objection ranks the closed round again: the ranking it closed with.
           const result = (round.closed ? roundResults.get(d.roundKey) : undefined) ?? rederiveRound(s, d.roundKey, d.rerun);
           roundResults.set(d.roundKey, result);
-          const candidates = result.ranking.map((r) => r.candidateId).filter((id) => s.applications[id]?.status === 'active');
-          proposals.set(d.decisionKey, { result, recorded: d.result, candidates, proposed: candidates.slice(0, stage.narrowing.keep), pool: liveInRound(s, round) });
+          const candidates = narrowingCandidates(s, result.ranking.map((r) => r.candidateId));
+          proposals.set(d.decisionKey, { result, recorded: d.result, candidates, proposed: proposedOf(candidates, stage.narrowing.keep), pool: decisionPool(s, 'narrowing', d.roundKey) });
           break;
         }
         case 'AwardeesSelected':
@@ -162,7 +165,7 @@ function rederiveCycle(cycleId: string, events: DecisionSource[], notes: string[
           if (!round) break;
           const result = rederiveRound(s, d.refillKey, false);
           const candidates = result.ranking.map((r) => r.candidateId);
-          proposals.set(d.refillKey, { result, recorded: d.result, candidates, proposed: candidates.slice(0, d.seats), pool: candidates });
+          proposals.set(d.refillKey, { result, recorded: d.result, candidates, proposed: proposedOf(candidates, d.seats), pool: candidates });
           break;
         }
         case 'RefillEntrantsSelected': {
@@ -196,14 +199,14 @@ function rederiveCycle(cycleId: string, events: DecisionSource[], notes: string[
 
 /**
  * The ranking of an open round from its score sheets (as the events put them into the state), with
- * the domain's own `rankRound`: the policy's scheme, the cycle's rules version and the published seed.
- * `rerun` re-ranks without the missing-scores exclusion.
+ * the domain's own `closingRanking`: the policy's scheme, the cycle's rules version and the published
+ * seed. `rerun` re-ranks without the missing-scores exclusion.
  */
 function rederiveRound(s: RunningCycle, roundKey: string, rerun: boolean): RankingRecord {
   const round = s.rounds[roundKey];
   if (!round) return { criteria: [], ranking: [], removedByGate: [], excluded: [], lottery: null, scoreCount: 0, inputsHash: '', rulesVersion: s.rulesVersion };
-  const result: RankResult = rankRound(s, round, rerun ? false : excludesBelowMinimum(s, round));
-  return rankingRecord(result, s.policy.scoring[round.scoring], s.rulesVersion);
+  if (rerun) return rankingRecord(rankRound(s, round, false), s.policy.scoring[round.scoring], s.rulesVersion);
+  return closingRanking(s, round).record;
 }
 
 /** What the events recorded of a ranking, for comparison. */
@@ -260,17 +263,16 @@ function compareOutcome(
   [keptField, droppedField]: [string, string],
 ): Difference[] {
   const out: Difference[] = [];
-  const expectedKept = proposal.proposed.filter((id) => proposal.pool.includes(id));
   if (!overridden) {
-    out.push(...compareSet(keptField, kept, expectedKept));
+    // Not overridden: the decision keeps what the ranking proposed, of those still competing.
+    out.push(...compareSet(keptField, kept, decisionOutcome(proposal.proposed, proposal.pool).kept));
   } else {
     if (!rationale) out.push({ field: 'rationale', recorded: rationale, rederived: 'an override needs a rationale' });
     if (approval === 'policy default') out.push({ field: 'approval', recorded: approval, rederived: 'an override needs a person who approved it' });
     const unknown = kept.filter((id) => !proposal.candidates.includes(id));
     if (unknown.length) out.push({ field: keptField, recorded: kept, rederived: `not candidates of the ranking: ${unknown.join(', ')}` });
   }
-  const expectedDropped = proposal.pool.filter((id) => !kept.includes(id));
-  out.push(...compareSet(droppedField, dropped, expectedDropped));
+  out.push(...compareSet(droppedField, dropped, decisionOutcome(kept, proposal.pool).dropped));
   return out;
 }
 

@@ -10,6 +10,7 @@ import type { Approval, CycleEvent, DecisionBasis } from './events';
 import { gpusByTeam } from './grant-gpus';
 import { chain } from './guards';
 import { base, callCandidates, closeCycle, enterStage, grantStage, liveInRound } from './pipeline';
+import { decisionOutcome, narrowingCandidates, proposedOf, selectionCandidates } from './proposals';
 import { applicationIds, type RunningCycle } from './state';
 
 /** What a decision event records of the ranking it was taken on. */
@@ -30,7 +31,7 @@ export function proposeSelection(s: RunningCycle, index: number, now: string, re
   const lastReview = Object.values(s.rounds)
     .filter((r) => r.kind === 'review' && r.result)
     .sort((a, b) => b.round - a.round)[0];
-  const candidates = lastReview.result!.order.filter((id) => s.applications[id]?.status === 'submitted');
+  const candidates = selectionCandidates(s, lastReview.result!.order);
   if (candidates.length === 0) return [closeCycle(s, now, 'no_teams')];
   const events: CycleEvent[] = [
     {
@@ -40,7 +41,7 @@ export function proposeSelection(s: RunningCycle, index: number, now: string, re
         stageIndex: index,
         roundKey: lastReview.roundKey,
         candidates,
-        proposed: candidates.slice(0, stage.maxAwardees),
+        proposed: proposedOf(candidates, stage.maxAwardees),
         minAwardees: stage.minAwardees,
         maxAwardees: stage.maxAwardees,
         approvalDueAt: resolveDue(stage.approvalDue, base(s, now)),
@@ -60,7 +61,7 @@ export function proposeSelection(s: RunningCycle, index: number, now: string, re
 
 export function proposeNarrowing(s: RunningCycle, index: number, round: number, roundKey: string, result: RankingRecord, now: string, rerun: boolean): CycleEvent {
   const stage = s.policy.stages[index] as EvaluationStage;
-  const candidates = result.ranking.map((r) => r.candidateId).filter((id) => s.applications[id]?.status === 'active');
+  const candidates = narrowingCandidates(s, result.ranking.map((r) => r.candidateId));
   return {
     type: 'NarrowingProposed',
     data: {
@@ -71,7 +72,7 @@ export function proposeNarrowing(s: RunningCycle, index: number, round: number, 
       result,
       candidates,
       plannedKeep: stage.narrowing.keep,
-      proposed: candidates.slice(0, stage.narrowing.keep),
+      proposed: proposedOf(candidates, stage.narrowing.keep),
       approvalDueAt: resolveDue(stage.narrowing.approvalDue, now),
       rerun,
       policyHash: s.policyHash,
@@ -79,19 +80,16 @@ export function proposeNarrowing(s: RunningCycle, index: number, round: number, 
   };
 }
 
-/** Teams a pending decision is about: those still competing in its round. */
-function decisionPool(s: RunningCycle): string[] {
-  const dec = s.decision!;
-  if (dec.kind === 'selection') return callCandidates(s);
-  return liveInRound(s, s.rounds[dec.roundKey]);
+/** Teams a decision is about: those still competing in its round (the main call's for a selection). Exported for re-derivation (libs/audit). */
+export function decisionPool(s: RunningCycle, kind: 'selection' | 'narrowing', roundKey: string): string[] {
+  if (kind === 'selection') return callCandidates(s);
+  return liveInRound(s, s.rounds[roundKey]);
 }
 
 /** The decision is taken (approved, overridden or by policy default); objections may follow. */
 export function takeDecision(s: RunningCycle, kept: string[], approval: Approval, overridden: boolean, rationale: string | null, now: string): CycleEvent[] {
   const dec = s.decision!;
-  const pool = decisionPool(s);
-  const liveKept = kept.filter((id) => pool.includes(id));
-  const dropped = pool.filter((id) => !liveKept.includes(id));
+  const { kept: liveKept, dropped } = decisionOutcome(kept, decisionPool(s, dec.kind, dec.roundKey));
   const windowApplies = s.policy.objections.appliesTo.includes(dec.kind) && dropped.length > 0;
   const objectionWindowEndsAt = windowApplies ? addDays(now, s.policy.objections.windowDays) : null;
   const common = {

@@ -5,7 +5,7 @@
  */
 import type { GrantStage, RefillStage, ReviewStage } from '../policy/schema';
 import { rank, type RankResult } from '../scoring/rank';
-import { rankingRecord } from '../scoring/record';
+import { rankingRecord, type RankingRecord } from '../scoring/record';
 import type { Candidate } from '../scoring/weighted';
 import { addDuration, resolveDue } from '../shared/time';
 import type { DeadlineKind } from './deadlines';
@@ -13,6 +13,7 @@ import type { CycleEvent, CycleClosed } from './events';
 import { proposeNarrowing, proposeSelection } from './decision-flow';
 import { amountFor, gpusByTeam, sameGpus } from './grant-gpus';
 import { chain } from './guards';
+import { proposedOf, reviewRoundOutcome } from './proposals';
 import { roundSheets, sheetCount } from './sheets';
 import { activeTeams, applicationIds, type RoundRecord, type RunningCycle } from './state';
 
@@ -137,9 +138,17 @@ export function closeCycle(s: RunningCycle, now: string, outcome?: CycleClosed['
       finalists: activeTeams(s),
       outstanding,
       closedAt: now,
-      nextCycleOpensAt: s.policy.repeatEvery ? addDuration(s.openedAt, s.policy.repeatEvery) : null,
+      nextCycleOpensAt: nextCycleOpensAt(s.openedAt, s.policy.repeatEvery),
     },
   };
+}
+
+/**
+ * When next year's cycle opens: one `repeatEvery` after this cycle's call opened (null when the
+ * policy does not repeat). CycleClosed records it, and the workflow's timer for next year waits for it.
+ */
+export function nextCycleOpensAt(openedAt: string, repeatEvery: string | undefined): string | null {
+  return repeatEvery ? addDuration(openedAt, repeatEvery) : null;
 }
 
 /** Who is still in a scoring round: call or refill applications still competing, or active teams. */
@@ -167,6 +176,16 @@ export function rankRound(s: RunningCycle, round: RoundRecord, excludeBelowMinim
     seed: `${s.lotterySeed}:${round.roundKey}`,
     excludeBelowMinimum,
   });
+}
+
+/**
+ * The ranking a scoring round closes with, and its record: the round ranked by the cycle's rules,
+ * leaving out applications still short of scores when the missing-input rule says so.
+ * Exported for re-derivation (libs/audit).
+ */
+export function closingRanking(s: RunningCycle, round: RoundRecord): { result: RankResult; record: RankingRecord } {
+  const result = rankRound(s, round, excludesBelowMinimum(s, round));
+  return { result, record: rankingRecord(result, s.policy.scoring[round.scoring], s.rulesVersion) };
 }
 
 /** Applications short of the scheme's minimum number of scores in an open round. */
@@ -199,14 +218,11 @@ export function closeScoringRound(s: RunningCycle, now: string, deadline: Deadli
       },
     ];
   }
-  const result = rankRound(s, round, excludesBelowMinimum(s, round));
-  const record = rankingRecord(result, scheme, s.rulesVersion);
+  const { result, record } = closingRanking(s, round);
   switch (round.kind) {
     case 'review': {
       const stage = s.policy.stages[round.stageIndex] as ReviewStage;
-      const ranked = result.ranking.map((r) => r.candidateId);
-      const kept = stage.keep === undefined ? ranked : ranked.slice(0, stage.keep);
-      const dropped = liveInRound(s, round).filter((id) => !kept.includes(id));
+      const { kept, dropped } = reviewRoundOutcome(stage, result.ranking.map((r) => r.candidateId), liveInRound(s, round));
       const closed: CycleEvent = { type: 'ReviewRoundClosed', data: { roundKey: round.roundKey, round: round.round, result: record, kept, dropped, policyHash: s.policyHash, closedAt: now } };
       return chain(s, [closed], (next) => enterStage(next, round.stageIndex + 1, now));
     }
@@ -219,7 +235,7 @@ export function closeScoringRound(s: RunningCycle, now: string, deadline: Deadli
       return [
         {
           type: 'RefillRankingProposed',
-          data: { refillKey: round.roundKey, result: record, candidates, proposed: candidates.slice(0, seats), seats, approvalDueAt: resolveDue(stage.approvalDue, now), policyHash: s.policyHash },
+          data: { refillKey: round.roundKey, result: record, candidates, proposed: proposedOf(candidates, seats), seats, approvalDueAt: resolveDue(stage.approvalDue, now), policyHash: s.policyHash },
         },
       ];
     }
