@@ -3,7 +3,7 @@
  * definitions and the shapes they carry. Importing this file never pulls in workflow code.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { CycleCommand, CycleEventType, CycleStage, GpuAllocation, WithheldGpus } from '@concentra/domain';
+import { PERSON_COMMAND_TYPES, type CycleCommand, type CycleEventType, type CycleStage, type GpuAllocation, type PersonCommandType, type WithheldGpus } from '@concentra/domain';
 
 export const TASK_QUEUE = 'program-cycles';
 
@@ -86,29 +86,9 @@ export interface CommandResult {
 /** A small status: the state itself is read from the events (it grows with the call; a Query must not). */
 export const cycleStatusQuery = defineQuery<CycleStatus>('cycleStatus');
 
-/** Commands people give a running cycle. The workflow's own commands (OpenCall, DeadlinePassed, grant reports) are not here. */
-export const PERSON_COMMANDS = [
-  'SubmitApplication',
-  'WithdrawApplication',
-  'ApproveMembershipChange',
-  'DeclareConflictOfInterest',
-  'SubmitReview',
-  'ApproveSelection',
-  'OverrideSelection',
-  'SubmitModel',
-  'SubmitEvaluationScores',
-  'ApproveNarrowing',
-  'OverrideNarrowing',
-  'ObjectToDecision',
-  'WaiveObjection',
-  'DecideObjection',
-  'SelectRefillEntrants',
-  'SetGrantGpus',
-  'RecordProcurementContract',
-  'RecordReleaseDeclaration',
-  'CancelCycle',
-] as const satisfies readonly CycleCommand['type'][];
-export type PersonCommandType = (typeof PERSON_COMMANDS)[number];
+/** Commands people give a running cycle, one Update each: the domain's list (the workflow's own commands are not among them). */
+export const PERSON_COMMANDS = PERSON_COMMAND_TYPES;
+export type { PersonCommandType };
 export type PersonCommand = Extract<CycleCommand, { type: PersonCommandType }>;
 
 /** One Update per command type, named after it, each with a validator that runs the domain's decide. */

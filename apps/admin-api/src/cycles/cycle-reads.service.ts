@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DomainError, canSeeTeamScores, namedRanking, publishedAggregates, type CycleState, type PublishedAggregates, type RankingRecord, type Viewer } from '@concentra/domain';
+import { DomainError, canSeeAwardeeNames, canSeeTeamScores, namedRanking, publishedAggregates, type CycleState, type PublishedAggregates, type RankingRecord } from '@concentra/domain';
 import {
   CycleDetailsReads,
   EventStore,
@@ -31,7 +31,8 @@ export interface AwardeesView {
   active: Array<Pick<ApplicationView, 'applicationId' | 'title' | 'lead'>>;
 }
 
-const privileged = (p: Principal) => p.role === 'admin' || canSeeTeamScores(p.role as Viewer);
+/** Who sees per-team scores is the domain's rule. */
+const privileged = (p: Principal) => canSeeTeamScores(p.role);
 
 /** A recorded ranking with each team's per-criterion means named (the events keep them in criterion order). */
 export type RankingDetailView = Omit<RankingView, 'result'> & { result: Omit<RankingRecord, 'ranking'> & { ranking: ReturnType<typeof namedRanking> } };
@@ -71,7 +72,7 @@ export class CycleReadsService {
 
   async awardees(cycleId: string, p: Principal): Promise<AwardeesView> {
     const cycle = await this.summary(cycleId);
-    if (!privileged(p) && !cycle.policy.confidentiality.publish.awardeeNames) {
+    if (!canSeeAwardeeNames(p.role, cycle.policy.confidentiality)) {
       throw new DomainError('forbidden', "this program's policy does not publish awardee names", 'confidentiality.publish.awardeeNames');
     }
     const [decisions, applications] = await Promise.all([this.reads.decisions(cycleId), this.reads.applications(cycleId)]);

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Client, WorkflowNotFoundError } from '@temporalio/client';
-import { DomainError } from '@concentra/domain';
+import { DomainError, canSeeTeamScores } from '@concentra/domain';
 import { EventStore, ReadModels, cycleStateAsOf, type CycleStateAsOf, type CycleView } from '@concentra/persistence';
 import { AppEnvironment } from '@concentra/config';
 import { SEARCH_ATTRIBUTES, cycleStatusQuery, cycleWorkflowId, type CycleInput, type CycleStatus } from '@concentra/workflows/contracts';
@@ -81,7 +81,7 @@ export class CyclesService {
 
   /** State as of a moment, from the events alone. It holds per-team scores: managers and auditors only. */
   async asOf(id: string, asOf: string, reader: Principal): Promise<CycleStateAsOf> {
-    if (!['program_manager', 'auditor', 'admin'].includes(reader.role)) {
+    if (!canSeeTeamScores(reader.role)) {
       throw new DomainError('forbidden', 'the state as of a date holds per-team scores: program managers and auditors only', 'asOf');
     }
     const state = await cycleStateAsOf(this.events, id, asOf);

@@ -190,14 +190,16 @@ export type CycleCommand =
 
 export type CycleCommandType = CycleCommand['type'];
 
-export const COMMAND_TYPES = [
-  'OpenCall',
+/**
+ * Commands people give a running cycle (each reaches it as a Temporal Update of the same name). The
+ * workflow's own commands (opening the call, deadlines, its grants' reports) are SYSTEM_COMMAND_TYPES.
+ */
+export const PERSON_COMMAND_TYPES = [
   'SubmitApplication',
   'WithdrawApplication',
   'ApproveMembershipChange',
   'DeclareConflictOfInterest',
   'SubmitReview',
-  'DeadlinePassed',
   'ApproveSelection',
   'OverrideSelection',
   'SubmitModel',
@@ -208,16 +210,18 @@ export const COMMAND_TYPES = [
   'WaiveObjection',
   'DecideObjection',
   'SelectRefillEntrants',
-  'RecordGrantStarted',
-  'RecordGrantEnded',
   'SetGrantGpus',
-  'RecordGpusWithheld',
-  'RecordGpusServed',
   'RecordProcurementContract',
   'RecordReleaseDeclaration',
   'CancelCycle',
 ] as const satisfies readonly CycleCommandType[];
+export type PersonCommandType = (typeof PERSON_COMMAND_TYPES)[number];
 
-// Compile-time check that the list above names every command type.
+/** Commands the cycle workflow gives itself: never an Update from outside. */
+export const SYSTEM_COMMAND_TYPES = ['OpenCall', 'DeadlinePassed', 'RecordGrantStarted', 'RecordGrantEnded', 'RecordGpusWithheld', 'RecordGpusServed'] as const satisfies readonly CycleCommandType[];
+
+export const COMMAND_TYPES = [...SYSTEM_COMMAND_TYPES, ...PERSON_COMMAND_TYPES] as const;
+
+// Compile-time check that the two lists above name every command type.
 type _MissingCommandType = Exclude<CycleCommandType, (typeof COMMAND_TYPES)[number]>;
 const _commandTypesComplete: _MissingCommandType extends never ? true : never = true;

@@ -6,7 +6,11 @@ import type { ProgramPolicy } from '../policy/schema';
 import type { RankResult } from './rank';
 import { round6 } from './weighted';
 
-export type Viewer = 'program_manager' | 'auditor' | 'applicant' | 'reviewer' | 'evaluator' | 'public';
+/** Who reads: a token's role (`admin` runs the installation), or the public. */
+export type Viewer = 'admin' | 'program_manager' | 'auditor' | 'applicant' | 'reviewer' | 'evaluator' | 'public';
+
+/** The only readers of per-team scores, whatever the policy says: no policy field widens this. */
+const TEAM_SCORE_READERS: readonly string[] = ['program_manager', 'auditor', 'admin'] satisfies Viewer[];
 
 export interface PublishedAggregates {
   applicationCount?: number;
@@ -35,6 +39,12 @@ export function publishedAggregates(
   return out;
 }
 
-export function canSeeTeamScores(viewer: Viewer): boolean {
-  return viewer === 'program_manager' || viewer === 'auditor';
+/** Per-team scores (rankings with totals, the state as of a date, everyone's obligations): program managers, auditors and admins. */
+export function canSeeTeamScores(viewer: Viewer | string): boolean {
+  return TEAM_SCORE_READERS.includes(viewer);
+}
+
+/** Awardee names: those who see team scores, and everyone else when the policy publishes them (`confidentiality.publish.awardeeNames`). */
+export function canSeeAwardeeNames(viewer: Viewer | string, confidentiality: ProgramPolicy['confidentiality']): boolean {
+  return canSeeTeamScores(viewer) || confidentiality.publish.awardeeNames;
 }

@@ -1,6 +1,6 @@
 import { defaultPolicy } from '../policy/defaults';
 import type { ScoringScheme } from '../policy/schema';
-import { publishedAggregates } from './aggregates';
+import { canSeeAwardeeNames, canSeeTeamScores, publishedAggregates } from './aggregates';
 import { createPrng, drawOrder } from './lottery';
 import { rank } from './rank';
 import type { ScoreSheet } from './weighted';
@@ -87,6 +87,14 @@ describe('weighted scores and ranking', () => {
   it('publishes only the aggregates the policy allows', () => {
     const r = rank({ scheme: model, candidates: [{ id: 'x' }, { id: 'y' }], sheets: [sheet('1', 'x', 'e', 100, 10, 10), sheet('2', 'y', 'e', 50, 5, 5)], seed: 's' });
     expect(publishedAggregates(r, defaultPolicy.confidentiality)).toEqual({ applicationCount: 2, topScore: 100, meanScore: 75 });
+  });
+
+  it('shows per-team scores to program managers, auditors and admins only; awardee names as the policy publishes them', () => {
+    expect(['admin', 'program_manager', 'auditor', 'applicant', 'reviewer', 'evaluator', 'public'].filter((role) => canSeeTeamScores(role))).toEqual(['admin', 'program_manager', 'auditor']);
+    const unpublished = { publish: { ...defaultPolicy.confidentiality.publish, awardeeNames: false } };
+    expect(canSeeAwardeeNames('applicant', defaultPolicy.confidentiality)).toBe(true);
+    expect(canSeeAwardeeNames('applicant', unpublished)).toBe(false);
+    expect(canSeeAwardeeNames('auditor', unpublished)).toBe(true);
   });
 });
 
