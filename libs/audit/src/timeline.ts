@@ -1,4 +1,41 @@
+/**
+ * The two timelines of recorded events, in the one wording of event-sentences.ts: the auditors'
+ * (`timeline`: every stream, who by name, the policy) and a cycle's own (`cycleTimelineEntry`, the
+ * API's `GET /v1/cycles/:id/timeline`: position, stage and actor).
+ */
 import type { StoredEvent } from '@concentra/persistence';
+import { describeEvent } from './event-sentences';
+
+export { describeEvent };
+
+/** One event of a cycle's own timeline. */
+export interface CycleTimelineEntry {
+  position: number;
+  eventId: string;
+  type: string;
+  occurredAt: string;
+  /** The stage the cycle was in once this event was applied. */
+  stage: string | null;
+  /** Who caused it: `role:subject` (`system:workflow` for deadlines and the cycle's own steps). */
+  actor: string | null;
+  /** One readable sentence. */
+  summary: string;
+  data: Record<string, unknown>;
+}
+
+export function cycleTimelineEntry(event: StoredEvent): CycleTimelineEntry {
+  const actor = event.metadata.actor;
+  return {
+    position: event.streamPosition,
+    eventId: event.eventId,
+    type: event.type,
+    occurredAt: event.occurredAt,
+    stage: typeof event.metadata.stage === 'string' ? event.metadata.stage : null,
+    actor: actor ? `${actor.role}:${actor.subject}` : null,
+    summary: describeEvent(event.type, event.data),
+    data: event.data,
+  };
+}
 
 export interface TimelineEntry {
   at: string;
@@ -13,45 +50,6 @@ export interface TimelineEntry {
 }
 
 type Data = Record<string, unknown>;
-const list = (v: unknown) => (Array.isArray(v) && v.length > 0 ? v.map(String).join(', ') : 'none');
-const str = (v: unknown) => (v === undefined || v === null ? '' : String(v));
-
-/** One line of prose per known event type; anything else is shown by its plain fields. */
-const SUMMARIES: Record<string, (d: Data) => string> = {
-  ProgramCreated: (d) => `program ${str(d.slug)} created ("${str(d.name)}")`,
-  CallOpened: (d) => `call opened for ${str(d.program)} ${str(d.year)}, closes ${str(d.closesAt)}`,
-  CallClosed: (d) => `call closed${d.reason ? ` (${str(d.reason)})` : ''}; applications: ${Array.isArray(d.applications) ? list(d.applications) : str(d.applications)}`,
-  ApplicationSubmitted: (d) => `application ${str(d.applicationId)} "${str(d.title)}" submitted`,
-  ApplicationWithdrawn: (d) => `application ${str(d.applicationId)} withdrawn`,
-  ReviewRoundOpened: (d) => `review round ${str(d.roundKey)} opened for ${list(d.applications)}, due ${str(d.dueAt)}`,
-  ReviewSubmitted: (d) => `review ${str(d.reviewId)} of ${str(d.applicationId)} by ${str(d.reviewer)}: ${JSON.stringify(d.scores ?? {})}`,
-  ConflictOfInterestDeclared: (d) => `${str(d.scorer)} declared a conflict of interest with ${str(d.applicationId)}: ${str(d.reason)}`,
-  ReviewRoundClosed: (d) => `review round ${str(d.roundKey)} closed; kept ${list(d.kept)}; dropped ${list(d.dropped)}`,
-  SelectionProposed: (d) => `selection proposed: ${list(d.proposed)} (of ${list(d.candidates)}), approval due ${str(d.approvalDueAt)}`,
-  AwardeesSelected: (d) => `awardees selected: ${list(d.awardees)}; not selected: ${list(d.notSelected)}${decisionNote(d)}`,
-  NarrowingProposed: (d) => `narrowing ${str(d.round)} proposed: keep ${list(d.proposed)} (of ${list(d.candidates)})`,
-  TeamsNarrowed: (d) => `narrowing ${str(d.round)}: kept ${list(d.kept)}; dropped ${list(d.dropped)}${decisionNote(d)}`,
-  TeamEliminated: (d) => `team ${str(d.applicationId)} eliminated (${str(d.reason)}, round ${str(d.round)})`,
-  ObjectionFiled: (d) => `objection by ${str(d.applicationId)} against ${str(d.decisionKey)}: ${str(d.grounds)}`,
-  ObjectionDecided: (d) => `objection of ${str(d.applicationId)} ${d.upheld ? 'upheld' : 'dismissed'}: ${str(d.reasoning)}`,
-  EvaluationScoresSubmitted: (d) => `evaluation ${str(d.scoreSetId)} of ${str(d.applicationId)} by ${str(d.evaluator)}: ${JSON.stringify(d.scores ?? {})}`,
-  ModelSubmitted: (d) => `model of ${str(d.applicationId)} submitted for ${str(d.roundKey)} (sha256 ${str((d.artifact as Data | undefined)?.sha256).slice(0, 12)})`,
-  GrantStarted: (d) => `grant ${str(d.grantId)} started for ${str(d.applicationId)}`,
-  GrantEnded: (d) => `grant ${str(d.grantId)} ended (${str(d.reason)})`,
-  GrantExtended: (d) => `grant of ${str(d.applicationId)} extended until ${str(d.extendedUntil)}`,
-  ProcurementAwarded: (d) => `procurement contract ${str(d.contractId)} for ${str(d.applicationId)} (${str(d.model)}) with ${str(d.agency)}`,
-  ModelReleased: (d) => `model of ${str(d.applicationId)} released at ${str(d.repository)} (${str(d.licence)})`,
-  EscalationRaised: (d) => `escalation: ${str(d.reason)}: ${str(d.details)}`,
-  CycleClosed: (d) => `cycle closed: ${str(d.outcome)}; finalists ${list(d.finalists)}`,
-  CycleCancelled: (d) => `cycle cancelled: ${str(d.reason)}`,
-  AuditAccessed: (d) => `audit ${str(d.action)} of ${str(d.target)}`,
-};
-
-function decisionNote(d: Data): string {
-  const approval = d.approval as { by?: string; rationale?: string } | string | undefined;
-  const how = approval === 'policy default' ? ' (policy default, nobody approved in time)' : approval && typeof approval === 'object' ? ` (approved by ${str(approval.by)})` : '';
-  return `${how}${d.overridden ? `; overrides the ranking: ${str(d.rationale)}` : ''}`;
-}
 
 function who(event: StoredEvent): string {
   const d = event.data as Data;
@@ -63,21 +61,12 @@ function who(event: StoredEvent): string {
   return actor ? `${actor.role}:${actor.subject}` : 'system';
 }
 
-function fallback(d: Data): string {
-  return Object.entries(d)
-    .filter(([k, v]) => k !== 'stage' && k !== 'policy' && (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean'))
-    .slice(0, 4)
-    .map(([k, v]) => `${k}=${String(v)}`)
-    .join(' ');
-}
-
 /** A readable account of who did what when, under which policy, in the order it happened. */
 export function timeline(events: readonly StoredEvent[]): TimelineEntry[] {
   return [...events]
     .sort((a, b) => Date.parse(a.occurredAt) - Date.parse(b.occurredAt) || a.globalPosition - b.globalPosition)
     .map((event) => {
       const d = event.data as Data;
-      const summarize = SUMMARIES[event.type];
       const policyHash = event.metadata.policyHash ?? (typeof d.policyHash === 'string' ? d.policyHash : null);
       return {
         at: event.occurredAt,
@@ -87,7 +76,7 @@ export function timeline(events: readonly StoredEvent[]): TimelineEntry[] {
         type: event.type,
         who: who(event),
         policyHash,
-        summary: summarize ? summarize(d) : fallback(d),
+        summary: describeEvent(event.type, d),
       };
     });
 }

@@ -11,8 +11,8 @@ import {
   type OwedView,
   type RankingView,
 } from '@concentra/persistence';
+import { cycleTimelineEntry, type CycleTimelineEntry } from '@concentra/audit';
 import type { Principal } from '../auth/tokens';
-import { timelineEntry, type TimelineEntry } from './timeline';
 
 /** A ranking as someone who may not see per-team scores sees it: the aggregates the policy publishes. */
 export interface PublishedRanking {
@@ -46,10 +46,10 @@ export class CycleReadsService {
   ) {}
 
   /** Every event of the cycle in order, each with a readable sentence. */
-  async timeline(cycleId: string): Promise<{ cycleId: string; events: TimelineEntry[] }> {
+  async timeline(cycleId: string): Promise<{ cycleId: string; events: CycleTimelineEntry[] }> {
     const events = await this.events.readStream(cycleId);
     if (events.length === 0) throw notFound(cycleId);
-    return { cycleId, events: events.map(timelineEntry) };
+    return { cycleId, events: events.map(cycleTimelineEntry) };
   }
 
   /** Applicants see their own organisation's applications (as lead or member); the panel and managers see all. */

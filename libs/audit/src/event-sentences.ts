@@ -1,0 +1,144 @@
+/**
+ * One sentence per recorded event: the single wording that both timelines use (the cycle's
+ * `GET /v1/cycles/:id/timeline` and the auditors' `timeline`, in the API and the CLI), so a
+ * program manager and an auditor read the same words for the same fact. Sentences start in lower
+ * case: the auditors' lines put them after the time, the stream and who acted.
+ */
+import type { CycleEvent } from '@concentra/domain';
+
+type Data = Record<string, unknown>;
+
+const list = (ids: readonly string[]) => (ids.length === 0 ? 'none' : ids.join(', '));
+const words = (s: string) => s.replace(/_/g, ' ');
+
+/** How a decision was taken: approved by whom, by the policy's default, overridden with a rationale. */
+function decisionNote(d: { approval: unknown; overridden?: boolean; rationale?: string | null }): string {
+  const approval = d.approval;
+  const how = approval === 'policy default' ? 'policy default, nobody approved in time' : `approved by ${(approval as { by: string }).by}`;
+  return d.overridden ? ` (overridden, ${how}: ${d.rationale ?? ''})` : ` (${how})`;
+}
+
+/** A cycle event in words; undefined for a type the cycle does not record. Throws on a shape it cannot read. */
+function cycleSentence(e: CycleEvent): string | undefined {
+  switch (e.type) {
+    case 'CallOpened':
+      return `call opened for ${e.data.program} ${e.data.year} (policy ${e.data.policyHash.slice(0, 12)}), closing ${e.data.closesAt}`;
+    case 'ApplicationSubmitted':
+      return `application "${e.data.applicationId}" (${e.data.title}) submitted by ${e.data.submittedBy} for ${e.data.lead.organisationId}${e.data.members.length ? ` with ${list(e.data.members.map((m) => m.organisationId))}` : ''}`;
+    case 'ApplicationWithdrawn':
+      return `application "${e.data.applicationId}" withdrawn by ${e.data.by}${e.data.reason ? `: ${e.data.reason}` : ''}`;
+    case 'MembershipChanged':
+      return `members of "${e.data.applicationId}" changed to ${list(e.data.members.map((m) => m.organisationId))} (approved by ${e.data.approvedBy}: ${e.data.rationale})`;
+    case 'CallCutoffPassed':
+      return `call cut-off passed with ${e.data.applications} application(s)`;
+    case 'CallClosed':
+      return `call closed (${words(e.data.reason)}) with ${e.data.applications.length} application(s): ${list(e.data.applications)}`;
+    case 'ReviewRoundOpened':
+      return `review round ${e.data.round} opened for ${e.data.applications.length} application(s), due ${e.data.dueAt}`;
+    case 'ConflictOfInterestDeclared':
+      return `${e.data.scorer} declared a conflict of interest with "${e.data.applicationId}"${e.data.reason ? `: ${e.data.reason}` : ''}`;
+    case 'ReviewSubmitted':
+      return `review ${e.data.reviewId} of "${e.data.applicationId}" submitted by ${e.data.reviewer}: ${JSON.stringify(e.data.scores ?? {})}`;
+    case 'ReviewDeadlineExtended':
+      return `${words(e.data.deadline)} extended from ${e.data.previousDueAt} to ${e.data.dueAt} (${e.data.missing.length} application(s) short of scores)`;
+    case 'EscalationRaised':
+      return `escalated to the program manager (${words(e.data.reason)}): ${e.data.details}`;
+    case 'ReviewRoundClosed':
+      return `review round ${e.data.round} closed: kept ${list(e.data.kept)}; dropped ${list(e.data.dropped)}`;
+    case 'SelectionProposed':
+      return `selection proposed${e.data.rerun ? ' again' : ''}: ${list(e.data.proposed)} (of ${list(e.data.candidates)}); approval due ${e.data.approvalDueAt}`;
+    case 'AwardeesSelected':
+      return `awardees selected: ${list(e.data.awardees)}; not selected: ${list(e.data.notSelected)}${decisionNote(e.data)}`;
+    case 'NarrowingProposed':
+      return `narrowing ${e.data.round} proposed${e.data.rerun ? ' again' : ''}: keep ${list(e.data.proposed)} (of ${list(e.data.candidates)}, planned ${e.data.plannedKeep}); approval due ${e.data.approvalDueAt}`;
+    case 'TeamsNarrowed':
+      return `narrowing ${e.data.round}: kept ${list(e.data.kept)}; dropped ${list(e.data.dropped)}${decisionNote(e.data)}`;
+    case 'ObjectionFiled':
+      return `"${e.data.applicationId}" objected to ${e.data.decisionKey}: ${e.data.grounds}`;
+    case 'ObjectionWaived':
+      return `"${e.data.applicationId}" waived its objection to ${e.data.decisionKey}`;
+    case 'ObjectionWindowClosed':
+      return `objection window of ${e.data.decisionKey} closed${e.data.early ? ' early' : ''}; pending: ${list(e.data.pending)}`;
+    case 'ObjectionDecided':
+      return `objection of "${e.data.applicationId}" ${e.data.upheld ? 'upheld' : 'dismissed'} by ${e.data.by}: ${e.data.reasoning}`;
+    case 'GrantPeriodStarted':
+      return `grant period started for ${list(e.data.awardees)} until ${e.data.endsAt}`;
+    case 'GrantStarted':
+      return `grant ${e.data.grantId} started for "${e.data.applicationId}"${e.data.allocationId ? ` (allocation ${e.data.allocationId})` : ''}`;
+    case 'GrantEnded':
+      return `grant ${e.data.grantId} ended (${e.data.reason})${e.data.gpuHoursUsed === null ? '' : `, ${e.data.gpuHoursUsed} GPU-hours used`}`;
+    case 'GrantPeriodEnded':
+      return 'grant period ended';
+    case 'EvaluationRoundOpened':
+      return `evaluation round ${e.data.round} opened for ${list(e.data.teams)}; models due ${e.data.submissionDueAt}, scores due ${e.data.scoringDueAt}`;
+    case 'ModelSubmitted':
+      return `"${e.data.applicationId}" submitted its model for round ${e.data.round} (${e.data.artifact.uri}, sha256 ${e.data.artifact.sha256.slice(0, 12)})`;
+    case 'EvaluationSubmissionsClosed':
+      return `model submissions closed: ${list(e.data.submitted)} submitted; missing ${list(e.data.missing)}${e.data.missing.length ? ` (${words(e.data.outcome)})` : ''}`;
+    case 'EvaluationScoresSubmitted':
+      return `evaluation scores ${e.data.scoreSetId} for "${e.data.applicationId}" submitted by ${e.data.evaluator}: ${JSON.stringify(e.data.scores ?? {})}`;
+    case 'TeamEliminated':
+      return `"${e.data.applicationId}" eliminated in round ${e.data.round} (${words(e.data.reason)})`;
+    case 'GrantExtended':
+      return `grant of "${e.data.applicationId}" extended until ${e.data.extendedUntil}`;
+    case 'GrantGpusChanged':
+      return `GPUs of "${e.data.applicationId}" set to ${e.data.gpus.map((g) => `${g.count} ${g.type}`).join(' or ')} (${e.data.cause === 'override' ? `by ${e.data.by}` : 'evaluation round'})`;
+    case 'GrantGpusWithheld':
+      return `GPUs of "${e.data.applicationId}" ${e.data.kind === 'partial' ? `served in part (${e.data.served ?? 0} of ${e.data.asked ?? '?'})` : 'refused'}: ${e.data.reason}${e.data.rule ? ` (rule ${e.data.rule})` : ''}`;
+    case 'GrantGpusServed':
+      return `GPUs of "${e.data.applicationId}" served in full (${e.data.served})`;
+    case 'ExtensionStarted':
+      return `extension started for ${list(e.data.finalists)} until ${e.data.endsAt}`;
+    case 'ExtensionEnded':
+      return 'extension ended';
+    case 'RefillSkipped':
+      return `refill call skipped: ${e.data.activeTeams} team(s) active (fills up to ${e.data.fillUpTo})`;
+    case 'RefillCallOpened':
+      return `refill call opened for ${e.data.seats} seat(s), closing ${e.data.closesAt}`;
+    case 'RefillCallClosed':
+      return `refill call closed with ${e.data.applications.length} application(s)`;
+    case 'RefillRankingProposed':
+      return `refill entrants proposed: ${list(e.data.proposed)} for ${e.data.seats} seat(s)`;
+    case 'RefillEntrantsSelected':
+      return `refill entrants selected: ${list(e.data.entrants)}${decisionNote({ approval: e.data.approval })}`;
+    case 'ProcurementOpened':
+      return `procurement opened for ${list(e.data.finalists)}; contracts due ${e.data.contractsDueAt}, releases due ${e.data.releaseDueAt}`;
+    case 'ProcurementAwarded':
+      return `contract ${e.data.contractId} for "${e.data.applicationId}": ${e.data.agency} buys public use of ${e.data.model} for ${e.data.amount.value} ${e.data.amount.currency}`;
+    case 'ProcurementDeadlinePassed':
+      return `${words(e.data.deadline)} passed; missing ${list(e.data.missing)}`;
+    case 'ModelReleased':
+      return `"${e.data.applicationId}" released its basic model at ${e.data.repository} under ${e.data.licence}`;
+    case 'CycleClosed':
+      return `cycle closed (${words(e.data.outcome)}); finalists ${list(e.data.finalists)}`;
+    case 'CycleCancelled':
+      return `cycle cancelled by ${e.data.by} during ${e.data.stage}: ${e.data.reason}`;
+    default:
+      return undefined;
+  }
+}
+
+/** Events outside the cycles: programs and the audit access log. */
+const OTHER_SENTENCES: Record<string, (d: Data) => string> = {
+  ProgramCreated: (d) => `program ${String(d.slug)} created ("${String(d.name)}")`,
+  AuditAccessed: (d) => `audit ${String(d.action)} of ${String(d.target)}`,
+};
+
+/** A shape no sentence reads (an older or foreign event): its plain fields, else its type. */
+function plainFields(type: string, d: Data): string {
+  const fields = Object.entries(d)
+    .filter(([k, v]) => k !== 'stage' && k !== 'policy' && (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean'))
+    .slice(0, 4)
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(' ');
+  return fields || type;
+}
+
+/** One readable sentence for any recorded event. */
+export function describeEvent(type: string, data: Data): string {
+  try {
+    return cycleSentence({ type, data } as unknown as CycleEvent) ?? OTHER_SENTENCES[type]?.(data) ?? plainFields(type, data);
+  } catch {
+    return plainFields(type, data);
+  }
+}
