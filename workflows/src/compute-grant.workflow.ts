@@ -10,7 +10,7 @@ import {
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import type { GpuRefusal } from '@concentra/gpu';
-import { addDuration, gpuLimitFor, type GpuAllocation } from '@concentra/domain';
+import { addDuration, gpuLimitFor, joinsGrant, type GpuAllocation } from '@concentra/domain';
 import {
   capacityFreedSignal,
   extendGrantSignal,
@@ -128,8 +128,8 @@ export async function computeGrant(input: GrantInput, carry?: GrantCarry): Promi
       );
       while (offered.length > 0 && !releaseReason) {
         const { share } = offered.shift()!;
-        // Only GPUs of the capacity this grant runs on can join it; the rest stay in the pool.
-        if (!served || share.capacityId !== served.capacityId || share.count <= 0) continue;
+        // Which freed GPUs may join this grant is the domain's rule (same capacity); the rest stay in the pool.
+        if (!served || !joinsGrant(served, share)) continue;
         reallocations += 1;
         const changed = await gpu.changeGrant({ idempotencyKey: `${grantId}#realloc-${reallocations}`, grantId, limits: { gpus: served.count + share.count } });
         if (changed.outcome === 'changed') {

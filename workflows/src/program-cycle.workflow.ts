@@ -16,13 +16,14 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
   DomainError,
-  addDuration,
   admit,
   compareInstants,
   decide,
   evolveAll,
   initialState,
   isCycleOver,
+  nextCycle,
+  nextCycleOpensAt,
   nextDeadline,
   owed,
   remindersDue,
@@ -262,16 +263,15 @@ function openCall(input: CycleInput, cycleId: string): CycleCommand {
   };
 }
 
-/** When the policy repeats, next year's cycle is started now and waits for its own opening date. */
+/** Whether next year follows is the domain's rule (`nextCycle`); its cycle is started now and waits for its own opening date. */
 async function scheduleNextCycle(input: CycleInput, state: CycleState): Promise<string | null> {
-  if (state.stage !== 'closed') return null;
-  const repeat = (input.policy as unknown as ProgramPolicy).repeatEvery;
-  if (!repeat) return null;
-  const nextId = cycleWorkflowId(input.programSlug, input.year + 1);
+  const next = nextCycle(state);
+  if (!next) return null;
+  const nextId = cycleWorkflowId(input.programSlug, next.year);
   try {
     await startChild(programCycleOpeningLater, {
       workflowId: nextId,
-      args: [{ ...input, year: input.year + 1 }, state.openedAt, repeat],
+      args: [{ ...input, year: next.year }, next.after, next.repeatEvery],
       parentClosePolicy: ParentClosePolicy.ABANDON,
     });
   } catch (error) {
@@ -280,9 +280,9 @@ async function scheduleNextCycle(input: CycleInput, state: CycleState): Promise<
   return nextId;
 }
 
-/** Next year's cycle: waits (a durable timer) until one repeat period after this year's opening. */
+/** Next year's cycle: waits (a durable timer) until it opens, by the domain's `nextCycleOpensAt`. */
 export async function programCycleOpeningLater(input: CycleInput, previousOpenedAt: string, repeatEvery: string): Promise<CycleOutcome> {
-  const opensAt = addDuration(previousOpenedAt, repeatEvery);
+  const opensAt = nextCycleOpensAt(previousOpenedAt, repeatEvery)!;
   await sleep(Math.max(1, Date.parse(opensAt) - Date.now()));
   return await makeContinueAsNewFunc<typeof programCycle>({ workflowType: 'programCycle' })(input);
 }

@@ -15,6 +15,7 @@ export * from './scoring/rank';
 export * from './scoring/record';
 export * from './scoring/aggregates';
 
+export * from './program/program';
 export * from './cycle/commands';
 export * from './cycle/deadlines';
 export type * from './cycle/events';
@@ -24,6 +25,7 @@ export { decide } from './cycle/decide';
 export { admit } from './cycle/admit';
 export { rankRound, closingRanking, excludesBelowMinimum, liveInRound, missingScores, callCandidates, nextCycleOpensAt } from './cycle/pipeline';
 export { decisionPool } from './cycle/decision-flow';
+export * from './cycle/next-year';
 export * from './cycle/proposals';
 export { roundSheets, encodeSheet, decodeSheet } from './cycle/sheets';
 export * from './cycle/obligations';

@@ -1,14 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DomainError, defaultPolicyDocument, parsePolicy, policyHash } from '@concentra/domain';
+import { DomainError, decideProgram, evolveProgram, noProgram, programStreamId, type ProgramEvent } from '@concentra/domain';
 import { EventStore, ReadModels, type ProgramView } from '@concentra/persistence';
 import type { Principal } from '../auth/tokens';
 import type { CreateProgram } from './programs.schemas';
 
-export function programStreamId(slug: string): string {
-  return `program:${slug}`;
-}
-
-/** Programs are created by the API itself (no workflow): one `ProgramCreated` event per program. */
+/**
+ * Programs are created by the API itself (no workflow): the domain's program decider decides
+ * (`decideProgram`: the policy's program is the slug, one program per slug) and its
+ * `ProgramCreated` is appended to `program:<slug>`.
+ */
 @Injectable()
 export class ProgramsService {
   constructor(
@@ -17,30 +17,21 @@ export class ProgramsService {
   ) {}
 
   async create(body: CreateProgram, actor: Principal): Promise<ProgramView> {
-    // A policy belongs to one program: its `program` field is the program's slug.
-    const document = body.policy ?? defaultPolicyDocument;
-    if (body.policy?.program !== undefined && body.policy.program !== body.slug) {
-      throw new DomainError('validation_failed', `must be the program's slug "${body.slug}" (or left out)`, 'policy.program');
-    }
-    const policy = parsePolicy({ ...document, program: body.slug });
-    if (await this.reads.program(body.slug)) {
-      throw new DomainError('conflict', `a program '${body.slug}' already exists`, 'slug');
-    }
-    const hash = policyHash(policy);
     const streamId = programStreamId(body.slug);
-    // expectedPosition 0: of two concurrent creates of one slug, exactly one is stored.
+    const history = (await this.events.readStream(streamId)).map((e) => ({ type: e.type, data: e.data }) as unknown as ProgramEvent);
+    const decided = decideProgram({ type: 'CreateProgram', data: body }, history.reduce(evolveProgram, noProgram));
+    const by = { role: actor.role, subject: actor.sub, organisationId: actor.org };
+    // expectedPosition: of two concurrent creates of one slug, exactly one is stored.
     await this.events.append(
       streamId,
-      [
-        {
-          eventId: `${streamId}#1`,
-          type: 'ProgramCreated',
-          data: { slug: body.slug, name: body.name, policy: policy as unknown as Record<string, unknown>, policyHash: hash },
-          metadata: { actor: { role: actor.role, subject: actor.sub, organisationId: actor.org }, policyHash: hash },
-          occurredAt: new Date().toISOString(),
-        },
-      ],
-      { expectedPosition: 0 },
+      decided.map((event, i) => ({
+        eventId: `${streamId}#${history.length + i + 1}`,
+        type: event.type,
+        data: event.data as unknown as Record<string, unknown>,
+        metadata: { actor: by, policyHash: event.data.policyHash },
+        occurredAt: new Date().toISOString(),
+      })),
+      { expectedPosition: history.length },
     );
     return (await this.reads.program(body.slug)) as ProgramView;
   }

@@ -2,7 +2,7 @@ import { defaultPolicyDocument } from '../policy/defaults';
 import { parsePolicy } from '../policy/parse';
 import type { ProgramPolicy } from '../policy/schema';
 import { type DomainError } from '../shared/errors';
-import { gpuLimitFor, refusalRetryFor, scaleGpus } from './grant-gpus';
+import { gpuLimitFor, joinsGrant, refusalRetryFor, scaleGpus } from './grant-gpus';
 import { grantsToStart, owed } from './obligations';
 import { applicantOf, appIds, company, evaluateAll, pm, reviewAll, Scenario, startGrants, system, T0, types } from './testing';
 import { addDays } from '../shared/time';
@@ -174,6 +174,12 @@ describe('GPU amounts by rule', () => {
     expect(owed(sc.state).some((o) => o.applicationId === 'a1')).toBe(false);
     sc.run({ type: 'SetGrantGpus', actor: pm, data: { applicationId: 'a2', gpus: [{ type: 'H100', count: 256 }], rationale: 'lessor: smaller grant on owned capacity' } });
     expect(owed(sc.state).some((o) => o.applicationId === 'a2')).toBe(false);
+  });
+
+  it('lets freed GPUs join a running grant only from the capacity it is served from', () => {
+    expect(joinsGrant({ capacityId: 'site-a/H100' }, { capacityId: 'site-a/H100', count: 8 })).toBe(true);
+    expect(joinsGrant({ capacityId: 'site-a/H100' }, { capacityId: 'site-b/H100', count: 8 })).toBe(false);
+    expect(joinsGrant({ capacityId: 'site-a/H100' }, { capacityId: 'site-a/H100', count: 0 })).toBe(false);
   });
 
   it('converts an amount to the served type', () => {

@@ -67,3 +67,11 @@ export function partialAtLeast(policy: ProgramPolicy, gpus: readonly GpuAllocati
   const fraction = grantStageOf(policy)?.acceptPartialAtLeast;
   return fraction ? Math.max(1, Math.ceil(gpus[0].count * fraction)) : null;
 }
+
+/**
+ * GPUs another grant gave back join a running grant only when they are of the capacity (site and
+ * type) it is served from: a grant runs on one capacity, and the rest stay in the pool.
+ */
+export function joinsGrant(served: { capacityId: string }, share: { capacityId: string; count: number }): boolean {
+  return share.capacityId === served.capacityId && share.count > 0;
+}

@@ -1,5 +1,6 @@
 import { defaultPolicy } from '../policy/defaults';
 import { policyHash } from '../policy/parse';
+import { nextCycle } from './next-year';
 import { grantsToRelease, grantsToStart, nextDeadline, owed } from './obligations';
 import { applicantOf, endGrants, evaluateAll, openWithApplicants, pm, reviewAll, startGrants, types } from './testing';
 
@@ -92,6 +93,8 @@ describe('the default policy year: 8 applicants → 5 selected → 2 finalists �
     expect(types(closing)).toEqual(['ModelReleased', 'CycleClosed']);
     expect(sc.last('CycleClosed').data).toMatchObject({ outcome: 'completed', finalists: ['a1', 'a2'], outstanding: [], nextCycleOpensAt: '2028-01-04T09:00:00.000Z' });
     expect(sc.state.stage).toBe('closed');
+    // Next year follows, opening when CycleClosed says: one repeat period after this call opened.
+    expect(nextCycle(sc.state)).toEqual({ year: 2028, after: '2027-01-04T09:00:00.000Z', repeatEvery: 'P1Y', opensAt: '2028-01-04T09:00:00.000Z' });
     expect(nextDeadline(sc.state)).toBeNull();
     expect(grantsToRelease(sc.state)).toEqual([]);
 
