@@ -11,7 +11,7 @@ import { defaultPolicyDocument } from '@concentra/domain';
 import { GpuLedger } from '@concentra/gpu';
 import { WorkerModule } from '../../worker/src/worker.module';
 import { createAdminApi } from '../src/bootstrap';
-import { issueToken, type Principal } from '../src/auth/tokens';
+import { issueToken, type Principal } from '@concentra/auth';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
 import { GENEROUS_TEST_CAPACITY } from '../../../test/support/gpu';
 

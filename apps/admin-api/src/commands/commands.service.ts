@@ -5,7 +5,7 @@ import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
 import { DomainError, type Actor } from '@concentra/domain';
 import { CycleDetailsReads } from '@concentra/persistence';
 import { CYCLE_BUSY, commandUpdates, type CommandResult, type PersonCommand, type PersonCommandType } from '@concentra/workflows/contracts';
-import type { Principal } from '../auth/tokens';
+import type { Principal } from '@concentra/auth';
 import type { SubmitApplicationBody, SubmitEvaluationScoresBody, SubmitReviewBody } from './commands.schemas';
 
 export type CommandData<K extends PersonCommandType> = Extract<PersonCommand, { type: K }>['data'];
