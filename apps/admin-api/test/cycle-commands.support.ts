@@ -13,7 +13,7 @@ import { GpuLedger } from '@concentra/gpu';
 import { cycleWorkflowId } from '@concentra/workflows/contracts';
 import { WorkerModule } from '../../worker/src/worker.module';
 import { createAdminApi } from '../src/bootstrap';
-import { issueToken, type Principal } from '../src/auth/tokens';
+import { issueToken, type Principal } from '@concentra/auth';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
 import { GENEROUS_TEST_CAPACITY } from '../../../test/support/gpu';
 

@@ -11,7 +11,7 @@ import {
   type OwedView,
   type RankingView,
 } from '@concentra/persistence';
-import type { Principal } from '../auth/tokens';
+import type { Principal } from '@concentra/auth';
 import { timelineEntry, type TimelineEntry } from './timeline';
 
 /** A ranking as someone who may not see per-team scores sees it: the aggregates the policy publishes. */

@@ -1,0 +1,65 @@
+/**
+ * Proposals of a decision from a ranking: the selection from the last review round, a narrowing
+ * from an evaluation round. Entering the selection stage and closing an evaluation round propose;
+ * an upheld objection proposes again (decision-flow.ts).
+ */
+import type { EvaluationStage, SelectionStage } from '../policy/schema';
+import type { RankingRecord } from '../scoring/record';
+import { resolveDue } from '../shared/time';
+import type { CycleEvent } from './events';
+import { base, closeCycle } from './stage-basis';
+import type { RunningCycle } from './state';
+
+export function proposeSelection(s: RunningCycle, index: number, now: string, rerun: boolean): CycleEvent[] {
+  const stage = s.policy.stages[index] as SelectionStage;
+  const lastReview = Object.values(s.rounds)
+    .filter((r) => r.kind === 'review' && r.result)
+    .sort((a, b) => b.round - a.round)[0];
+  const candidates = lastReview.result!.order.filter((id) => s.applications[id]?.status === 'submitted');
+  if (candidates.length === 0) return [closeCycle(s, now, 'no_teams')];
+  const events: CycleEvent[] = [
+    {
+      type: 'SelectionProposed',
+      data: {
+        decisionKey: 'selection',
+        stageIndex: index,
+        roundKey: lastReview.roundKey,
+        candidates,
+        proposed: candidates.slice(0, stage.maxAwardees),
+        minAwardees: stage.minAwardees,
+        maxAwardees: stage.maxAwardees,
+        approvalDueAt: resolveDue(stage.approvalDue, base(s, now)),
+        rerun,
+        policyHash: s.policyHash,
+      },
+    },
+  ];
+  if (candidates.length < stage.minAwardees) {
+    events.push({
+      type: 'EscalationRaised',
+      data: { reason: 'fewer_candidates_than_minimum', subject: 'selection', details: `${candidates.length} candidate(s) for at least ${stage.minAwardees} awards`, raisedAt: now, heldDeadline: null },
+    });
+  }
+  return events;
+}
+
+export function proposeNarrowing(s: RunningCycle, index: number, round: number, roundKey: string, result: RankingRecord, now: string, rerun: boolean): CycleEvent {
+  const stage = s.policy.stages[index] as EvaluationStage;
+  const candidates = result.ranking.map((r) => r.candidateId).filter((id) => s.applications[id]?.status === 'active');
+  return {
+    type: 'NarrowingProposed',
+    data: {
+      decisionKey: `narrowing:${round}`,
+      stageIndex: index,
+      round,
+      roundKey,
+      result,
+      candidates,
+      plannedKeep: stage.narrowing.keep,
+      proposed: candidates.slice(0, stage.narrowing.keep),
+      approvalDueAt: resolveDue(stage.narrowing.approvalDue, now),
+      rerun,
+      policyHash: s.policyHash,
+    },
+  };
+}
