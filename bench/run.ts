@@ -23,7 +23,7 @@ import { EventActivities, EventStore, PROJECTIONS, createDataSource, migrate } f
 import { NotificationActivities } from '@concentra/notifications';
 import { activitiesOf, bundleWorkflows } from '@concentra/temporal';
 import { cycleStatusQuery } from '@concentra/workflows/contracts';
-import { issueToken } from '../apps/admin-api/src/auth/tokens';
+import { issueToken } from '@concentra/auth';
 import { createAdminApi } from '../apps/admin-api/src/bootstrap';
 import { ensurePostgres, createDatabaseIfMissing, dropDatabase, withDatabase } from '../tools/postgres';
 import { freePort, startDevServer } from '../tools/temporal-dev-server';

@@ -26,12 +26,12 @@
  */
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
-import { type Client, WorkflowNotFoundError } from '@temporalio/client';
-import { DEVELOPMENT_JWT_SECRET } from '@concentra/config';
-import { issueToken, type Principal } from '../apps/admin-api/src/auth/tokens';
+import type { Client } from '@temporalio/client';
+import { Api, drive, timed, token, type PhaseResult } from './scale-api';
 import { planCall, scalePolicy, type PlannedApplication, type PlannedReview, type ScaleShape } from './scale-data';
-import { EVENTS_BUDGET, PAYLOAD_BUDGET_BYTES, kb, measureHistory, measureQuery, measureWorkflowRuns, type RunMeasure } from './scale-history';
-import { startScaleStack, type ScaleStack } from './scale-stack';
+import { EVENTS_BUDGET, PAYLOAD_BUDGET_BYTES, kb, measureQuery, measureWorkflowRuns, type RunMeasure } from './scale-history';
+import { startScaleStack } from './scale-stack';
+import { Watch, Wedged, stopOnServerErrors, type Diagnosis } from './scale-watch';
 
 export interface ScaleOptions extends ScaleShape {
   concurrency: number;
@@ -63,28 +63,6 @@ export function completeOptions(partial: Partial<ScaleOptions>): ScaleOptions {
   return o;
 }
 
-interface PhaseResult {
-  name: string;
-  planned: number;
-  ok: number;
-  /** Accepted on a retry after a 503 or a lost connection. */
-  retried: number;
-  failures: Map<string, number>;
-  latenciesMs: number[];
-  seconds: number;
-  stalled: string | null;
-}
-
-interface Diagnosis {
-  runId: string;
-  status: string;
-  historyLength: number;
-  pendingWorkflowTask: string | null;
-  pendingActivities: string[];
-  lastWorkflowTaskFailure: string | null;
-  workerErrors: string[];
-}
-
 export interface ScaleReport {
   options: ScaleOptions;
   cycleId: string;
@@ -100,15 +78,6 @@ export interface ScaleReport {
   /** Payloads the worker's SDK refused to upload (TMPRL1103): the largest one, and how often. */
   refused: { bytes: number; limit: number; path: string | null; times: number } | null;
   logDir: string;
-}
-
-class Wedged extends Error {
-  constructor(
-    message: string,
-    readonly diagnosis: Diagnosis,
-  ) {
-    super(message);
-  }
 }
 
 export async function runScaleCall(options: ScaleOptions, log: (line: string) => void = (l) => console.log(`[scale] ${l}`)): Promise<ScaleReport> {
@@ -249,13 +218,6 @@ export async function runScaleCall(options: ScaleOptions, log: (line: string) =>
   return report;
 }
 
-/** A phase that stalled, or that the API answered with 5xx, means the cycle is not taking commands: diagnose it there. */
-async function stopOnServerErrors(phase: PhaseResult, watch: Watch): Promise<void> {
-  const serverErrors = [...phase.failures].filter(([reason]) => /^(5\d\d|no answer)/.test(reason)).reduce((n, [, c]) => n + c, 0);
-  if (phase.stalled) throw new Wedged(`${phase.name} stopped: ${phase.stalled}`, await watch.diagnose());
-  if (serverErrors > 0) throw new Wedged(`${phase.name}: ${serverErrors} of ${phase.planned} answered with a server error`, await watch.diagnose());
-}
-
 async function measureGrants(client: Client, slug: string, year: number): Promise<ScaleReport['grants']> {
   const ids = new Set<string>();
   for await (const e of client.workflow.list({ query: `WorkflowType = 'computeGrant'` })) if (e.workflowId.startsWith(`grant:${slug}:${year}:`)) ids.add(e.workflowId);
@@ -267,218 +229,6 @@ async function measureGrants(client: Client, slug: string, year: number): Promis
     }
   }
   return out;
-}
-
-// ---------------------------------------------------------------------------------------------
-// HTTP
-
-interface Answer {
-  status: number;
-  body: unknown;
-  retryAfter: string | null;
-}
-
-type Outcome = { ok: true; retried: boolean } | { ok: false; reason: string };
-
-class Api {
-  constructor(private readonly base: string) {}
-
-  async call(method: string, path: string, auth: string, body?: unknown, timeoutMs = 60_000): Promise<Answer> {
-    const res = await fetch(`${this.base}${path}`, {
-      method,
-      headers: { authorization: auth, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      // not JSON: keep the text
-    }
-    return { status: res.status, body: parsed, retryAfter: res.headers.get('retry-after') };
-  }
-
-  async expect(method: string, path: string, auth: string, body: unknown, status: number): Promise<unknown> {
-    const res = await this.call(method, path, auth, body);
-    if (res.status !== status) throw new Error(`${method} ${path}: expected HTTP ${status}, got ${res.status}: ${JSON.stringify(res.body).slice(0, 600)}`);
-    return res.body;
-  }
-
-  /**
-   * A person's command, sent as a client would: a 503 (Temporal or PostgreSQL busy) or a lost
-   * connection is retried with backoff; a 409 "duplicate" after such a retry means the first try
-   * was applied.
-   */
-  async command(path: string, auth: string, body: unknown): Promise<Outcome> {
-    let uncertain = false;
-    for (let attempt = 1; attempt <= 6; attempt++) {
-      let res: Answer | null = null;
-      try {
-        res = await this.call('POST', path, auth, body);
-      } catch (error) {
-        if (attempt === 6) return { ok: false, reason: `no answer: ${(error as Error).message}` };
-        uncertain = true;
-      }
-      if (res) {
-        if (res.status === 201 || res.status === 200) return { ok: true, retried: attempt > 1 };
-        const problem = res.body as { error?: string; message?: string; fields?: Array<{ field: string; reason: string }> } | null;
-        if (res.status === 409 && uncertain && problem?.error === 'duplicate') return { ok: true, retried: true };
-        if (res.status !== 503 || attempt === 6) {
-          const field = problem?.fields?.[0];
-          return { ok: false, reason: `${res.status} ${problem?.error ?? ''}: ${field ? `${field.field}: ${field.reason}` : (problem?.message ?? JSON.stringify(res.body)).slice(0, 200)}` };
-        }
-        uncertain = true;
-        const after = Number(res.retryAfter);
-        await pause(Number.isFinite(after) && after > 0 ? Math.min(after * 1000, 5_000) : 250 * 2 ** attempt);
-        continue;
-      }
-      await pause(250 * 2 ** attempt);
-    }
-    return { ok: false, reason: 'gave up' };
-  }
-}
-
-function token(principal: Principal): string {
-  return `Bearer ${issueToken(principal, process.env.AUTH_JWT_SECRET ?? DEVELOPMENT_JWT_SECRET, process.env.AUTH_JWT_ISSUER ?? 'concentra')}`;
-}
-
-/** Sends every item with `concurrency` clients; stops early when nothing has been accepted for `stallMs`. */
-async function drive<T>(
-  name: string,
-  items: T[],
-  concurrency: number,
-  stallMs: number,
-  send: (item: T) => Promise<Outcome>,
-  log: (line: string) => void = () => undefined,
-): Promise<PhaseResult> {
-  const result: PhaseResult = { name, planned: items.length, ok: 0, retried: 0, failures: new Map(), latenciesMs: [], seconds: 0, stalled: null };
-  const start = Date.now();
-  const progress = setInterval(() => {
-    const refused = [...result.failures.values()].reduce((a, b) => a + b, 0);
-    log(`  ${name}: ${result.ok}/${items.length} accepted, ${refused} refused after ${Math.round((Date.now() - start) / 1000)} s`);
-  }, 15_000);
-  let lastAccepted = Date.now();
-  let next = 0;
-  const client = async () => {
-    while (next < items.length && !result.stalled) {
-      if (Date.now() - lastAccepted > stallMs) {
-        result.stalled = `nothing accepted for ${Math.round(stallMs / 1000)} s after ${result.ok} of ${items.length}`;
-        break;
-      }
-      const item = items[next++];
-      const { value, ms } = await timed(() => send(item));
-      if (value.ok) {
-        result.ok++;
-        if (value.retried) result.retried++;
-        result.latenciesMs.push(ms);
-        lastAccepted = Date.now();
-      } else {
-        result.failures.set(value.reason, (result.failures.get(value.reason) ?? 0) + 1);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, client)).finally(() => clearInterval(progress));
-  result.seconds = (Date.now() - start) / 1000;
-  return result;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Watching the cycle
-
-/** Bounded waits on a condition, with the cycle's own history as the sign of life. */
-class Watch {
-  private lastSign = '';
-  private lastProgressAt = Date.now();
-
-  constructor(
-    private readonly stack: ScaleStack,
-    private readonly cycleId: string,
-    private readonly stallMs: number,
-  ) {}
-
-  /**
-   * Polls `probe` every second until it holds. Wedged when: the workflow task has failed three
-   * times in a row; or the history (and `progress`) has not moved for the stall bound once `quietMs`
-   * (a timer the cycle legitimately waits for) has passed; or `timeoutMs` runs out.
-   */
-  async until(what: string, probe: () => Promise<boolean>, timeoutMs: number, quietMs = 0, progress: () => unknown = () => null): Promise<{ what: string; seconds: number }> {
-    const start = Date.now();
-    this.lastProgressAt = Date.now();
-    let lastProgress = progress();
-    for (let i = 0; ; i++) {
-      if (await probe().catch(() => false)) return { what, seconds: (Date.now() - start) / 1000 };
-      if (i % 3 === 0) {
-        const d = await this.describe();
-        if (d) {
-          const sign = `${d.runId}:${d.historyLength}`;
-          if (sign !== this.lastSign) {
-            this.lastSign = sign;
-            this.lastProgressAt = Date.now();
-          }
-          if (d.workflowTaskAttempt >= 3) throw new Wedged(`waiting for ${what}: the workflow task failed ${d.workflowTaskAttempt - 1} times in a row`, await this.diagnose());
-          if (d.status !== 'RUNNING') throw new Wedged(`waiting for ${what}: the cycle's workflow is ${d.status}`, await this.diagnose());
-        }
-      }
-      const p = progress();
-      if (p !== lastProgress) {
-        lastProgress = p;
-        this.lastProgressAt = Date.now();
-      }
-      const now = Date.now();
-      // A quiet period (waiting for a deadline) is not a stall: the stall bound counts from its end.
-      const movedAt = Math.max(this.lastProgressAt, start + quietMs);
-      if (now - movedAt > this.stallMs) {
-        throw new Wedged(`waiting for ${what}: no progress for ${Math.round((now - movedAt) / 1000)} s`, await this.diagnose());
-      }
-      if (now - start > timeoutMs) throw new Wedged(`waiting for ${what}: gave up after ${Math.round(timeoutMs / 1000)} s`, await this.diagnose());
-      await pause(1_000);
-    }
-  }
-
-  private async describe(): Promise<{ runId: string; historyLength: number; status: string; workflowTaskAttempt: number } | null> {
-    try {
-      const d = await this.stack.client.workflow.getHandle(this.cycleId).describe();
-      return { runId: d.runId, historyLength: d.historyLength, status: d.status.name, workflowTaskAttempt: d.raw.pendingWorkflowTask?.attempt ?? 0 };
-    } catch (error) {
-      if (error instanceof WorkflowNotFoundError) return null;
-      throw error;
-    }
-  }
-
-  /** What the cycle's workflow is stuck on: describe(), the last workflow task failure in its history, the worker's errors. */
-  async diagnose(): Promise<Diagnosis> {
-    const diagnosis: Diagnosis = { runId: '?', status: '?', historyLength: 0, pendingWorkflowTask: null, pendingActivities: [], lastWorkflowTaskFailure: null, workerErrors: this.stack.worker.errorLines() };
-    try {
-      const handle = this.stack.client.workflow.getHandle(this.cycleId);
-      const d = await handle.describe();
-      diagnosis.runId = d.runId;
-      diagnosis.status = d.status.name;
-      diagnosis.historyLength = d.historyLength;
-      const wft = d.raw.pendingWorkflowTask;
-      if (wft) diagnosis.pendingWorkflowTask = `attempt ${wft.attempt ?? 1}, state ${String(wft.state)}, scheduled ${wft.scheduledTime ? new Date(Number(wft.scheduledTime.seconds) * 1000).toISOString() : '?'}`;
-      diagnosis.pendingActivities = (d.raw.pendingActivities ?? []).map(
-        (a) => `${a.activityType?.name ?? '?'} attempt ${a.attempt ?? 1}${a.lastFailure?.message ? `: ${a.lastFailure.message.slice(0, 300)}` : ''}`,
-      );
-      const history = await this.stack.client.workflow.getHandle(this.cycleId, d.runId).fetchHistory();
-      diagnosis.lastWorkflowTaskFailure = measureHistory(this.cycleId, d.runId, history).lastWorkflowTaskFailure?.slice(0, 600) ?? null;
-    } catch (error) {
-      diagnosis.status = `describe failed: ${(error as Error).message}`;
-    }
-    return diagnosis;
-  }
-}
-
-async function timed<T>(work: () => Promise<T>): Promise<{ value: T; ms: number }> {
-  const start = process.hrtime.bigint();
-  const value = await work();
-  return { value, ms: Number(process.hrtime.bigint() - start) / 1e6 };
-}
-
-/** A deliberate pause between polls or before a retry, never a stand-in for a condition. */
-function pause(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { DEVELOPMENT_JWT_SECRET, loadEnvironment } from '@concentra/config';
 import { createDataSource, migrate } from '@concentra/persistence';
-import { issueToken } from '../apps/admin-api/src/auth/tokens';
+import { issueToken } from '@concentra/auth';
 import { ensurePostgres, type PostgresHandle } from './postgres';
 import { PROJECT_ROOT } from './temporal-binaries';
 import { portOpen, startDevServer, waitForPort, type DevServer } from './temporal-dev-server';

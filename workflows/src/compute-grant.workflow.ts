@@ -26,6 +26,7 @@ import {
   type GrantReport,
   type GpuWithheld,
 } from './contracts';
+import { isWorkflowGone } from './external-workflows';
 import { gpu } from './gpu';
 import { notifications } from './notify';
 
@@ -324,7 +325,7 @@ export async function computeGrant(input: GrantInput, carry?: GrantCarry): Promi
         return;
       } catch (error) {
         // The cycle may be between two runs (continue-as-new); its id answers again a moment later.
-        if (attempt >= REPORT_ATTEMPTS || !(error instanceof Error && /not found/i.test(error.message))) throw error;
+        if (attempt >= REPORT_ATTEMPTS || !isWorkflowGone(error)) throw error;
         await sleep(REPORT_RETRY_INTERVAL);
       }
     }

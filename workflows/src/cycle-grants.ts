@@ -12,6 +12,7 @@ import {
   type GrantReport,
 } from './contracts';
 import { computeGrant } from './compute-grant.workflow';
+import { isWorkflowGone } from './external-workflows';
 import { gpu } from './gpu';
 
 /** What the grant side of a cycle hands the next run across continue-as-new. */
@@ -211,7 +212,7 @@ export class CycleGrants {
     try {
       await send(getExternalWorkflowHandle(grantId));
     } catch (error) {
-      if (!(error instanceof Error && /not found/i.test(error.message))) throw error;
+      if (!isWorkflowGone(error)) throw error;
       this.endedWithoutReport(grantId, applicationId, 'grant workflow closed without reporting its end');
     }
   }

@@ -282,6 +282,12 @@ async function scheduleNextCycle(input: CycleInput, state: CycleState): Promise<
 
 /** Next year's cycle: waits (a durable timer) until it opens, by the domain's `nextCycleOpensAt`. */
 export async function programCycleOpeningLater(input: CycleInput, previousOpenedAt: string, repeatEvery: string): Promise<CycleOutcome> {
+  // A command sent before the opening is refused as such: a typed DomainError the API maps to a 409,
+  // never an Update without a handler that the API would have to recognise by the SDK's wording.
+  const notOpen = (): never => refusing(() => {
+    throw new DomainError('invalid_state', `the cycle '${workflowInfo().workflowId}' has not opened yet`, 'id');
+  });
+  for (const type of PERSON_COMMANDS) setHandler(commandUpdates[type], async (_command: PersonCommand): Promise<CommandResult> => notOpen(), { validator: (_command: PersonCommand) => notOpen() });
   const opensAt = nextCycleOpensAt(previousOpenedAt, repeatEvery)!;
   await sleep(Math.max(1, Date.parse(opensAt) - Date.now()));
   return await makeContinueAsNewFunc<typeof programCycle>({ workflowType: 'programCycle' })(input);

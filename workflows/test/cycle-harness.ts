@@ -321,3 +321,27 @@ export class CycleRun {
     await expect(next.result()).rejects.toThrow();
   }
 }
+
+/**
+ * The harness of a describe block: created before its tests and closed after them, or one per test
+ * (`per: 'test'`) where a scenario leaves the test server in a state the next must not inherit.
+ * The returned object stands for whichever harness is current.
+ */
+export function useCycleHarness(options: Parameters<typeof CycleHarness.create>[0] = {}, per: 'suite' | 'test' = 'suite'): CycleHarness {
+  let current: CycleHarness | undefined;
+  const [before, after] = per === 'suite' ? [beforeAll, afterAll] : [beforeEach, afterEach];
+  before(async () => {
+    current = await CycleHarness.create(options);
+  });
+  after(async () => {
+    await current?.close();
+    current = undefined;
+  });
+  return new Proxy({} as CycleHarness, {
+    get(_, key) {
+      if (!current) throw new Error('the cycle harness is used outside a test');
+      const value: unknown = Reflect.get(current, key);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(current) : value;
+    },
+  });
+}

@@ -1,15 +1,11 @@
 import { defaultPolicy } from '@concentra/domain';
-import { CycleHarness } from './cycle-harness';
+import { useCycleHarness } from './cycle-harness';
 import { PANEL, applyAll, evaluateAll, expectAllReleased, procureAndRelease, reviewAll, waive } from './cycle-drivers';
 import { recordHistoryFixture } from '../../test/support/histories';
 import { pm } from '../../libs/domain/src/cycle/testing';
 
 describe('the default policy year on the time-skipping test server', () => {
-  let harness: CycleHarness;
-  beforeAll(async () => {
-    harness = await CycleHarness.create();
-  });
-  afterAll(async () => harness?.close());
+  const harness = useCycleHarness();
 
   it('runs 8 applicants → 5 selected → 2 finalists → procurement → closed, giving every GPU back', async () => {
     // Without repeatEvery: a closing cycle that starts next year's here hits an internal error of the

@@ -5,7 +5,7 @@ import { DEVELOPMENT_JWT_SECRET } from '@concentra/config';
 import { EventStore } from '@concentra/persistence';
 import { checkManifest, type CycleBundle } from '@concentra/audit';
 import { createAdminApi } from '../src/bootstrap';
-import { issueToken, type Principal } from '../src/auth/tokens';
+import { issueToken, type Principal } from '@concentra/auth';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
 import { adoptDefaultPolicy, connectDevServer, playedYear, POLICY_HASH, scriptedInput, type DevServerRun } from '../../../libs/audit/test/support';
 

@@ -1,22 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import type { Response } from 'supertest';
 import { EventStore, PROJECTIONS, snapshotProjectionTables } from '@concentra/persistence';
 import { cycleWorkflowId } from '@concentra/workflows/contracts';
-import {
-  applicant,
-  auditor,
-  bearer,
-  company,
-  eventually,
-  expectStatus,
-  panel,
-  pm,
-  reviewer,
-  shortPolicy,
-  startHarness,
-  university,
-  type Harness,
-} from './cycle-commands.support';
+import { applicant, auditor, bearer, company, eventually, expectStatus, panel, pm, reviewer, shortPolicy, university, cycleUnderTest } from './cycle-commands.support';
 
 /**
  * Every refused command — late, duplicate, wrong role, other organisation, conflict of interest,
@@ -25,20 +10,8 @@ import {
  * they were. The review round is long here: no timer moves the cycle while the test probes it.
  */
 describe('cycle commands: refusals change nothing', () => {
-  const slug = `refusals-${randomBytes(3).toString('hex')}`;
-  const year = 2028;
-  const id = cycleWorkflowId(slug, year);
-  let h: Harness;
+  const { slug, year, id, h, post, liveStage } = cycleUnderTest('refusals', 2028);
 
-  beforeAll(async () => {
-    h = await startHarness(`cycle-refusals-${slug}`);
-  });
-  afterAll(async () => {
-    await h?.close();
-  });
-
-  const post = (path: string, auth: string, body?: object) => h.http().post(`/v1/cycles/${id}${path}`).set('Authorization', auth).send(body);
-  const liveStage = async () => ((await h.http().get(`/v1/cycles/${id}`).set('Authorization', auditor).expect(200)).body.live?.stage as string | undefined);
   let accepted = 0;
   const ok = async (send: Promise<Response>, status: number, events: string[], stage: string) => {
     const res = expectStatus(await send, status);

@@ -1,20 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { cycleWorkflowId } from '@concentra/workflows/contracts';
-import {
-  applicant,
-  auditor,
-  company,
-  evaluator,
-  eventually,
-  expectStatus,
-  panel,
-  pm,
-  reviewer,
-  shortPolicy,
-  startHarness,
-  university,
-  type Harness,
-} from './cycle-commands.support';
+import { createHash } from 'node:crypto';
+import { applicant, auditor, company, evaluator, eventually, expectStatus, panel, pm, reviewer, shortPolicy, university, cycleUnderTest } from './cycle-commands.support';
 
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -24,22 +9,8 @@ const sha = (text: string) => createHash('sha256').update(text).digest('hex');
  * cycle's own timers by polling its status with a bound. Durations are seconds: a wiring test.
  */
 describe('cycle commands: a whole cycle through the admin API', () => {
-  const slug = `cycle-${randomBytes(3).toString('hex')}`;
-  const year = 2027;
-  const id = cycleWorkflowId(slug, year);
-  let h: Harness;
+  const { slug, year, id, h, post, get, waitForStage } = cycleUnderTest('cycle', 2027);
 
-  beforeAll(async () => {
-    h = await startHarness(`cycle-commands-${slug}`);
-  });
-  afterAll(async () => {
-    await h?.close();
-  });
-
-  const post = (path: string, auth: string, body?: object) => h.http().post(`/v1/cycles/${id}${path}`).set('Authorization', auth).send(body);
-  const get = (path: string, auth: string) => h.http().get(`/v1/cycles/${id}${path}`).set('Authorization', auth);
-  const liveStage = async () => ((await h.http().get(`/v1/cycles/${id}`).set('Authorization', auditor).expect(200)).body.live?.stage as string | undefined);
-  const waitForStage = (stage: string, timeoutMs = 60_000) => eventually(`stage "${stage}"`, async () => (await liveStage()) === stage, timeoutMs);
   const state = async () => (await get('/state', pm).expect(200)).body.state;
   /** Sends a command and checks the answer: its status, the events it caused, the stage after it. */
   const command = async (path: string, auth: string, body: object | undefined, status: number, events: string[], stage: string) => {

@@ -2,6 +2,7 @@
  * Shared by the cycle-command integration tests: the real worker module and HTTP API on a fresh
  * database and the Temporal dev server, tokens for every role, and bounded polling (no sleeps).
  */
+import { randomBytes } from 'node:crypto';
 import type { INestApplication, INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
@@ -9,9 +10,10 @@ import request from 'supertest';
 import { DEVELOPMENT_JWT_SECRET } from '@concentra/config';
 import { defaultPolicyDocument } from '@concentra/domain';
 import { GpuLedger } from '@concentra/gpu';
+import { cycleWorkflowId } from '@concentra/workflows/contracts';
 import { WorkerModule } from '../../worker/src/worker.module';
 import { createAdminApi } from '../src/bootstrap';
-import { issueToken, type Principal } from '../src/auth/tokens';
+import { issueToken, type Principal } from '@concentra/auth';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
 import { GENEROUS_TEST_CAPACITY } from '../../../test/support/gpu';
 
@@ -164,4 +166,43 @@ export async function eventually<T>(what: string, probe: () => Promise<T | undef
 export function expectStatus<R extends { status: number; body: unknown }>(res: R, status: number): R {
   if (res.status !== status) throw new Error(`expected HTTP ${status}, got ${res.status}: ${JSON.stringify(res.body)}`);
   return res;
+}
+
+/**
+ * One cycle of a fresh program, for a describe block: the API and worker start before its tests and
+ * stop after them. `h` stands for the started harness; `post`/`get` address the cycle's routes.
+ */
+export function cycleUnderTest(prefix: string, year: number) {
+  const slug = `${prefix}-${randomBytes(3).toString('hex')}`;
+  const id = cycleWorkflowId(slug, year);
+  let harness: Harness | undefined;
+  beforeAll(async () => {
+    harness = await startHarness(`cycle-${slug}`);
+  });
+  afterAll(async () => {
+    await harness?.close();
+  });
+  const started = (): Harness => {
+    if (!harness) throw new Error('the harness has not started (use it inside tests, not at describe time)');
+    return harness;
+  };
+  const h: Harness = {
+    get database() {
+      return started().database;
+    },
+    get api() {
+      return started().api;
+    },
+    get client() {
+      return started().client;
+    },
+    http: () => started().http(),
+    eventCount: (streamId) => started().eventCount(streamId),
+    close: () => started().close(),
+  };
+  const post = (path: string, auth: string, body?: object) => h.http().post(`/v1/cycles/${id}${path}`).set('Authorization', auth).send(body);
+  const get = (path: string, auth: string) => h.http().get(`/v1/cycles/${id}${path}`).set('Authorization', auth);
+  const liveStage = async () => (expectStatus(await get('', auditor), 200).body.live?.stage as string | undefined);
+  const waitForStage = (stage: string, timeoutMs = 60_000) => eventually(`stage "${stage}"`, async () => (await liveStage()) === stage, timeoutMs);
+  return { slug, year, id, h, post, get, liveStage, waitForStage };
 }

@@ -3,7 +3,7 @@ import request from 'supertest';
 import { DEVELOPMENT_JWT_SECRET } from '@concentra/config';
 import { GpuLedger } from '@concentra/gpu';
 import { createAdminApi } from '../src/bootstrap';
-import { issueToken, type Principal } from '../src/auth/tokens';
+import { issueToken, type Principal } from '@concentra/auth';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
 
 /** The GPU pool over HTTP, on real PostgreSQL: register capacity, read the pool over time, access rules. */

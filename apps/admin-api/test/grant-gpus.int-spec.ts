@@ -1,6 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { cycleWorkflowId } from '@concentra/workflows/contracts';
-import { applicant, auditor, company, eventually, expectStatus, panel, pm, shortPolicy, startHarness, type Harness } from './cycle-commands.support';
+import { applicant, auditor, company, eventually, expectStatus, panel, pm, shortPolicy, cycleUnderTest } from './cycle-commands.support';
 
 /**
  * POST /v1/cycles/:id/grants/:applicationId/gpus: a program manager sets a team's GPU amount with a
@@ -8,19 +6,7 @@ import { applicant, auditor, company, eventually, expectStatus, panel, pm, short
  * and the cycle refuses what its rules refuse.
  */
 describe("cycle commands: a team's GPU amount", () => {
-  const slug = `gpus-${randomBytes(3).toString('hex')}`;
-  const year = 2028;
-  const id = cycleWorkflowId(slug, year);
-  let h: Harness;
-
-  beforeAll(async () => {
-    h = await startHarness(`cycle-gpus-${slug}`);
-  });
-  afterAll(async () => {
-    await h?.close();
-  });
-
-  const post = (path: string, auth: string, body?: object) => h.http().post(`/v1/cycles/${id}${path}`).set('Authorization', auth).send(body);
+  const { slug, year, id, h, post } = cycleUnderTest('gpus', 2028);
 
   it('records the amount and the rationale, and refuses bad bodies, other roles and unknown teams', async () => {
     expectStatus(await h.http().post('/v1/programs').set('Authorization', pm).send({ slug, name: 'GPU amounts', policy: shortPolicy({ review: 'PT30M', afterApplications: 5 }) }), 201);

@@ -1,15 +1,14 @@
 import 'reflect-metadata';
-import { randomBytes } from 'node:crypto';
 import { PATH_METADATA } from '@nestjs/common/constants';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
 import { z } from 'zod';
-import { commandUpdates, cycleWorkflowId, type CommandResult, type PersonCommand, type PersonCommandType } from '@concentra/workflows/contracts';
+import { commandUpdates, type CommandResult, type PersonCommand, type PersonCommandType } from '@concentra/workflows/contracts';
 import { CycleCommandsController } from '../src/commands/commands.controller';
 import { StartCycleSchema, CreateProgramSchema } from '../src/programs/programs.schemas';
 import { ACCESS_KEY, type Access } from '../src/auth/roles';
 import { ZodPipe } from '../src/http/zod-body.pipe';
-import { applicant, auditor, bearer, company, eventually, expectStatus, panel, pm, shortPolicy, startHarness, university, type Harness } from './cycle-commands.support';
+import { applicant, auditor, bearer, company, eventually, expectStatus, panel, pm, shortPolicy, university, cycleUnderTest } from './cycle-commands.support';
 
 /**
  * Strings PostgreSQL cannot store (NUL, unpaired surrogates) are refused at the edge with a 400
@@ -176,17 +175,7 @@ function commandCases(): Case[] {
 }
 
 describe('unstorable strings are refused at the edge and in the domain', () => {
-  const slug = `unstorable-${randomBytes(3).toString('hex')}`;
-  const year = 2029;
-  const id = cycleWorkflowId(slug, year);
-  let h: Harness;
-
-  beforeAll(async () => {
-    h = await startHarness(`unstorable-${slug}`);
-  });
-  afterAll(async () => {
-    await h?.close();
-  });
+  const { slug, year, id, h } = cycleUnderTest('unstorable', 2029);
 
   const fieldsOf = (res: { body: { fields?: { field: string; reason: string }[] } }) => res.body.fields ?? [];
 

@@ -8,7 +8,7 @@ import { defaultPolicyDocument } from '@concentra/domain';
 import { cycleWorkflowId } from '@concentra/workflows/contracts';
 import { WorkerModule } from '../../worker/src/worker.module';
 import { createAdminApi } from '../src/bootstrap';
-import { issueToken, type Principal } from '../src/auth/tokens';
+import { issueToken, type Principal } from '@concentra/auth';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
 
 /**

@@ -2,8 +2,7 @@ import 'reflect-metadata';
 import { Command, Option } from 'commander';
 import { DEFAULT_DATABASE_URL, jwtSecret, loadEnvironment } from '@concentra/config';
 import { createDataSource, migrate } from '@concentra/persistence';
-import { ROLES } from '../../admin-api/src/auth/roles';
-import { issueToken, type Principal } from '../../admin-api/src/auth/tokens';
+import { ROLES, issueToken, type Principal } from '@concentra/auth';
 import { registerAuditCommands } from './audit-commands';
 
 const program = new Command('concentra').description('Concentra command line: tokens, migrations, audits');

@@ -6,7 +6,7 @@
  */
 import { defaultPolicy, type CycleEvent } from '@concentra/domain';
 import { openWithApplicants, pm, reviewAll } from '../../domain/src/cycle/testing';
-import type * as Proposals from '../../domain/src/cycle/proposals';
+import type * as Proposals from '../../domain/src/cycle/decision-rules';
 import type * as Rank from '../../domain/src/scoring/rank';
 import type * as Testing from '../../domain/src/cycle/testing';
 import { rederive, type DecisionSource } from './rederive';
@@ -84,8 +84,8 @@ describe('rederive follows the domain rules it imports', () => {
     ]);
   });
 
-  it('a changed proposal rule (libs/domain cycle/proposals): a selection of the full five no longer follows its ranking', () => {
-    const changed = underChangedRule<typeof Proposals>(require.resolve('../../domain/src/cycle/proposals'), oneSeatFewer);
+  it('a changed proposal rule (libs/domain cycle/decision-rules): a selection of the full five no longer follows its ranking', () => {
+    const changed = underChangedRule<typeof Proposals>(require.resolve('../../domain/src/cycle/decision-rules'), oneSeatFewer);
     const report = changed.rederive(recorded);
     expect(verdicts(report)).toEqual([
       ['review:1', true],

@@ -5,8 +5,8 @@ import { defaultPolicy, evolve, initialState, policyHash, type CycleEvent, type 
 import { EventActivities, EventStore, PROJECTIONS } from '@concentra/persistence';
 import { activitiesOf } from '@concentra/temporal';
 import type { DataSource } from 'typeorm';
-import { applicantOf, endGrants, evaluateAll, openWithApplicants, pm, reviewAll, startGrants } from '../../domain/src/cycle/testing';
-import { grantsToRelease, grantsToStart } from '../../domain/src/cycle/obligations';
+import { playToExtension } from '../../domain/src/cycle/testing';
+
 import type { ScriptedCycleInput } from './workflows';
 
 export const TEST_WORKFLOWS_PATH = join(__dirname, 'workflows', 'index.ts');
@@ -21,22 +21,7 @@ export function testWorkflowsBundle(): Promise<WorkflowBundleWithSourceMap> {
 export const POLICY_HASH = policyHash(defaultPolicy);
 
 /** The default policy's year, played by libs/domain up to the finalists' extension. */
-export function playedYear(): CycleEvent[] {
-  const sc = openWithApplicants(defaultPolicy, 6);
-  sc.fire('call_close');
-  reviewAll(sc);
-  sc.fire('review_due');
-  sc.run({ type: 'ApproveSelection', actor: pm, data: { rationale: 'as ranked' } });
-  startGrants(sc, grantsToStart(sc.state));
-  sc.fire('grant_period_end');
-  evaluateAll(sc);
-  sc.fire('evaluation_submission_due');
-  sc.fire('evaluation_scoring_due');
-  sc.run({ type: 'ApproveNarrowing', actor: pm, data: { round: 1 } });
-  for (const id of ['a3', 'a4', 'a5']) sc.run({ type: 'WaiveObjection', actor: applicantOf(`org-${id}`), data: { applicationId: id } });
-  endGrants(sc, grantsToRelease(sc.state));
-  return sc.events;
-}
+export const playedYear = (): CycleEvent[] => playToExtension({ applicants: 6 }).events;
 
 /** The events in batches, each with the stage the cycle is in after it (as the workflow records it, in metadata). */
 export function scriptedInput(events: CycleEvent[], batchSize = 8, step = false): ScriptedCycleInput {

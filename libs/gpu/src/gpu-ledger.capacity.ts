@@ -1,12 +1,12 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { canonicalJson } from '@concentra/domain';
-import type { RefusalCapacity } from './gpu.activities';
 import { GpuPoolPolicySchema, type GpuPoolPolicy } from './policy';
-import { GPU_POOL_STREAM, LIVE, gpuError, outbox, type CapacityView, type Row } from './gpu-ledger.rows';
+import { outbox } from './gpu-ledger.outbox';
+import { GPU_POOL_STREAM, LIVE, gpuError, type Row } from './gpu-ledger.rows';
 
 /**
- * Capacity and policy: what the pool has, what is held on each row, which rows may serve a window,
- * the lessor rules, and the versioned pool policy.
+ * The stored pool policy (versioned) and what is held on a capacity row. Which rows may serve a
+ * window and the lessor rule are pure functions of what is read here (`policy.ts`).
  *
  * **Held from reservation until release.** A live allocation (reserved or active) holds its GPUs on
  * its row until it is released, whatever its planned window says: a grant keeps its Slurm account
@@ -67,60 +67,4 @@ export async function heldOn(tx: EntityManager, capacityId: string, exceptAlloca
     [capacityId, exceptAllocation ?? null],
   )) as [{ held: number }];
   return held;
-}
-
-/** The row exists for the whole planned window (owned capacity has arrived, a lease still runs at its end). */
-export function covers(c: CapacityView, from: Date, to: Date): boolean {
-  return new Date(c.availableFrom) <= from && (c.availableUntil === null || new Date(c.availableUntil) >= to);
-}
-
-export function describeRow(c: CapacityView, held: number, why: RefusalCapacity['why']): RefusalCapacity {
-  return {
-    capacityId: c.id,
-    site: c.site,
-    gpuType: c.gpuType,
-    count: c.count,
-    held,
-    free: Math.max(0, c.count - held),
-    lessorOrganisationId: c.lessorOrganisationId,
-    availableFrom: c.availableFrom,
-    availableUntil: c.availableUntil,
-    why,
-  };
-}
-
-export interface LessorExclusion {
-  rule: 'lessors_receive_none' | 'exclude_while_in_use';
-  leases: CapacityView[];
-}
-
-/**
- * Whether the pool policy's lessor rule excludes an organisation from GPU support for [from, to).
- * It reads the capacity register only (the organisation's leases), never who happens to hold what,
- * so it gives the same answer whichever grant provisions first; and it excludes the lessor, never
- * its capacity, which stays in the pool for everyone else.
- */
-export function lessorExclusion(policy: GpuPoolPolicy, organisationId: string, capacity: CapacityView[], from: Date, to: Date): LessorExclusion | null {
-  const leases = capacity.filter((c) => c.ownership === 'leased' && c.lessorOrganisationId === organisationId);
-  const notEndedBy = (c: CapacityView, t: Date) => c.availableUntil === null || new Date(c.availableUntil) > t;
-  if (policy.lessorConflict === 'lessors_receive_none') {
-    const current = leases.filter((c) => notEndedBy(c, from));
-    return current.length > 0 ? { rule: 'lessors_receive_none', leases: current } : null;
-  }
-  if (policy.lessorConflict === 'exclude_while_in_use') {
-    const running = leases.filter((c) => new Date(c.availableFrom) < to && notEndedBy(c, from));
-    return running.length > 0 ? { rule: 'exclude_while_in_use', leases: running } : null;
-  }
-  return null;
-}
-
-export function lessorMessage(exclusion: LessorExclusion, organisationId: string, policyVersion: number): string {
-  const leases = exclusion.leases
-    .map((c) => `${c.id}: ${c.count} ${c.gpuType} at ${c.site}, ${c.availableFrom.slice(0, 10)} to ${c.availableUntil?.slice(0, 10) ?? 'open'}`)
-    .join('; ');
-  const rule =
-    exclusion.rule === 'lessors_receive_none'
-      ? 'teams that lease GPUs to the pool receive no GPU support'
-      : 'a team receives no GPU support while the capacity it leases to the pool is in use';
-  return `lessor rule ${exclusion.rule} (pool policy version ${policyVersion}): ${rule}; ${organisationId} leases ${leases}. Its capacity stays in the pool for the other teams.`;
 }

@@ -2,7 +2,9 @@ import type { DataSource } from 'typeorm';
 import { canonicalJson } from '@concentra/domain';
 import type { MeterUsageInput, MeterUsageResult, UsageMode, UsageThreshold } from './gpu.activities';
 import { readPolicy } from './gpu-ledger.capacity';
-import { gpuStreamId, keyConflict, lockGrant, operationByKey, outbox, round, sha256, txNow, validateKeyAndGrant, type Row } from './gpu-ledger.rows';
+import { validateKeyAndGrant } from './gpu-ledger.inputs';
+import { outbox } from './gpu-ledger.outbox';
+import { gpuStreamId, keyConflict, lockGrant, operationByKey, round, sha256, txNow, type Row } from './gpu-ledger.rows';
 import { crossedThresholds, strongestAction } from './policy';
 import type { GpuProviders } from './providers/gpu-provider';
 

@@ -1,46 +1,18 @@
 import { createHash } from 'node:crypto';
-import { ApplicationFailure } from '@temporalio/common';
 import type { EntityManager } from 'typeorm';
+import { GpuIdempotencyConflict, GpuLedgerError } from './gpu-errors';
 import type { AllocationStatus, GpuAllocationView, GpuRefusal, GpuRefusalReason, GpuRequest, UsageMode } from './gpu.activities';
-import { normalizeGpuType } from './policy';
+import type { CapacityView } from './policy';
 
 /**
  * Row mapping and small plumbing shared by the ledger's parts (capacity and policy, allocation,
- * metering): how a row reads as a view, the errors the activities throw, locks and hashes.
+ * metering): how a row reads as a view, the ledger's errors, locks and hashes.
  */
 
 export type Row = Record<string, unknown>;
 
 /** Statuses that hold capacity: from reservation until release, whatever the planned window says. */
 export const LIVE = `('reserved', 'active')`;
-
-export interface CapacityInput {
-  id?: string;
-  site: string;
-  cluster: string;
-  provider: string;
-  gpuType: string;
-  count: number;
-  ownership: 'owned' | 'leased';
-  lessorOrganisationId?: string | null;
-  availableFrom: string;
-  availableUntil?: string | null;
-}
-
-export interface CapacityView {
-  id: string;
-  site: string;
-  cluster: string;
-  provider: string;
-  gpuType: string;
-  count: number;
-  ownership: 'owned' | 'leased';
-  lessorOrganisationId: string | null;
-  availableFrom: string;
-  availableUntil: string | null;
-  registeredAt: string;
-  registeredBy: string;
-}
 
 export const GPU_POOL_STREAM = 'gpu-pool';
 export const gpuStreamId = (grantId: string) => `gpu:${grantId}`;
@@ -60,37 +32,14 @@ export function rowsOf(result: unknown): Row[] {
   return (Array.isArray(r) && r.length === 2 && Array.isArray(r[0]) && typeof r[1] === 'number' ? r[0] : r) as Row[];
 }
 
-export function normalizeRequest(request: GpuRequest): GpuRequest {
-  if ('alternatives' in request) return { alternatives: request.alternatives.map((a) => ({ type: normalizeGpuType(a.type), count: a.count })) };
-  return {
-    equivalentTo: { type: normalizeGpuType(request.equivalentTo.type), count: request.equivalentTo.count },
-    ...(request.acceptTypes ? { acceptTypes: request.acceptTypes.map(normalizeGpuType) } : {}),
-  };
+/** A refusal of the input itself (the activities make it a non-retryable failure carrying the code). */
+export function gpuError(code: 'validation_failed' | 'conflict' | 'invalid_state', reason: string, field?: string): GpuLedgerError {
+  return new GpuLedgerError(code, reason, field);
 }
 
-export function validateKeyAndGrant(input: { idempotencyKey?: unknown; grantId?: unknown }): void {
-  if (typeof input?.idempotencyKey !== 'string' || input.idempotencyKey.length === 0) throw gpuError('validation_failed', 'an idempotency key is required', 'idempotencyKey');
-  if (typeof input.grantId !== 'string' || input.grantId.length === 0) throw gpuError('validation_failed', 'a grant id is required', 'grantId');
-}
-
-/** Refusals of the input itself are not retried: a non-retryable failure carrying a domain code. */
-export function gpuError(code: string, reason: string, field?: string): ApplicationFailure {
-  return ApplicationFailure.create({
-    type: 'DomainError',
-    message: field ? `${code}: ${field}: ${reason}` : `${code}: ${reason}`,
-    nonRetryable: true,
-    details: [{ code, issues: [{ field: field ?? '', reason }] }],
-  });
-}
-
-/** Type `GpuIdempotencyConflict`, non-retryable: the caller's keys are wrong, a retry cannot help. */
-export function keyConflict(key: string): ApplicationFailure {
-  return ApplicationFailure.create({
-    type: 'GpuIdempotencyConflict',
-    message: `idempotency key '${key}' was used before with a different input`,
-    nonRetryable: true,
-    details: [{ code: 'conflict', issues: [{ field: 'idempotencyKey', reason: 'used before with a different input' }] }],
-  });
+/** The idempotency key was used before with another input (non-retryable `GpuIdempotencyConflict` at the activity boundary). */
+export function keyConflict(key: string): GpuIdempotencyConflict {
+  return new GpuIdempotencyConflict(key);
 }
 
 export function sha256(text: string): string {
@@ -155,14 +104,6 @@ export function toView(row: Row): GpuAllocationView & { status: AllocationStatus
     policyVersion: row.policy_version as number,
     shortfall: row.asked_count == null || row.count == null ? 0 : Math.max(0, (row.asked_count as number) - (row.count as number)),
   };
-}
-
-/** Writes one domain event to the outbox in the ledger transaction (appended to the event store after the commit). */
-export async function outbox(tx: EntityManager, streamId: string, eventId: string, type: string, data: Record<string, unknown>, metadata: Record<string, unknown>, at: Date): Promise<void> {
-  await tx.query(
-    `INSERT INTO gpu_event_outbox (event_id, stream_id, type, data, metadata, occurred_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING`,
-    [eventId, streamId, type, JSON.parse(JSON.stringify(data)), metadata, at],
-  );
 }
 
 /** The operation recorded under a key, checked to be the same operation (else the key was reused). */

@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
-import { toCapacity, toView, type CapacityView } from './gpu-ledger.rows';
+import { toCapacity, toView } from './gpu-ledger.rows';
+import type { CapacityView } from './policy';
 import type { GpuAllocationView } from './gpu.activities';
 
 export interface PoolPoint {

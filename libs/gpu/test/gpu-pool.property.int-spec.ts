@@ -171,5 +171,7 @@ describe('GPU pool ledger: never over capacity (property, PostgreSQL)', () => {
       }),
       { numRuns: Number(process.env.GPU_PROPERTY_RUNS ?? 40), endOnFailure: true, verbose: 1 },
     );
-  });
+    // Forty sequences of up to 18 ledger calls each against PostgreSQL: about 30 s alone, several
+    // times that on a loaded 2-core machine. The bound is for a hang, not a speed target.
+  }, 360_000);
 });

@@ -3,7 +3,7 @@
  * who never approves, a lottery tie, refused commands and reminders. One test server, one bundle.
  */
 import { defaultPolicy, defaultPolicyDocument, parsePolicy, type ProgramPolicy } from '@concentra/domain';
-import { CycleHarness } from '../cycle-harness';
+import { useCycleHarness } from '../cycle-harness';
 import { PANEL, applyAll, application, byRank, cancelAndDrain, expectRefused, reviewAll } from '../cycle-drivers';
 import { recordHistoryFixture } from '../../../test/support/histories';
 import { applicantOf, pm, reviewer } from '../../../libs/domain/src/cycle/testing';
@@ -11,11 +11,7 @@ import { applicantOf, pm, reviewer } from '../../../libs/domain/src/cycle/testin
 const DAY = 86_400_000;
 
 describe('call and selection scenarios', () => {
-  let harness: CycleHarness;
-  beforeAll(async () => {
-    harness = await CycleHarness.create();
-  });
-  afterAll(async () => harness?.close());
+  const harness = useCycleHarness();
 
   it('reviews missing at the deadline: extends once and escalates, then proceeds with the reviews present', async () => {
     const run = await harness.start(defaultPolicy, { panel: PANEL });

@@ -3,7 +3,7 @@
  * pass/fail gate, a narrowing overridden, an upheld objection, and a three-round program.
  */
 import { defaultPolicy, multiRoundExamplePolicy, type ProgramPolicy } from '@concentra/domain';
-import { CycleHarness } from '../cycle-harness';
+import { useCycleHarness } from '../cycle-harness';
 import { PANEL, cancelAndDrain, evaluateAll, expectAllReleased, procureAndRelease, toGrants, toNarrowing, waive } from '../cycle-drivers';
 import { recordHistoryFixture } from '../../../test/support/histories';
 import { applicantOf, evaluator, pm } from '../../../libs/domain/src/cycle/testing';
@@ -13,11 +13,7 @@ import { applicantOf, evaluator, pm } from '../../../libs/domain/src/cycle/testi
 const once = (policy: ProgramPolicy): ProgramPolicy => ({ ...policy, repeatEvery: undefined });
 
 describe('decision scenarios', () => {
-  let harness: CycleHarness;
-  beforeAll(async () => {
-    harness = await CycleHarness.create();
-  });
-  afterAll(async () => harness?.close());
+  const harness = useCycleHarness();
 
   it('a pass/fail gate removes the top-ranked team; its GPUs go back and the others run to procurement', async () => {
     const run = await harness.start(once(defaultPolicy), { panel: PANEL });

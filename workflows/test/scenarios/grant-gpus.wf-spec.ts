@@ -5,7 +5,7 @@
  * escalated, owed, and served on a retry (`#provision-<n>`) once another grant frees capacity.
  */
 import { defaultPolicyDocument, parsePolicy, type ProgramPolicy } from '@concentra/domain';
-import { CycleHarness } from '../cycle-harness';
+import { CycleHarness, useCycleHarness } from '../cycle-harness';
 import { PANEL, applyAll, cancelAndDrain, evaluateAll, expectAllReleased, reviewAll, toGrants, waive } from '../cycle-drivers';
 import { recordHistoryFixture } from '../../../test/support/histories';
 import { applicantOf, pm } from '../../../libs/domain/src/cycle/testing';
@@ -38,11 +38,7 @@ async function untilServed(harness: CycleHarness, run: CycleRun, want: Record<st
 }
 
 describe('GPU amounts applied to the pool', () => {
-  let harness: CycleHarness;
-  beforeAll(async () => {
-    harness = await CycleHarness.create();
-  });
-  afterAll(async () => harness?.close());
+  const harness = useCycleHarness();
 
   it("applies a program manager's amount to a running grant, and gpusPerFinalist with the extension", async () => {
     const run = await harness.start(finalistPolicy, { panel: PANEL });

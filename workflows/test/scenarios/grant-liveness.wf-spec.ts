@@ -4,7 +4,7 @@
  * still held are given back under its own release key; the cycle carries on to its end.
  */
 import { defaultPolicy } from '@concentra/domain';
-import { CycleHarness, type CycleRun } from '../cycle-harness';
+import { useCycleHarness, type CycleRun } from '../cycle-harness';
 import { PANEL, cancelAndDrain, expectAllReleased, toGrants } from '../cycle-drivers';
 
 const DAY = 86_400_000;
@@ -13,11 +13,7 @@ describe('grants that end without reporting', () => {
   // A test server of its own for each scenario: after a workflow is terminated with a task in flight,
   // the time-skipping server's later skips take real time (sdk-java #3088), which would stall the next
   // scenario on the same server for minutes.
-  let harness: CycleHarness;
-  beforeEach(async () => {
-    harness = await CycleHarness.create();
-  });
-  afterEach(async () => harness?.close());
+  const harness = useCycleHarness({}, 'test');
 
   const endingOf = async (run: CycleRun, team: string) => (await run.eventsOf('GrantEnded')).find((e) => e.data.applicationId === team)?.data;
 

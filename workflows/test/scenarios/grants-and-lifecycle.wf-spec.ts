@@ -7,7 +7,7 @@ import { CancelledFailure, defaultPayloadConverter } from '@temporalio/common';
 import { defaultPolicy, evolveAll, type CycleEvent } from '@concentra/domain';
 import { grantStatusQuery } from '@concentra/workflows/contracts';
 import type { CycleCarry } from '@concentra/workflows/program-cycle.workflow';
-import { CycleHarness, type CycleRun } from '../cycle-harness';
+import { useCycleHarness, type CycleRun } from '../cycle-harness';
 import { PANEL, application, byRank, cancelAndDrain, expectAllReleased, reviewAll, toGrants, toNarrowing, waive } from '../cycle-drivers';
 import { recordHistoryFixture } from '../../../test/support/histories';
 import { applicantOf, pm, refillPolicy } from '../../../libs/domain/src/cycle/testing';
@@ -16,11 +16,7 @@ const DAY = 86_400_000;
 
 
 describe('grant and lifecycle scenarios', () => {
-  let harness: CycleHarness;
-  beforeAll(async () => {
-    harness = await CycleHarness.create();
-  });
-  afterAll(async () => harness?.close());
+  const harness = useCycleHarness();
 
   const endings = async (run: CycleRun) => (await run.eventsOf('GrantEnded')).map((e) => [e.data.applicationId, e.data.reason]).sort();
 

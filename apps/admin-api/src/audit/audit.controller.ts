@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger'
 import { z } from 'zod';
 import { Allow } from '../auth/roles';
 import { CurrentPrincipal } from '../auth/principal.decorator';
-import type { Principal } from '../auth/tokens';
+import type { Principal } from '@concentra/auth';
 import { ZodPipe } from '../http/zod-body.pipe';
 import { AuditAccessInterceptor } from './audit-access';
 import { AuditService } from './audit.service';

@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { AppEnvironment, jwtSecret } from '@concentra/config';
 import { ACCESS_KEY, type Access } from './roles';
-import { verifyToken, type Principal } from './tokens';
+import { verifyToken, type Principal } from '@concentra/auth';
 
 export type AuthenticatedRequest = Request & { principal: Principal };
 

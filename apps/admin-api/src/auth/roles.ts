@@ -1,7 +1,5 @@
 import { SetMetadata } from '@nestjs/common';
-
-export const ROLES = ['admin', 'program_manager', 'reviewer', 'evaluator', 'applicant', 'auditor'] as const;
-export type Role = (typeof ROLES)[number];
+import type { Role } from '@concentra/auth';
 
 export const ACCESS_KEY = 'concentra:access';
 export type Access = { public: true } | { roles: readonly Role[] };

@@ -5,7 +5,7 @@ import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
 import { DomainError, type Actor } from '@concentra/domain';
 import { CycleDetailsReads } from '@concentra/persistence';
 import { CYCLE_BUSY, commandUpdates, type CommandResult, type PersonCommand, type PersonCommandType } from '@concentra/workflows/contracts';
-import type { Principal } from '../auth/tokens';
+import type { Principal } from '@concentra/auth';
 import type { SubmitApplicationBody, SubmitEvaluationScoresBody, SubmitReviewBody } from './commands.schemas';
 
 export type CommandData<K extends PersonCommandType> = Extract<PersonCommand, { type: K }>['data'];
@@ -59,10 +59,8 @@ export class CycleCommandsService {
       return { command: type, ...(id ? { id } : {}), ...result };
     } catch (error) {
       if (error instanceof WorkflowNotFoundError) throw await this.whyNotRunning(cycleId);
-      // Next year's cycle exists before it opens (a workflow waiting for its opening date, with no command handlers yet).
-      if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure && error.cause.message.startsWith('No registered handler for update')) {
-        throw new DomainError('invalid_state', `the cycle '${cycleId}' has not opened yet`, 'id');
-      }
+      // Next year's cycle, waiting for its opening date, refuses commands itself with a DomainError
+      // (invalid_state) that reaches the problem filter like any other refusal.
       // Temporal unreachable or too slow (WorkflowUpdateRPCTimeoutOrCancelledError, ServiceError): a 503, mapped by the problem filter.
       throw error;
     }

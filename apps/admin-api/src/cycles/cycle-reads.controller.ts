@@ -2,7 +2,7 @@ import { Controller, Get, Inject, Param } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Allow } from '../auth/roles';
 import { CurrentPrincipal } from '../auth/principal.decorator';
-import type { Principal } from '../auth/tokens';
+import type { Principal } from '@concentra/auth';
 import { CycleReadsService } from './cycle-reads.service';
 
 /** What a cycle has done and where it stands, filtered by who asks. */

@@ -12,7 +12,7 @@ import {
   type RankingView,
 } from '@concentra/persistence';
 import { cycleTimelineEntry, type CycleTimelineEntry } from '@concentra/audit';
-import type { Principal } from '../auth/tokens';
+import type { Principal } from '@concentra/auth';
 
 /** A ranking as someone who may not see per-team scores sees it: the aggregates the policy publishes. */
 export interface PublishedRanking {

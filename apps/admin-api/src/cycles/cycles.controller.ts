@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiTags } from '@nestjs
 import { z } from 'zod';
 import { Allow } from '../auth/roles';
 import { CurrentPrincipal } from '../auth/principal.decorator';
-import type { Principal } from '../auth/tokens';
+import type { Principal } from '@concentra/auth';
 import { ZodPipe } from '../http/zod-body.pipe';
 import { AsOfSchema, StartCycleSchema, type StartCycle } from '../programs/programs.schemas';
 import { CyclesService } from './cycles.service';

@@ -4,7 +4,7 @@ import { DomainError, canSeeTeamScores } from '@concentra/domain';
 import { EventStore, ReadModels, cycleStateAsOf, type CycleStateAsOf, type CycleView } from '@concentra/persistence';
 import { AppEnvironment } from '@concentra/config';
 import { SEARCH_ATTRIBUTES, cycleStatusQuery, cycleWorkflowId, type CycleInput, type CycleStatus } from '@concentra/workflows/contracts';
-import type { Principal } from '../auth/tokens';
+import type { Principal } from '@concentra/auth';
 import type { StartCycle } from '../programs/programs.schemas';
 import { ProgramsService } from '../programs/programs.service';
 

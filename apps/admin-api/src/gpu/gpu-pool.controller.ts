@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiTags } from '@nestjs
 import { z } from 'zod';
 import { Allow } from '../auth/roles';
 import { CurrentPrincipal } from '../auth/principal.decorator';
-import type { Principal } from '../auth/tokens';
+import type { Principal } from '@concentra/auth';
 import { ZodPipe } from '../http/zod-body.pipe';
 import { PoolQuerySchema, PutPoolPolicySchema, RegisterCapacitySchema, type PutPoolPolicy, type RegisterCapacity } from './gpu.schemas';
 import { GpuPoolService } from './gpu-pool.service';

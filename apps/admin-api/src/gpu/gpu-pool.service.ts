@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { GpuLedger, GpuPoolReads, type CapacityView, type PoolQuery, type PoolView, type StoredPolicy } from '@concentra/gpu';
-import type { Principal } from '../auth/tokens';
+import type { Principal } from '@concentra/auth';
 import type { PutPoolPolicy, RegisterCapacity } from './gpu.schemas';
 
 @Injectable()

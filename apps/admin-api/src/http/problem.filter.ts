@@ -73,7 +73,10 @@ interface DomainFailure {
   issues?: { field: string; reason: string }[];
 }
 
-/** A DomainError thrown here, or one a workflow's validator turned into an ApplicationFailure. */
+/**
+ * A DomainError thrown here or by a library the API calls (the GPU ledger's `GpuLedgerError` is one:
+ * its code maps like any other), or one a workflow's validator turned into an ApplicationFailure.
+ */
 function domainFailure(exception: unknown): DomainFailure | undefined {
   const candidate = exception instanceof WorkflowUpdateFailedError ? exception.cause : exception;
   if (candidate instanceof ApplicationFailure && candidate.type === 'DomainError') {

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DomainError, decideProgram, evolveProgram, noProgram, programStreamId, type ProgramEvent } from '@concentra/domain';
 import { EventStore, ReadModels, type ProgramView } from '@concentra/persistence';
-import type { Principal } from '../auth/tokens';
+import type { Principal } from '@concentra/auth';
 import type { CreateProgram } from './programs.schemas';
 
 /**

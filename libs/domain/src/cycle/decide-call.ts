@@ -7,7 +7,8 @@ import type { ApproveMembershipChange, CancelCycle, OpenCall, SubmitApplication,
 import { checkEligibility, validateOrganisation } from './eligibility';
 import type { CycleEvent } from './events';
 import { chain, requireApplication, requireLeadOrganisation, requireRole, requireRunning, requireSlug, requireText } from './guards';
-import { enterStage, grantStage } from './pipeline';
+import { enterStage } from './pipeline';
+import { grantStage } from './stage-basis';
 import { RULES_VERSION } from '../scoring/rank';
 import { applicationIds, cycleWorkflowId, type ApplicationRecord, type CycleState, type RunningCycle } from './state';
 

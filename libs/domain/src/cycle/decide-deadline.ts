@@ -14,7 +14,8 @@ import type { CycleEvent } from './events';
 import { chain, requireRole, requireRunning } from './guards';
 import { closeObjectionWindow, selectRefillEntrants, takeDecision } from './decision-flow';
 import { liveApplications } from './decide-call';
-import { closeCycle, closeScoringRound, enterStage } from './pipeline';
+import { closeScoringRound, enterStage } from './pipeline';
+import { closeCycle } from './stage-basis';
 import { applicationIds, type CycleState, type RunningCycle } from './state';
 
 export function deadlinePassed(state: CycleState, cmd: DeadlinePassed, now: string): CycleEvent[] {

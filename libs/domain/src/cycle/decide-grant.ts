@@ -7,7 +7,7 @@ import { isBefore, isIsoInstant } from '../shared/time';
 import type { RecordGpusServed, RecordGpusWithheld, RecordGrantEnded, RecordGrantStarted, RecordProcurementContract, RecordReleaseDeclaration, SetGrantGpus } from './commands';
 import type { CycleEvent } from './events';
 import { chain, requireApplication, requireLeadOrganisation, requireRole, requireRunning, requireStage, requireText } from './guards';
-import { closeCycle } from './pipeline';
+import { closeCycle } from './stage-basis';
 import type { CycleState, GrantRecord, RunningCycle } from './state';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;

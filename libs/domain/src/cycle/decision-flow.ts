@@ -3,14 +3,16 @@
  * overrides (or the policy's default applies), affected teams may object, and an upheld objection
  * sends the decision back to a new proposal.
  */
-import type { EvaluationStage, RefillStage, SelectionStage } from '../policy/schema';
-import type { RankFacts, RankingRecord } from '../scoring/record';
+import type { RefillStage } from '../policy/schema';
+import type { RankFacts } from '../scoring/record';
 import { addDays, resolveDue } from '../shared/time';
 import type { Approval, CycleEvent, DecisionBasis } from './events';
+import { decisionOutcome } from './decision-rules';
 import { gpusByTeam } from './grant-gpus';
 import { chain } from './guards';
-import { base, callCandidates, closeCycle, enterStage, grantStage, liveInRound } from './pipeline';
-import { decisionOutcome, narrowingCandidates, proposedOf, selectionCandidates } from './proposals';
+import { enterStage, liveInRound } from './pipeline';
+import { proposeNarrowing, proposeSelection } from './proposals';
+import { callCandidates, grantStage } from './stage-basis';
 import { applicationIds, type RunningCycle } from './state';
 
 /** What a decision event records of the ranking it was taken on. */
@@ -23,60 +25,6 @@ function basisOf(facts: RankFacts | null | undefined): DecisionBasis {
     lottery: facts?.lottery ?? null,
     inputsHash: facts?.inputsHash ?? '',
     rulesVersion: facts?.rulesVersion ?? 1,
-  };
-}
-
-export function proposeSelection(s: RunningCycle, index: number, now: string, rerun: boolean): CycleEvent[] {
-  const stage = s.policy.stages[index] as SelectionStage;
-  const lastReview = Object.values(s.rounds)
-    .filter((r) => r.kind === 'review' && r.result)
-    .sort((a, b) => b.round - a.round)[0];
-  const candidates = selectionCandidates(s, lastReview.result!.order);
-  if (candidates.length === 0) return [closeCycle(s, now, 'no_teams')];
-  const events: CycleEvent[] = [
-    {
-      type: 'SelectionProposed',
-      data: {
-        decisionKey: 'selection',
-        stageIndex: index,
-        roundKey: lastReview.roundKey,
-        candidates,
-        proposed: proposedOf(candidates, stage.maxAwardees),
-        minAwardees: stage.minAwardees,
-        maxAwardees: stage.maxAwardees,
-        approvalDueAt: resolveDue(stage.approvalDue, base(s, now)),
-        rerun,
-        policyHash: s.policyHash,
-      },
-    },
-  ];
-  if (candidates.length < stage.minAwardees) {
-    events.push({
-      type: 'EscalationRaised',
-      data: { reason: 'fewer_candidates_than_minimum', subject: 'selection', details: `${candidates.length} candidate(s) for at least ${stage.minAwardees} awards`, raisedAt: now, heldDeadline: null },
-    });
-  }
-  return events;
-}
-
-export function proposeNarrowing(s: RunningCycle, index: number, round: number, roundKey: string, result: RankingRecord, now: string, rerun: boolean): CycleEvent {
-  const stage = s.policy.stages[index] as EvaluationStage;
-  const candidates = narrowingCandidates(s, result.ranking.map((r) => r.candidateId));
-  return {
-    type: 'NarrowingProposed',
-    data: {
-      decisionKey: `narrowing:${round}`,
-      stageIndex: index,
-      round,
-      roundKey,
-      result,
-      candidates,
-      plannedKeep: stage.narrowing.keep,
-      proposed: proposedOf(candidates, stage.narrowing.keep),
-      approvalDueAt: resolveDue(stage.narrowing.approvalDue, now),
-      rerun,
-      policyHash: s.policyHash,
-    },
   };
 }
 

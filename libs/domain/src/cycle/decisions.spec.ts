@@ -1,23 +1,10 @@
 import { defaultPolicy, defaultPolicyDocument } from '../policy/defaults';
 import { parsePolicy } from '../policy/parse';
 import { grantsToRelease, nextDeadline, owed } from './obligations';
-import { applicantOf, evaluateAll, modelByRank, openWithApplicants, pm, reviewAll, type Scenario, startGrants, types } from './testing';
-import { grantsToStart } from './obligations';
+import { applicantOf, modelByRank, openWithApplicants, pm, reviewAll, type Scenario, types, playToNarrowing } from './testing';
 
 /** Drives the default policy to the narrowing proposal with five teams a1..a5. */
-function toNarrowing(policy = defaultPolicy, scores = modelByRank): Scenario {
-  const sc = openWithApplicants(policy, 8);
-  sc.fire('call_close');
-  reviewAll(sc);
-  sc.fire('review_due');
-  sc.run({ type: 'ApproveSelection', actor: pm, data: {} });
-  startGrants(sc, grantsToStart(sc.state));
-  sc.fire('grant_period_end');
-  evaluateAll(sc, scores);
-  sc.fire('evaluation_submission_due');
-  sc.fire('evaluation_scoring_due');
-  return sc;
-}
+const toNarrowing = (policy = defaultPolicy, scores = modelByRank): Scenario => playToNarrowing({ policy, scores });
 
 describe('a program manager who never approves', () => {
   it('applies the ranking when the policy says apply_ranking, recording "policy default"', () => {

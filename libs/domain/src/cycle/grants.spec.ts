@@ -1,16 +1,8 @@
 import { defaultPolicy, multiRoundExamplePolicy } from '../policy/defaults';
 import { grantsToRelease, grantsToStart, nextDeadline } from './obligations';
-import { applicantOf, endGrants, evaluateAll, openWithApplicants, pm, reviewAll, type Scenario, startGrants, system, types } from './testing';
+import { applicantOf, endGrants, evaluateAll, openWithApplicants, pm, reviewAll, type Scenario, system, types, playToGrants } from './testing';
 
-function toGrant(policy = defaultPolicy): Scenario {
-  const sc = openWithApplicants(policy, 8);
-  sc.fire('call_close');
-  reviewAll(sc);
-  sc.fire('review_due');
-  sc.run({ type: 'ApproveSelection', actor: pm, data: {} });
-  startGrants(sc, grantsToStart(sc.state));
-  return sc;
-}
+const toGrant = (policy = defaultPolicy): Scenario => playToGrants({ policy });
 
 describe('a team withdrawing mid-grant', () => {
   it('has its GPUs released and is left out of the evaluation', () => {

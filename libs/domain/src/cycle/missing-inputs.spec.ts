@@ -1,7 +1,7 @@
 import { defaultPolicy, defaultPolicyDocument } from '../policy/defaults';
 import { parsePolicy } from '../policy/parse';
-import { grantsToStart, nextDeadline, owed } from './obligations';
-import { byRank, evaluateAll, modelByRank, openWithApplicants, pm, reviewAll, reviewer, type Scenario, startGrants, types } from './testing';
+import { nextDeadline, owed } from './obligations';
+import { byRank, evaluateAll, modelByRank, openWithApplicants, reviewAll, reviewer, type Scenario, types, playToEvaluation } from './testing';
 
 function withMissing(scores: Record<string, unknown>, evaluationSubmission = 'score_zero') {
   return parsePolicy({ ...defaultPolicyDocument, missingInputs: { ...defaultPolicyDocument.missingInputs, scores: { ...defaultPolicyDocument.missingInputs.scores, ...scores }, evaluationSubmission } });
@@ -53,16 +53,7 @@ describe('reviews missing at the deadline', () => {
   });
 });
 
-function toEvaluation(policy = defaultPolicy): Scenario {
-  const sc = openWithApplicants(policy, 8);
-  sc.fire('call_close');
-  reviewAll(sc);
-  sc.fire('review_due');
-  sc.run({ type: 'ApproveSelection', actor: pm, data: {} });
-  startGrants(sc, grantsToStart(sc.state));
-  sc.fire('grant_period_end');
-  return sc;
-}
+const toEvaluation = (policy = defaultPolicy): Scenario => playToEvaluation({ policy });
 
 describe('a team with no evaluation submission', () => {
   it('scores zero under "score_zero" and ranks last', () => {

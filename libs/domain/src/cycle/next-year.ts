@@ -3,7 +3,7 @@
  * followed by next year's, which opens one `repeatEvery` after this cycle's call opened
  * (`nextCycleOpensAt`, the instant CycleClosed records).
  */
-import { nextCycleOpensAt } from './pipeline';
+import { nextCycleOpensAt } from './stage-basis';
 import type { CycleState } from './state';
 
 export interface NextCycle {

@@ -1,6 +1,6 @@
 import { defaultPolicy } from '../policy/defaults';
-import { grantsToRelease, grantsToStart, isCycleOver, nextReminderAt, plannedReminders, remindersDue, shareFreedGpus } from './obligations';
-import { applicantOf, endGrants, openWithApplicants, pm, reviewAll, startGrants } from './testing';
+import { grantsToRelease, isCycleOver, nextReminderAt, plannedReminders, remindersDue, shareFreedGpus } from './obligations';
+import { applicantOf, endGrants, openWithApplicants, pm, reviewAll, playToGrants } from './testing';
 
 describe('reminders', () => {
   it('go to those who still owe something, at the policy offsets, with deterministic keys', () => {
@@ -35,15 +35,7 @@ describe('reminders', () => {
 });
 
 describe('sharing freed GPUs and the end of a cycle', () => {
-  function inGrant() {
-    const sc = openWithApplicants(defaultPolicy, 3);
-    sc.fire('call_close');
-    reviewAll(sc);
-    sc.fire('review_due');
-    sc.run({ type: 'ApproveSelection', actor: pm, data: {} });
-    startGrants(sc, grantsToStart(sc.state));
-    return sc;
-  }
+  const inGrant = () => playToGrants({ applicants: 3 });
   const grant = (id: string) => `grant:select-and-concentrate:2027:${id}`;
 
   it('splits a leaving team’s GPUs evenly among the grants still running, remainder in id order', () => {

@@ -1,38 +1,25 @@
 /**
- * Moving along the policy's pipeline: entering the next stage, closing a scoring round, proposing
- * and finalising decisions. Every date is computed here from `now` and the policy and written into
+ * Moving along the policy's pipeline: entering the next stage and closing a scoring round (the
+ * decisions they propose are in proposals.ts, their course in decision-flow.ts). Every date is computed here from `now` and the policy and written into
  * the event, so that replaying the events never recomputes a date.
  */
-import type { GrantStage, RefillStage, ReviewStage } from '../policy/schema';
+import type { RefillStage, ReviewStage } from '../policy/schema';
 import { rank, type RankResult } from '../scoring/rank';
 import { rankingRecord, type RankingRecord } from '../scoring/record';
 import type { Candidate } from '../scoring/weighted';
-import { addDuration, resolveDue } from '../shared/time';
+import { resolveDue } from '../shared/time';
 import type { DeadlineKind } from './deadlines';
-import type { CycleEvent, CycleClosed } from './events';
-import { proposeNarrowing, proposeSelection } from './decision-flow';
+import type { CycleEvent } from './events';
 import { amountFor, gpusByTeam, sameGpus } from './grant-gpus';
+import { proposedOf, reviewRoundOutcome } from './decision-rules';
 import { chain } from './guards';
-import { proposedOf, reviewRoundOutcome } from './proposals';
+import { proposeNarrowing, proposeSelection } from './proposals';
 import { roundSheets, sheetCount } from './sheets';
-import { activeTeams, applicationIds, type RoundRecord, type RunningCycle } from './state';
-
-/** Where dates of a newly entered stage count from: now, moved by a refill's shift if one is pending. */
-export function base(s: RunningCycle, now: string): string {
-  return s.pendingShift ? addDuration(now, s.pendingShift) : now;
-}
+import { base, callCandidates, closeCycle, grantStage } from './stage-basis';
+import { activeTeams, type RoundRecord, type RunningCycle } from './state';
 
 function countStages(s: RunningCycle, kind: string, upTo: number): number {
   return s.policy.stages.slice(0, upTo + 1).filter((st) => st.kind === kind).length;
-}
-
-export function grantStage(s: RunningCycle): GrantStage {
-  return s.policy.stages.find((st): st is GrantStage => st.kind === 'grant')!;
-}
-
-/** Applications still competing in the main call (not refill entries). */
-export function callCandidates(s: RunningCycle): string[] {
-  return applicationIds(s, (a) => a.status === 'submitted' && !a.refillKey);
 }
 
 export function enterStage(s: RunningCycle, index: number, now: string): CycleEvent[] {
@@ -119,36 +106,6 @@ export function enterStage(s: RunningCycle, index: number, now: string): CycleEv
       throw new Error(`unknown stage ${JSON.stringify(never)}`);
     }
   }
-}
-
-export function closeCycle(s: RunningCycle, now: string, outcome?: CycleClosed['data']['outcome']): CycleEvent {
-  const p = s.procurement;
-  const outstanding: CycleClosed['data']['outstanding'] = [];
-  if (p) {
-    for (const id of p.finalists) {
-      if (s.applications[id]?.status !== 'active') continue;
-      if (!Object.values(p.contracts).includes(id)) outstanding.push({ applicationId: id, missing: 'procurement_contract' });
-      if (!p.released.includes(id)) outstanding.push({ applicationId: id, missing: 'release_declaration' });
-    }
-  }
-  return {
-    type: 'CycleClosed',
-    data: {
-      outcome: outcome ?? (outstanding.length > 0 ? 'completed_with_outstanding' : 'completed'),
-      finalists: activeTeams(s),
-      outstanding,
-      closedAt: now,
-      nextCycleOpensAt: nextCycleOpensAt(s.openedAt, s.policy.repeatEvery),
-    },
-  };
-}
-
-/**
- * When next year's cycle opens: one `repeatEvery` after this cycle's call opened (null when the
- * policy does not repeat). CycleClosed records it, and the workflow's timer for next year waits for it.
- */
-export function nextCycleOpensAt(openedAt: string, repeatEvery: string | undefined): string | null {
-  return repeatEvery ? addDuration(openedAt, repeatEvery) : null;
 }
 
 /** Who is still in a scoring round: call or refill applications still competing, or active teams. */

@@ -1,21 +1,12 @@
-import { defaultPolicy, defaultPolicyDocument } from '../policy/defaults';
+import { defaultPolicyDocument } from '../policy/defaults';
 import { parsePolicy } from '../policy/parse';
 import { grantsToRelease, grantsToStart, nextDeadline, owed } from './obligations';
-import { applicantOf, consortiaOf, evaluateAll, openWithApplicants, pm, reviewAll, type Scenario, startGrants, types } from './testing';
+import { applicantOf, consortiaOf, openWithApplicants, pm, reviewAll, type Scenario, types, playToNarrowing } from './testing';
 import { stagesAfter } from './evolve';
 import { initialState } from './state';
 
 function toProcurement(): Scenario {
-  const sc = openWithApplicants(defaultPolicy, 8);
-  sc.fire('call_close');
-  reviewAll(sc);
-  sc.fire('review_due');
-  sc.run({ type: 'ApproveSelection', actor: pm, data: {} });
-  startGrants(sc, grantsToStart(sc.state));
-  sc.fire('grant_period_end');
-  evaluateAll(sc);
-  sc.fire('evaluation_submission_due');
-  sc.fire('evaluation_scoring_due');
+  const sc = playToNarrowing();
   sc.run({ type: 'ApproveNarrowing', actor: pm, data: { round: 1 } });
   sc.fire('objection_window_end');
   sc.fire('extension_end');

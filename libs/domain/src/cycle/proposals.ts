@@ -1,40 +1,66 @@
 /**
- * What a ranking proposes and what a decision keeps: the rules that the cycle's pipeline decides
- * with and that libs/audit's re-derivation checks with. One home for both, so the auditor's check
- * runs the very rules that made the decision and cannot agree with a copy of them.
- * A leaf module: it reads the state, and imports nothing of the pipeline.
+ * Proposals of a decision from a ranking: the selection from the last review round, a narrowing
+ * from an evaluation round. Entering the selection stage and closing an evaluation round propose;
+ * an upheld objection proposes again (decision-flow.ts).
  */
-import type { ReviewStage } from '../policy/schema';
+import type { EvaluationStage, SelectionStage } from '../policy/schema';
+import type { RankingRecord } from '../scoring/record';
+import { resolveDue } from '../shared/time';
+import { narrowingCandidates, proposedOf, selectionCandidates } from './decision-rules';
+import type { CycleEvent } from './events';
+import { base, closeCycle } from './stage-basis';
 import type { RunningCycle } from './state';
 
-export interface Outcome {
-  kept: string[];
-  dropped: string[];
+export function proposeSelection(s: RunningCycle, index: number, now: string, rerun: boolean): CycleEvent[] {
+  const stage = s.policy.stages[index] as SelectionStage;
+  const lastReview = Object.values(s.rounds)
+    .filter((r) => r.kind === 'review' && r.result)
+    .sort((a, b) => b.round - a.round)[0];
+  const candidates = selectionCandidates(s, lastReview.result!.order);
+  if (candidates.length === 0) return [closeCycle(s, now, 'no_teams')];
+  const events: CycleEvent[] = [
+    {
+      type: 'SelectionProposed',
+      data: {
+        decisionKey: 'selection',
+        stageIndex: index,
+        roundKey: lastReview.roundKey,
+        candidates,
+        proposed: proposedOf(candidates, stage.maxAwardees),
+        minAwardees: stage.minAwardees,
+        maxAwardees: stage.maxAwardees,
+        approvalDueAt: resolveDue(stage.approvalDue, base(s, now)),
+        rerun,
+        policyHash: s.policyHash,
+      },
+    },
+  ];
+  if (candidates.length < stage.minAwardees) {
+    events.push({
+      type: 'EscalationRaised',
+      data: { reason: 'fewer_candidates_than_minimum', subject: 'selection', details: `${candidates.length} candidate(s) for at least ${stage.minAwardees} awards`, raisedAt: now, heldDeadline: null },
+    });
+  }
+  return events;
 }
 
-/** A review round keeps the top `keep` of its ranking (everyone ranked when the stage sets no `keep`); the others still in the round are dropped. */
-export function reviewRoundOutcome(stage: ReviewStage, ranked: readonly string[], live: readonly string[]): Outcome {
-  const kept = stage.keep === undefined ? [...ranked] : ranked.slice(0, stage.keep);
-  return { kept, dropped: live.filter((id) => !kept.includes(id)) };
-}
-
-/** A selection's candidates: the ranked applications still submitted, in ranking order. */
-export function selectionCandidates(s: RunningCycle, ranked: readonly string[]): string[] {
-  return ranked.filter((id) => s.applications[id]?.status === 'submitted');
-}
-
-/** A narrowing's candidates: the ranked teams still active, in ranking order. */
-export function narrowingCandidates(s: RunningCycle, ranked: readonly string[]): string[] {
-  return ranked.filter((id) => s.applications[id]?.status === 'active');
-}
-
-/** A proposal names the first `seats` candidates of the ranking. */
-export function proposedOf(candidates: readonly string[], seats: number): string[] {
-  return candidates.slice(0, seats);
-}
-
-/** A decision keeps those it names who are still competing (the pool); everyone else in the pool is dropped. */
-export function decisionOutcome(named: readonly string[], pool: readonly string[]): Outcome {
-  const kept = named.filter((id) => pool.includes(id));
-  return { kept, dropped: pool.filter((id) => !kept.includes(id)) };
+export function proposeNarrowing(s: RunningCycle, index: number, round: number, roundKey: string, result: RankingRecord, now: string, rerun: boolean): CycleEvent {
+  const stage = s.policy.stages[index] as EvaluationStage;
+  const candidates = narrowingCandidates(s, result.ranking.map((r) => r.candidateId));
+  return {
+    type: 'NarrowingProposed',
+    data: {
+      decisionKey: `narrowing:${round}`,
+      stageIndex: index,
+      round,
+      roundKey,
+      result,
+      candidates,
+      plannedKeep: stage.narrowing.keep,
+      proposed: proposedOf(candidates, stage.narrowing.keep),
+      approvalDueAt: resolveDue(stage.narrowing.approvalDue, now),
+      rerun,
+      policyHash: s.policyHash,
+    },
+  };
 }

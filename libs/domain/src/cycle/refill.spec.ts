@@ -1,19 +1,9 @@
 import { grantsToStart, owed } from './obligations';
-import { applicantOf, applicationCommand, company, evaluateAll, openWithApplicants, pm, refillPolicy, reviewAll, type Scenario, startGrants, types } from './testing';
-
+import { applicantOf, applicationCommand, company, evaluateAll, openWithApplicants, pm, refillPolicy, reviewAll, type Scenario, types, playToNarrowing } from './testing';
 
 /** Five teams; the first narrowing is overridden to keep two where three were planned: one seat is vacant. */
 function toRefill(): Scenario {
-  const sc = openWithApplicants(refillPolicy, 8);
-  sc.fire('call_close');
-  reviewAll(sc);
-  sc.fire('review_due');
-  sc.run({ type: 'ApproveSelection', actor: pm, data: {} });
-  startGrants(sc, grantsToStart(sc.state));
-  sc.fire('grant_period_end');
-  evaluateAll(sc);
-  sc.fire('evaluation_submission_due');
-  sc.fire('evaluation_scoring_due');
+  const sc = playToNarrowing({ policy: refillPolicy });
   sc.run({ type: 'OverrideNarrowing', actor: pm, data: { round: 1, keepCount: 2, rationale: 'a3 is not ready' } });
   sc.run({ type: 'WaiveObjection', actor: applicantOf('org-a3'), data: { applicationId: 'a3' } });
   sc.run({ type: 'WaiveObjection', actor: applicantOf('org-a4'), data: { applicationId: 'a4' } });

@@ -5,7 +5,7 @@
  */
 import { DomainError } from '../shared/errors';
 import { addDays } from '../shared/time';
-import { defaultPolicyDocument } from '../policy/defaults';
+import { defaultPolicy, defaultPolicyDocument } from '../policy/defaults';
 import { parsePolicy } from '../policy/parse';
 import type { ProgramPolicy } from '../policy/schema';
 import type { Actor, CycleCommand, Organisation } from './commands';
@@ -13,7 +13,7 @@ import { admit } from './admit';
 import { decide } from './decide';
 import type { CycleEvent, CycleEventType } from './events';
 import { evolve, evolveAll } from './evolve';
-import { nextDeadline } from './obligations';
+import { grantsToRelease, grantsToStart, nextDeadline } from './obligations';
 import { initialState, type CycleState, type RunningCycle } from './state';
 
 export const T0 = '2027-01-04T09:00:00.000Z';
@@ -241,6 +241,49 @@ export function startGrants(sc: Scenario, list: Array<{ applicationId: string; g
 
 export function endGrants(sc: Scenario, list: Array<{ applicationId: string; grantId: string; reason: string }>): void {
   for (const g of list) sc.run({ type: 'RecordGrantEnded', actor: system, data: { applicationId: g.applicationId, grantId: g.grantId, reason: g.reason, gpuHoursUsed: 1000 } });
+}
+
+/** How a scenario plays a year: the policy, how many applicants, how evaluators score. */
+export interface Year {
+  policy?: ProgramPolicy;
+  applicants?: number;
+  scores?: EvaluationScores;
+}
+
+/** Call → reviews → selection approved → every awardee's grant started. */
+export function playToGrants({ policy = defaultPolicy, applicants = 8 }: Year = {}): Scenario {
+  const sc = openWithApplicants(policy, applicants);
+  sc.fire('call_close');
+  reviewAll(sc);
+  sc.fire('review_due');
+  sc.run({ type: 'ApproveSelection', actor: pm, data: {} });
+  startGrants(sc, grantsToStart(sc.state));
+  return sc;
+}
+
+/** ... → the grant period has ended: the first evaluation is open. */
+export function playToEvaluation(year: Year = {}): Scenario {
+  const sc = playToGrants(year);
+  sc.fire('grant_period_end');
+  return sc;
+}
+
+/** ... → every team evaluated and scoring closed: the first narrowing is proposed. */
+export function playToNarrowing(year: Year = {}): Scenario {
+  const sc = playToEvaluation(year);
+  evaluateAll(sc, year.scores);
+  sc.fire('evaluation_submission_due');
+  sc.fire('evaluation_scoring_due');
+  return sc;
+}
+
+/** ... → narrowing approved as proposed, the eliminated (a3..a5) waive their objections, their grants end. */
+export function playToExtension(year: Year = {}): Scenario {
+  const sc = playToNarrowing(year);
+  sc.run({ type: 'ApproveNarrowing', actor: pm, data: { round: 1 } });
+  for (const id of ['a3', 'a4', 'a5']) sc.run({ type: 'WaiveObjection', actor: applicantOf(`org-${id}`), data: { applicationId: id } });
+  endGrants(sc, grantsToRelease(sc.state));
+  return sc;
 }
 
 const [call, review, selection, grant, evaluation, extension, procurement] = defaultPolicyDocument.stages;

@@ -1,6 +1,6 @@
 import { defaultPolicy, evolve, initialState, policyHash, type CycleEvent, type CycleState } from '@concentra/domain';
-import { applicantOf, endGrants, evaluateAll, openWithApplicants, pm, reviewAll, startGrants } from '../../../domain/src/cycle/testing';
-import { grantsToRelease, grantsToStart } from '../../../domain/src/cycle/obligations';
+import { playToExtension } from '../../../domain/src/cycle/testing';
+
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/database';
 import { EventStore } from './event-store';
 import { eventHash } from './hash-chain';
@@ -267,22 +267,7 @@ function expectChain(events: StoredEvent[]): void {
 }
 
 /** The default policy's year as libs/domain plays it (its own test driver), up to the finalists' extension. */
-function playedYear(): CycleEvent[] {
-  const sc = openWithApplicants(defaultPolicy, 6);
-  sc.fire('call_close');
-  reviewAll(sc);
-  sc.fire('review_due');
-  sc.run({ type: 'ApproveSelection', actor: pm, data: {} });
-  startGrants(sc, grantsToStart(sc.state));
-  sc.fire('grant_period_end');
-  evaluateAll(sc);
-  sc.fire('evaluation_submission_due');
-  sc.fire('evaluation_scoring_due');
-  sc.run({ type: 'ApproveNarrowing', actor: pm, data: { round: 1 } });
-  for (const id of ['a3', 'a4', 'a5']) sc.run({ type: 'WaiveObjection', actor: applicantOf(`org-${id}`), data: { applicationId: id } });
-  endGrants(sc, grantsToRelease(sc.state));
-  return sc.events;
-}
+const playedYear = (): CycleEvent[] => playToExtension({ applicants: 6 }).events;
 
 /** The decision time an event carries (the workflow's clock), for occurredAt. */
 function eventTime(e: CycleEvent): string {
