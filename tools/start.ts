@@ -33,7 +33,8 @@ async function main(): Promise<void> {
   try {
     const [host, port] = env.TEMPORAL_ADDRESS.split(':');
     let temporal: DevServer | undefined;
-    if (process.env.TEMPORAL_ADDRESS || (await portOpen(Number(port), host))) {
+    // An address from the environment or a Temporal profile names the operator's server: never start our own.
+    if (env.temporal.address !== undefined || (await portOpen(Number(port), host))) {
       say(`using the Temporal server at ${env.TEMPORAL_ADDRESS}`);
     } else {
       say('starting the Temporal dev server ...');
