@@ -25,7 +25,8 @@ export interface WebhookReceiver {
   close(): Promise<void>;
 }
 
-export async function startWebhookReceiver(secret: string): Promise<WebhookReceiver> {
+/** `beforeAnswer`: called with each verified message before the receiver answers (the crash test kills the sender there). */
+export async function startWebhookReceiver(secret: string, beforeAnswer?: (hook: ReceivedHook) => Promise<void>): Promise<WebhookReceiver> {
   const verifier = new Webhook(secret);
   const receiver: WebhookReceiver = { url: '', downWith: null, received: [], requests: 0, close: async () => undefined };
   const server: Server = createServer((req, res) => {
@@ -41,8 +42,9 @@ export async function startWebhookReceiver(secret: string): Promise<WebhookRecei
       const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)]));
       try {
         const payload = verifier.verify(body, headers);
-        receiver.received.push({ id: headers['webhook-id'], verified: true, payload });
-        res.writeHead(204).end();
+        const hook = { id: headers['webhook-id'], verified: true, payload };
+        receiver.received.push(hook);
+        void (beforeAnswer?.(hook) ?? Promise.resolve()).then(() => res.writeHead(204).end());
       } catch {
         receiver.received.push({ id: headers['webhook-id'], verified: false, payload: null });
         res.writeHead(401).end();
