@@ -46,7 +46,7 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
           .then(async (parsed) => {
             const mail: ReceivedMail = { messageId: parsed.messageId ?? '', to: session.envelope.rcptTo.map((r) => r.address), parsed, raw };
             received.push(mail);
-            if (options.folder) writeFileSync(join(options.folder, `${String(received.length).padStart(5, '0')}.eml`), raw);
+            if (options.folder) writeFileSync(join(options.folder, `${new Date().toISOString().replace(/[:.]/g, '-')}-${received.length}.eml`), raw);
             await options.beforeAccept?.(mail);
             callback();
           })
@@ -65,4 +65,14 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
     received,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+/**
+ * `npm start` without SMTP_URL: a sink on loopback (port SMTP_SINK_PORT, default 2525, or any free
+ * one) that writes every message the worker sends into `folder` as an .eml file to open.
+ */
+export async function startLocalMail(folder: string): Promise<{ smtpUrl: string; where: string; stop: () => Promise<void> }> {
+  const wanted = Number(process.env.SMTP_SINK_PORT ?? 2525);
+  const sink = await startSmtpSink({ port: wanted, folder }).catch(() => startSmtpSink({ folder }));
+  return { smtpUrl: sink.url, where: `${sink.url}, each message written to ${folder} as an .eml file`, stop: () => sink.close() };
 }

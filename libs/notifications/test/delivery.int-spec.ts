@@ -106,6 +106,12 @@ describe('notification delivery (SMTP, Standard Webhooks, retries, dead letters,
     const auditor = await http.get(`/v1/cycles/${encodeURIComponent(cycleId)}/notifications`).set('Authorization', token('auditor')).expect(200);
     expect(auditor.body.find((n: { channel: string }) => n.channel === 'email').address).toMatch(/^…@/);
     await http.get(`/v1/cycles/${encodeURIComponent(cycleId)}/notifications`).set('Authorization', token('applicant')).expect(403);
+    // The audit timeline tells it too, after the decision, addresses reduced to their domain.
+    const timeline = await http.get(`/v1/audit/cycles/${encodeURIComponent(cycleId)}/timeline`).set('Authorization', token('auditor')).expect(200);
+    const types = timeline.body.entries.map((e: { type: string }) => e.type);
+    expect(types.indexOf('NotificationDelivered')).toBeGreaterThan(types.indexOf('AwardeesSelected'));
+    expect(timeline.body.lines).toEqual(expect.arrayContaining([expect.stringMatching(/NotificationDelivered .* selected to …@org-a1\.example by email: delivered after 1 attempt/)]));
+    expect(types.filter((t: string) => t === 'NotificationDeadLettered')).toHaveLength(1);
     const webhooks = await http.get('/v1/directory/organisations/org-a4/webhooks').set('Authorization', token('admin')).expect(200);
     expect(webhooks.body[0].disabledAt).not.toBeNull();
   });

@@ -29,7 +29,8 @@ interface Row {
 export class NotificationReads {
   constructor(private readonly db: DataSource) {}
 
-  async forCycle(cycleId: string, options: { status?: string } = {}): Promise<NotificationView[]> {
+  /** `maskAddresses`: email addresses are personal data; readers other than program managers and admins get the domain only. */
+  async forCycle(cycleId: string, options: { status?: string; maskAddresses?: boolean } = {}): Promise<NotificationView[]> {
     const rows = (await this.db.query(
       `SELECT key, outbox_key, kind, channel, recipient, address, message_id, language, content->>'subject' AS subject, status, attempts,
               created_at, last_attempt_at, next_attempt_at, delivered_at, last_error
@@ -37,7 +38,8 @@ export class NotificationReads {
       [cycleId, options.status ?? null],
     )) as Row[];
     return rows.map((r) => ({
-      key: r.key, outboxKey: r.outbox_key, kind: r.kind, channel: r.channel, recipient: r.recipient, address: r.address, messageId: r.message_id,
+      key: r.key, outboxKey: r.outbox_key, kind: r.kind, channel: r.channel, recipient: r.recipient, messageId: r.message_id,
+      address: options.maskAddresses && r.channel === 'email' ? r.address.replace(/^[^@]*/, '…') : r.address,
       language: r.language, subject: r.subject, status: r.status, attempts: r.attempts, createdAt: r.created_at.toISOString(),
       lastAttemptAt: r.last_attempt_at?.toISOString() ?? null, nextAttemptAt: r.status === 'pending' ? r.next_attempt_at.toISOString() : null,
       deliveredAt: r.delivered_at?.toISOString() ?? null, lastError: r.last_error,
