@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { DEVELOPMENT_JWT_SECRET } from '@concentra/config';
 import { defaultPolicy, type ProgramPolicy } from '@concentra/domain';
-import { NotificationRelay, DEFAULT_RETRY, retryDelayMs } from '@concentra/notifications';
+import { Directory, NotificationActivities, NotificationRelay, DEFAULT_RETRY, retryDelayMs } from '@concentra/notifications';
 import { startSmtpSink, type SmtpSink } from '@concentra/tools/smtp-sink';
 import { createAdminApi } from '../../../apps/admin-api/src/bootstrap';
 import { issueToken, type Principal } from '../../../apps/admin-api/src/auth/tokens';
@@ -114,6 +114,20 @@ describe('notification delivery (SMTP, Standard Webhooks, retries, dead letters,
     expect(types.filter((t: string) => t === 'NotificationDeadLettered')).toHaveLength(1);
     const webhooks = await http.get('/v1/directory/organisations/org-a4/webhooks').set('Authorization', token('admin')).expect(200);
     expect(webhooks.body[0].disabledAt).not.toBeNull();
+  });
+
+  it("reminds a panel member, in the program's language and the member's time zone", async () => {
+    await new Directory(database.db).setContacts('person', 'reviewer-1', [{ name: '이서연', email: 'seoyeon@review.example', role: 'reviewer', timeZone: 'Asia/Seoul' }]);
+    // As the cycle workflow writes a reminder (its key and shape from the domain's plannedReminders).
+    await new NotificationActivities(database.db).enqueueNotification({
+      key: `${cycleId}:reminder:review_due:2027-02-14T15:00:00.000Z:P1D:reviewer/reviewer-1/`, cycleId, kind: 'reminder', recipient: { role: 'reviewer', subject: 'reviewer-1' },
+      subject: 'Reminder', body: { deadline: 'review_due', dueAt: '2027-02-14T15:00:00.000Z', items: [{ what: 'review', applicationId: 'a3' }] }, dueAt: '2027-02-14T15:00:00.000Z',
+    });
+    await relay.runOnce();
+    const mail = smtp.received.find((m) => m.to[0] === 'seoyeon@review.example')!;
+    expect(mail.parsed.subject).toBe('알림: 2027년 2월 15일 00:00 GMT+9 마감');
+    expect(mail.parsed.text).toContain('이서연 님께,');
+    expect(mail.parsed.text).toContain('다음 항목의 마감은 2027년 2월 15일 00:00 GMT+9입니다: review (a3).');
   });
 
   it('retries an endpoint that is down for an hour on schedule, delivers it, and dead-letters one that never comes back', async () => {
