@@ -25,5 +25,6 @@ export { admit } from './cycle/admit';
 export { rankRound, excludesBelowMinimum, liveInRound, missingScores } from './cycle/pipeline';
 export { roundSheets, encodeSheet, decodeSheet } from './cycle/sheets';
 export * from './cycle/obligations';
+export * from './cycle/notices';
 export * from './cycle/grant-gpus';
 export { checkEligibility } from './cycle/eligibility';
