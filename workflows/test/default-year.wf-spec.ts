@@ -3,6 +3,7 @@ import { useCycleHarness } from './cycle-harness';
 import { PANEL, applyAll, evaluateAll, expectAllReleased, procureAndRelease, reviewAll, waive } from './cycle-drivers';
 import { recordHistoryFixture } from '../../test/support/histories';
 import { pm } from '../../libs/domain/src/cycle/testing';
+import { deliverYear } from '../../libs/notifications/test/year-delivery';
 
 describe('the default policy year on the time-skipping test server', () => {
   const harness = useCycleHarness();
@@ -47,5 +48,24 @@ describe('the default policy year on the time-skipping test server', () => {
     expect(selected.data).toMatchObject({ awardees: awardees, notSelected: ['a6', 'a7', 'a8'] });
     expect(selected.metadata).toMatchObject({ actor: { subject: 'pm-1' }, causationId: 'ApproveSelection', stage: 'selection' });
     await recordHistoryFixture(run.handle, 'default-year');
+
+    // Everyone the year's decisions, reminders and escalations concern was told, once each (issue 11).
+    const told = await deliverYear(harness.database.db, run.program, ids, ['reviewer-1', 'reviewer-2', 'reviewer-3', 'evaluator-1', 'evaluator-2']);
+    const to = (...teams: string[]) => Object.fromEntries(teams.map((t) => [`lead@org-${t}.example`, 1]));
+    // Every message on time in this year: no reminder or escalation falls due, and nothing goes to the panel or the managers.
+    expect(told.table).toEqual({
+      selected: to('a1', 'a2', 'a3', 'a4', 'a5'),
+      not_selected: to('a6', 'a7', 'a8'),
+      grant_started: to('a1', 'a2', 'a3', 'a4', 'a5'),
+      narrowing_kept: to('a1', 'a2'),
+      eliminated: to('a3', 'a4', 'a5'),
+      grant_extended: to('a1', 'a2'),
+      grant_ended: to('a1', 'a2', 'a3', 'a4', 'a5'),
+      procurement_opened: to('a1', 'a2'),
+      procurement_awarded: to('a1', 'a2'),
+      model_released: to('a1', 'a2'),
+    });
+    expect(told.duplicates).toEqual([]);
+    expect(told.undelivered).toEqual([]);
   });
 });

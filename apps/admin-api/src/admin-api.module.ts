@@ -8,6 +8,7 @@ import { AuthGuard } from './auth/auth.guard';
 import { CycleCommandsModule } from './commands/cycle-commands.module';
 import { CyclesController } from './cycles/cycles.controller';
 import { GpuApiModule } from './gpu/gpu-api.module';
+import { NotificationsApiModule } from './notifications/notifications-api.module';
 import { CyclesService } from './cycles/cycles.service';
 import { HealthController } from './health/health.controller';
 import { ProblemFilter } from './http/problem.filter';
@@ -17,7 +18,7 @@ import { ProgramsController } from './programs/programs.controller';
 import { ProgramsService } from './programs/programs.service';
 
 @Module({
-  imports: [ConfigModule, PersistenceModule, TemporalClientModule, CycleCommandsModule, AuditModule, GpuApiModule],
+  imports: [ConfigModule, PersistenceModule, TemporalClientModule, CycleCommandsModule, AuditModule, GpuApiModule, NotificationsApiModule],
   controllers: [HealthController, ProgramsController, CyclesController],
   providers: [
     ProgramsService,

@@ -1,13 +1,13 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@concentra/config';
 import { GpuModule, GpuProvisioningActivities } from '@concentra/gpu';
-import { NotificationActivities, NotificationsModule } from '@concentra/notifications';
+import { NotificationActivities, NotificationDeliveryModule, NotificationsModule } from '@concentra/notifications';
 import { EventActivities, PersistenceModule } from '@concentra/persistence';
 import { WorkerActivities, WorkerHost, activitiesOf } from '@concentra/temporal';
 
 /** The worker: a Nest application context hosting the Temporal worker and the libs' activities. */
 @Module({
-  imports: [ConfigModule, PersistenceModule, NotificationsModule, GpuModule],
+  imports: [ConfigModule, PersistenceModule, NotificationsModule, NotificationDeliveryModule, GpuModule],
   providers: [
     {
       provide: WorkerActivities,

@@ -86,3 +86,41 @@ export function formatTimeline(entries: readonly TimelineEntry[]): string[] {
     (e) => `${e.at}  ${e.streamId} #${e.position}  ${e.type}  by ${e.who}${e.policyHash ? `  [policy ${e.policyHash.slice(0, 12)}]` : ''}  ${e.summary}`,
   );
 }
+
+/** A delivery of the notifications outbox, as the timeline shows it (addresses already masked for auditors). */
+export interface TimelineNotification {
+  key: string;
+  kind: string;
+  channel: string;
+  address: string;
+  status: string;
+  attempts: number;
+  createdAt: string;
+  lastAttemptAt: string | null;
+  deliveredAt: string | null;
+  messageId: string;
+}
+
+/**
+ * The notifications of a cycle as timeline entries, at the moment they arrived (or were last
+ * tried), for merging with the events' entries: who was told what, by which channel, and whether
+ * it arrived. They are not events: their position is 0 and their id is the delivery's key.
+ */
+export function notificationEntries(cycleId: string, notifications: readonly TimelineNotification[]): TimelineEntry[] {
+  const outcome: Record<string, string> = { delivered: 'NotificationDelivered', dead: 'NotificationDeadLettered', unaddressed: 'NotificationUnaddressed' };
+  return notifications.map((n) => ({
+    at: n.deliveredAt ?? n.lastAttemptAt ?? n.createdAt,
+    streamId: cycleId,
+    position: 0,
+    eventId: n.key,
+    type: outcome[n.status] ?? 'NotificationPending',
+    who: 'system:notifications',
+    policyHash: null,
+    summary: `${n.kind} to ${n.address} by ${n.channel}: ${n.status} after ${n.attempts} attempt${n.attempts === 1 ? '' : 's'} (${n.messageId})`,
+  }));
+}
+
+/** The events' entries and the notifications' entries in one order of time (events first at a tie). */
+export function withNotifications(entries: readonly TimelineEntry[], notifications: readonly TimelineEntry[]): TimelineEntry[] {
+  return [...entries, ...notifications].map((e, i) => ({ e, i })).sort((a, b) => Date.parse(a.e.at) - Date.parse(b.e.at) || a.i - b.i).map(({ e }) => e);
+}

@@ -1,22 +1,21 @@
 import { z } from 'zod';
+import type { ClientConfigProfile } from '@temporalio/envconfig';
+import { resolveTemporalConnection } from './temporal-connection';
 
 const port = z.coerce.number().int().min(1).max(65_535);
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
 /**
  * Every environment variable Concentra reads, with the default that gives the embedded local run.
- * The README's configuration table is this schema in prose; keep them together.
+ * The README's configuration table is this schema in prose; keep them together. The Temporal
+ * connection (address, namespace, TLS, API key, profiles) is read by the SDK's own rules:
+ * temporal-connection.ts.
  */
 export const EnvironmentSchema = z
   .object({
     NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
     DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
-    TEMPORAL_ADDRESS: z.string().regex(/^[\w.-]+:\d+$/, 'must be host:port').default('127.0.0.1:7233'),
-    TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
     TEMPORAL_TASK_QUEUE: z.string().min(1).default('program-cycles'),
-    TEMPORAL_TLS_CERT_PATH: z.string().optional(),
-    TEMPORAL_TLS_KEY_PATH: z.string().optional(),
-    TEMPORAL_API_KEY: z.string().optional(),
     /** A workflow bundle built ahead (`npm run build:bundle`): the worker starts without webpack, on exactly that code. */
     WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
     API_HOST: z.string().default('127.0.0.1'),
@@ -33,12 +32,16 @@ export const EnvironmentSchema = z
         if (!env[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'is required in production' });
       }
     }
-    if (Boolean(env.TEMPORAL_TLS_CERT_PATH) !== Boolean(env.TEMPORAL_TLS_KEY_PATH)) {
-      ctx.addIssue({ code: 'custom', path: ['TEMPORAL_TLS_KEY_PATH'], message: 'cert and key go together' });
-    }
   });
 
-export type Environment = z.infer<typeof EnvironmentSchema>;
+export type Environment = z.infer<typeof EnvironmentSchema> & {
+  /** Resolved: the standard variable, else the TOML profile, else 127.0.0.1:7233. */
+  TEMPORAL_ADDRESS: string;
+  /** Resolved: the standard variable, else the TOML profile, else `default`. */
+  TEMPORAL_NAMESPACE: string;
+  /** The whole connection profile as the SDK read it (TLS, API key, gRPC metadata). */
+  temporal: ClientConfigProfile;
+};
 
 /** The development signing key: tokens it signs are refused whenever NODE_ENV=production. */
 export const DEVELOPMENT_JWT_SECRET = 'concentra-development-secret-not-for-production-use';
@@ -57,12 +60,14 @@ export function loadEnvironment(source: NodeJS.ProcessEnv = process.env): Enviro
     ),
   );
   const parsed = EnvironmentSchema.safeParse(relevant);
-  if (!parsed.success) {
-    throw new EnvironmentError(
-      parsed.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`),
-    );
-  }
-  return parsed.data;
+  const temporal = resolveTemporalConnection(source);
+  const problems = [
+    ...(parsed.error?.issues ?? []).map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`),
+    ...temporal.problems,
+  ];
+  if (!parsed.success || !temporal.connection) throw new EnvironmentError(problems);
+  const { address, namespace, profile } = temporal.connection;
+  return { ...parsed.data, TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: namespace, temporal: profile };
 }
 
 export function jwtSecret(env: Environment): string {

@@ -30,5 +30,6 @@ export * from './cycle/next-year';
 export * from './cycle/decision-rules';
 export { roundSheets, encodeSheet, decodeSheet } from './cycle/sheets';
 export * from './cycle/obligations';
+export * from './cycle/notices';
 export * from './cycle/grant-gpus';
 export { checkEligibility } from './cycle/eligibility';

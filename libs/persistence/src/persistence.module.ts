@@ -6,11 +6,12 @@ import { EventStore } from './event-store/event-store';
 import { cyclesProjection } from './projections/cycles.projection';
 import { cycleDetailsProjection } from './projections/cycle-details.projection';
 import { programsProjection } from './projections/programs.projection';
+import { noticesProjection } from './projections/notices.projection';
 import { EventActivities } from './event.activities';
 import { ReadModels } from './read-models';
 
 /** The projections kept inline with every append, in the order they apply. */
-export const PROJECTIONS = [programsProjection, cyclesProjection, cycleDetailsProjection];
+export const PROJECTIONS = [programsProjection, cyclesProjection, cycleDetailsProjection, noticesProjection];
 
 @Module({
   providers: [

@@ -1,13 +1,12 @@
-import { readFileSync } from 'node:fs';
+import { toClientOptions } from '@temporalio/envconfig';
 import type { Environment } from '@concentra/config';
 
-/** Address, TLS and API key for a client or worker connection, from the validated environment. */
+/**
+ * Address, TLS (client pair, server CA, server name), API key and gRPC metadata for a client or
+ * worker connection, mapped from the validated environment by the SDK's own `toClientOptions`:
+ * TLS is on when the profile configures it or an API key is given; the files are read here.
+ */
 export function connectionOptions(env: Environment) {
-  const tls =
-    env.TEMPORAL_TLS_CERT_PATH && env.TEMPORAL_TLS_KEY_PATH
-      ? { clientCertPair: { crt: readFileSync(env.TEMPORAL_TLS_CERT_PATH), key: readFileSync(env.TEMPORAL_TLS_KEY_PATH) } }
-      : env.TEMPORAL_API_KEY
-        ? true
-        : undefined;
-  return { address: env.TEMPORAL_ADDRESS, tls, apiKey: env.TEMPORAL_API_KEY };
+  const { address, tls, apiKey, metadata } = toClientOptions({ ...env.temporal, address: env.TEMPORAL_ADDRESS }).connectionOptions;
+  return { address, tls, apiKey, metadata };
 }

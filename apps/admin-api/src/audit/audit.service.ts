@@ -13,11 +13,14 @@ import {
   formatRederivation,
   formatTimeline,
   grantPrefixOf,
+  notificationEntries,
   rederive,
   timeline,
   verifyChains,
   verifyEventChains,
+  withNotifications,
 } from '@concentra/audit';
+import { NotificationReads } from '@concentra/notifications';
 
 
 /** Read-only: every method reads events, projections or Temporal histories and changes nothing (but the access log). */
@@ -43,7 +46,10 @@ export class AuditService {
   }
 
   async timeline(cycleId: string) {
-    const entries = timeline(await this.eventsOf(cycleId));
+    const events = timeline(await this.eventsOf(cycleId));
+    // Who was told: auditors read no email addresses (personal data), only their domains.
+    const told = await new NotificationReads(this.db).forCycle(cycleId, { maskAddresses: true });
+    const entries = withNotifications(events, notificationEntries(cycleId, told));
     return { cycleId, entries, lines: formatTimeline(entries) };
   }
 

@@ -251,6 +251,11 @@ export const ProgramPolicySchema = z.strictObject({
   reminders: RemindersSchema.default({ before: [] }),
   missingInputs: MissingInputsSchema,
   confidentiality: ConfidentialitySchema,
+  /**
+   * The language the program speaks to people (notifications); absent = `en`. Optional without a
+   * schema default so that policies written before it keep their hash and cycles replay unchanged.
+   */
+  language: z.enum(['en', 'ko']).optional(),
 });
 
 export type ProgramPolicy = z.infer<typeof ProgramPolicySchema>;

@@ -1,0 +1,102 @@
+/**
+ * Who must be told about a recorded decision: a pure rule from one event to the notices it causes.
+ * The outbox projection writes them (keyed by the event id and the audience, so a retried append or
+ * a rebuild writes nothing twice); the notification relay turns an audience into people through the
+ * directory. Reminders, escalations and GPU thresholds are written by the workflows themselves.
+ */
+
+/** Whom a notice is for: a team (its application's organisations), the program's managers, or a named person. */
+export type NoticeAudience =
+  | { role: 'applicant'; applicationId: string; organisationId?: string }
+  | { role: 'program_manager' }
+  | { role: 'reviewer' | 'evaluator'; subject: string };
+
+export type NoticeKind =
+  | 'selected'
+  | 'not_selected'
+  | 'narrowing_kept'
+  | 'eliminated'
+  | 'objection_decided'
+  | 'refill_selected'
+  | 'refill_not_selected'
+  | 'grant_started'
+  | 'grant_extended'
+  | 'grant_ended'
+  | 'procurement_opened'
+  | 'procurement_awarded'
+  | 'procurement_missing'
+  | 'model_released'
+  | 'cycle_cancelled';
+
+export interface Notice {
+  /** `<eventId>:<audience>`: the outbox keeps one row per key. */
+  key: string;
+  kind: NoticeKind;
+  recipient: NoticeAudience;
+  /** What the template needs (ids, instants, numbers); never personal data. */
+  body: Record<string, unknown>;
+  /** The instant the notice is about (the decision's own time). */
+  dueAt: string;
+}
+
+export interface NoticeSource {
+  eventId: string;
+  streamId: string;
+  type: string;
+  data: Record<string, unknown>;
+  occurredAt: string;
+}
+
+type D = Record<string, unknown>;
+const list = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+
+/** The notices one event causes, in a stable order (none for events that decide nothing about people). */
+export function noticesFor(event: NoticeSource): Notice[] {
+  if (!event.streamId.startsWith('cycle:')) return [];
+  const d = event.data as D;
+  const at = str(d.decidedAt) ?? str(d.at) ?? str(d.startedAt) ?? str(d.endedAt) ?? str(d.openedAt) ?? event.occurredAt;
+  const team = (kind: NoticeKind, applicationId: string, body: D = {}): Notice => ({
+    key: `${event.eventId}:team:${applicationId}`,
+    kind,
+    recipient: { role: 'applicant', applicationId },
+    body: { applicationId, ...body },
+    dueAt: at,
+  });
+  const managers = (kind: NoticeKind, body: D): Notice => ({ key: `${event.eventId}:program_manager`, kind, recipient: { role: 'program_manager' }, body, dueAt: at });
+  switch (event.type) {
+    case 'AwardeesSelected': {
+      const window = { decidedAt: d.decidedAt, objectionWindowEndsAt: d.objectionWindowEndsAt ?? null };
+      return [...list(d.awardees).map((a) => team('selected', a, window)), ...list(d.notSelected).map((a) => team('not_selected', a, window))];
+    }
+    case 'TeamsNarrowed':
+      return list(d.kept).map((a) => team('narrowing_kept', a, { round: d.round, objectionWindowEndsAt: d.objectionWindowEndsAt ?? null }));
+    case 'TeamEliminated':
+      return [team('eliminated', String(d.applicationId), { round: d.round, reason: d.reason })];
+    case 'ObjectionDecided':
+      return [team('objection_decided', String(d.applicationId), { upheld: d.upheld, reasoning: d.reasoning })];
+    case 'RefillEntrantsSelected':
+      return [...list(d.entrants).map((a) => team('refill_selected', a)), ...list(d.notSelected).map((a) => team('refill_not_selected', a))];
+    case 'GrantStarted':
+      return [team('grant_started', String(d.applicationId), { grantId: d.grantId })];
+    case 'GrantExtended':
+      return [team('grant_extended', String(d.applicationId), { grantId: d.grantId, extendedUntil: d.extendedUntil })];
+    case 'GrantEnded':
+      return [team('grant_ended', String(d.applicationId), { grantId: d.grantId, reason: d.reason, gpuHoursUsed: d.gpuHoursUsed })];
+    case 'ProcurementOpened':
+      return list(d.finalists).map((a) => team('procurement_opened', a, { contractsDueAt: d.contractsDueAt, releaseDueAt: d.releaseDueAt }));
+    case 'ProcurementAwarded':
+      return [team('procurement_awarded', String(d.applicationId), { contractId: d.contractId, agency: d.agency, model: d.model })];
+    case 'ProcurementDeadlinePassed':
+      return [
+        ...list(d.missing).map((a) => team('procurement_missing', a, { deadline: d.deadline })),
+        ...(list(d.missing).length > 0 ? [managers('procurement_missing', { deadline: d.deadline, missing: list(d.missing) })] : []),
+      ];
+    case 'ModelReleased':
+      return [team('model_released', String(d.applicationId), { repository: d.repository, licence: d.licence })];
+    case 'CycleCancelled':
+      return [managers('cycle_cancelled', { reason: d.reason, stage: d.stage })];
+    default:
+      return [];
+  }
+}

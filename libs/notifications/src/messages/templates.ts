@@ -1,0 +1,103 @@
+/**
+ * What a notice says, per kind and language (`en`, `ko`: the program's policy decides), as a plain
+ * text and an HTML part. Instants are written in the recipient's time zone. A kind without its
+ * own template still says something true (its name and the cycle): nothing is dropped for want of
+ * words.
+ */
+export type Language = 'en' | 'ko';
+
+export interface RenderContext {
+  cycleId: string;
+  language: Language;
+  timeZone: string;
+  recipientName: string | null;
+}
+
+export interface RenderedMessage {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+type Body = Record<string, unknown>;
+type Line = (b: Body, when: (iso: unknown) => string) => string;
+interface Template {
+  subject: Line;
+  body: Line;
+}
+
+const team = (b: Body) => String(b.applicationId ?? '');
+const window = (b: Body, when: (iso: unknown) => string, en: boolean) =>
+  b.objectionWindowEndsAt ? (en ? ` You may object until ${when(b.objectionWindowEndsAt)}.` : ` 이의 신청은 ${when(b.objectionWindowEndsAt)}까지 가능합니다.`) : '';
+const items = (b: Body) => (Array.isArray(b.items) ? b.items.map((i: { what?: string; applicationId?: string | null }) => `${i.what ?? ''}${i.applicationId ? ` (${i.applicationId})` : ''}`).join(', ') : '');
+
+const EN: Record<string, Template> = {
+  reminder: { subject: (b, w) => `Reminder: due ${w(b.dueAt)}`, body: (b, w) => `This is a reminder that the following is due by ${w(b.dueAt)}: ${items(b)}.` },
+  escalation: { subject: () => 'Escalation: a decision waits for you', body: (b) => `The cycle needs a program manager: ${String(b.reason ?? '')}: ${String(b.details ?? '')}.` },
+  gpu_usage: { subject: (b) => `GPU use passed a threshold (${String(b.grantId ?? '')})`, body: (b) => `Grant ${String(b.grantId ?? '')} has used ${String(b.gpuHoursUsed ?? '')} of ${String(b.gpuHoursGranted ?? '')} GPU hours.` },
+  selected: { subject: (b) => `Your application ${team(b)} was selected`, body: (b, w) => `Congratulations: application ${team(b)} was selected for a compute grant (decided ${w(b.decidedAt)}).${window(b, w, true)}` },
+  not_selected: { subject: (b) => `Your application ${team(b)} was not selected`, body: (b, w) => `We regret that application ${team(b)} was not selected this time (decided ${w(b.decidedAt)}).${window(b, w, true)}` },
+  narrowing_kept: { subject: (b) => `${team(b)} continues as a finalist`, body: (b, w) => `Team ${team(b)} was kept in narrowing round ${String(b.round ?? '')} and continues.${window(b, w, true)}` },
+  eliminated: { subject: (b) => `${team(b)} does not continue`, body: (b) => `Team ${team(b)} was not kept in round ${String(b.round ?? '')} (${String(b.reason ?? '')}). Its grant will end.` },
+  objection_decided: { subject: (b) => `Your objection (${team(b)}) was decided`, body: (b) => `The objection was ${b.upheld ? 'upheld' : 'rejected'}: ${String(b.reasoning ?? '')}` },
+  refill_selected: { subject: (b) => `${team(b)} was selected in the refill`, body: (b) => `Application ${team(b)} was selected to fill a freed seat.` },
+  refill_not_selected: { subject: (b) => `${team(b)} was not selected in the refill`, body: (b) => `Application ${team(b)} was not selected in the refill.` },
+  grant_started: { subject: (b) => `Your grant ${String(b.grantId ?? '')} has started`, body: (b) => `The GPUs of grant ${String(b.grantId ?? '')} are now available to team ${team(b)}.` },
+  grant_extended: { subject: () => 'Your grant is extended', body: (b, w) => `Grant ${String(b.grantId ?? '')} is extended until ${w(b.extendedUntil)}.` },
+  grant_ended: { subject: (b) => `Your grant ${String(b.grantId ?? '')} has ended`, body: (b) => `Grant ${String(b.grantId ?? '')} ended (${String(b.reason ?? '')}); its GPUs went back to the pool.` },
+  procurement_opened: { subject: () => 'Procurement has opened', body: (b, w) => `Public-use contracts are due by ${w(b.contractsDueAt)} and the open-source release by ${w(b.releaseDueAt)}.` },
+  procurement_awarded: { subject: (b) => `Contract ${String(b.contractId ?? '')} awarded`, body: (b) => `${String(b.agency ?? '')} awarded a public-use contract for ${String(b.model ?? '')}.` },
+  procurement_missing: { subject: () => 'A procurement deadline passed with something missing', body: (b) => `The deadline ${String(b.deadline ?? '')} passed; missing: ${Array.isArray(b.missing) ? b.missing.join(', ') : team(b)}.` },
+  model_released: { subject: (b) => `Release of ${team(b)} recorded`, body: (b) => `The open-source release at ${String(b.repository ?? '')} (${String(b.licence ?? '')}) is recorded.` },
+  cycle_cancelled: { subject: () => 'The cycle was cancelled', body: (b) => `The cycle was cancelled in stage ${String(b.stage ?? '')}: ${String(b.reason ?? '')}` },
+};
+
+const KO: Record<string, Template> = {
+  reminder: { subject: (b, w) => `알림: ${w(b.dueAt)} 마감`, body: (b, w) => `다음 항목의 마감은 ${w(b.dueAt)}입니다: ${items(b)}.` },
+  escalation: { subject: () => '에스컬레이션: 결정이 필요합니다', body: (b) => `사업 담당자의 조치가 필요합니다: ${String(b.reason ?? '')}: ${String(b.details ?? '')}.` },
+  gpu_usage: { subject: (b) => `GPU 사용량 임계치 도달 (${String(b.grantId ?? '')})`, body: (b) => `지원 ${String(b.grantId ?? '')}의 GPU 사용 시간: ${String(b.gpuHoursUsed ?? '')} / ${String(b.gpuHoursGranted ?? '')}.` },
+  selected: { subject: (b) => `신청 ${team(b)} 선정 안내`, body: (b, w) => `축하합니다. 신청 ${team(b)}이(가) 컴퓨팅 지원 대상으로 선정되었습니다 (결정: ${w(b.decidedAt)}).${window(b, w, false)}` },
+  not_selected: { subject: (b) => `신청 ${team(b)} 미선정 안내`, body: (b, w) => `아쉽게도 신청 ${team(b)}은(는) 이번에 선정되지 않았습니다 (결정: ${w(b.decidedAt)}).${window(b, w, false)}` },
+  narrowing_kept: { subject: (b) => `${team(b)} 최종 후보 유지 안내`, body: (b, w) => `팀 ${team(b)}은(는) ${String(b.round ?? '')}차 압축에서 유지되었습니다.${window(b, w, false)}` },
+  eliminated: { subject: (b) => `${team(b)} 탈락 안내`, body: (b) => `팀 ${team(b)}은(는) ${String(b.round ?? '')}차 압축에서 유지되지 않았습니다 (${String(b.reason ?? '')}). 지원이 종료됩니다.` },
+  objection_decided: { subject: (b) => `이의 신청 (${team(b)}) 결정 안내`, body: (b) => `이의 신청이 ${b.upheld ? '인용' : '기각'}되었습니다: ${String(b.reasoning ?? '')}` },
+  refill_selected: { subject: (b) => `${team(b)} 추가 선정 안내`, body: (b) => `신청 ${team(b)}이(가) 추가 모집에서 선정되었습니다.` },
+  refill_not_selected: { subject: (b) => `${team(b)} 추가 모집 미선정 안내`, body: (b) => `신청 ${team(b)}은(는) 추가 모집에서 선정되지 않았습니다.` },
+  grant_started: { subject: (b) => `지원 ${String(b.grantId ?? '')} 시작 안내`, body: (b) => `지원 ${String(b.grantId ?? '')}의 GPU를 이제 팀 ${team(b)}이(가) 사용할 수 있습니다.` },
+  grant_extended: { subject: () => '지원 연장 안내', body: (b, w) => `지원 ${String(b.grantId ?? '')}이(가) ${w(b.extendedUntil)}까지 연장되었습니다.` },
+  grant_ended: { subject: (b) => `지원 ${String(b.grantId ?? '')} 종료 안내`, body: (b) => `지원 ${String(b.grantId ?? '')}이(가) 종료되었습니다 (${String(b.reason ?? '')}). GPU는 풀로 반환되었습니다.` },
+  procurement_opened: { subject: () => '구매 단계 시작 안내', body: (b, w) => `공공 이용 계약 마감: ${w(b.contractsDueAt)}, 오픈소스 공개 마감: ${w(b.releaseDueAt)}.` },
+  procurement_awarded: { subject: (b) => `계약 ${String(b.contractId ?? '')} 체결 안내`, body: (b) => `${String(b.agency ?? '')}이(가) ${String(b.model ?? '')}에 대한 공공 이용 계약을 체결했습니다.` },
+  procurement_missing: { subject: () => '구매 단계 마감 미충족 안내', body: (b) => `마감 ${String(b.deadline ?? '')}이(가) 지났습니다. 누락: ${Array.isArray(b.missing) ? b.missing.join(', ') : team(b)}.` },
+  model_released: { subject: (b) => `${team(b)} 공개 기록 안내`, body: (b) => `오픈소스 공개 (${String(b.repository ?? '')}, ${String(b.licence ?? '')})가 기록되었습니다.` },
+  cycle_cancelled: { subject: () => '사업 주기 취소 안내', body: (b) => `사업 주기가 ${String(b.stage ?? '')} 단계에서 취소되었습니다: ${String(b.reason ?? '')}` },
+};
+
+const GREETING = { en: (name: string | null) => (name ? `Dear ${name},` : 'Hello,'), ko: (name: string | null) => (name ? `${name} 님께,` : '안녕하세요,') };
+const FOOTER = { en: (cycle: string) => `Cycle ${cycle}. This message was sent by Concentra.`, ko: (cycle: string) => `사업 주기 ${cycle}. 이 메시지는 Concentra가 보냈습니다.` };
+
+export function render(kind: string, body: Body, ctx: RenderContext): RenderedMessage {
+  const when = (iso: unknown) => formatInstant(iso, ctx.language, ctx.timeZone);
+  const table = ctx.language === 'ko' ? KO : EN;
+  const template: Template = table[kind] ?? { subject: () => `${kind} (${ctx.cycleId})`, body: () => `${kind}` };
+  const subject = template.subject(body, when);
+  const lines = [GREETING[ctx.language](ctx.recipientName), '', template.body(body, when), '', FOOTER[ctx.language](ctx.cycleId)];
+  const html =
+    `<!doctype html><html lang="${ctx.language}"><head><meta charset="utf-8"><title>${escapeHtml(subject)}</title></head><body>` +
+    lines.filter((l) => l !== '').map((l) => `<p>${escapeHtml(l)}</p>`).join('') +
+    `</body></html>`;
+  return { subject, text: lines.join('\n'), html };
+}
+
+/** An instant in the recipient's zone, e.g. `1 March 2027 at 09:00 GMT+9` / `2027년 3월 1일 09:00 GMT+9`. */
+export function formatInstant(iso: unknown, language: Language, timeZone: string): string {
+  const date = new Date(typeof iso === 'string' || typeof iso === 'number' ? iso : NaN);
+  if (Number.isNaN(date.getTime())) return String(iso ?? '');
+  return new Intl.DateTimeFormat(language === 'ko' ? 'ko-KR' : 'en-GB', {
+    year: 'numeric', month: 'long', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone, timeZoneName: 'short',
+  }).format(date);
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
