@@ -19,7 +19,7 @@ module.exports = {
   // NestJS 12 ships ESM only; let swc turn it into CommonJS for Jest.
   transformIgnorePatterns: ['/node_modules/(?!(@nestjs|file-type|strtok3|token-types|uint8array-extras|@tokenizer)/)'],
   moduleNameMapper: {
-    '^@concentra/(domain|config|persistence|temporal|gpu|evaluation|notifications|audit)$': '<rootDir>/libs/$1/src',
+    '^@concentra/(domain|config|persistence|temporal|gpu|evaluation|notifications|audit|observability)$': '<rootDir>/libs/$1/src',
     '^@concentra/workflows/(.*)$': '<rootDir>/workflows/src/$1',
     '^@concentra/tools/(.*)$': '<rootDir>/tools/$1',
   },

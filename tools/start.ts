@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { prettyFactory } from 'pino-pretty';
 import { DEVELOPMENT_JWT_SECRET, loadEnvironment } from '@concentra/config';
 import { createDataSource, migrate } from '@concentra/persistence';
 import { issueToken } from '../apps/admin-api/src/auth/tokens';
@@ -109,12 +110,29 @@ function run(
   onLine: (line: string) => void = () => undefined,
 ): ChildProcess {
   const child = spawn(process.execPath, ['--enable-source-maps', script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const prefix = (chunk: Buffer) => chunk.toString().split('\n').filter(Boolean).map((l) => `[${name}] ${l}`).join('\n') + '\n';
-  child.stdout?.on('data', (c: Buffer) => {
-    c.toString().split('\n').forEach(onLine);
-    process.stdout.write(prefix(c));
-  });
-  child.stderr?.on('data', (c: Buffer) => process.stderr.write(prefix(c)));
+  // The apps write JSON lines (what a log collector wants); here they are made readable.
+  const pretty = prettyFactory({ colorize: process.stdout.isTTY, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' });
+  const readable = (line: string) => {
+    if (!line.startsWith('{')) return `${line}\n`;
+    try {
+      return pretty(JSON.parse(line) as object);
+    } catch {
+      return `${line}\n`;
+    }
+  };
+  const lines = (write: (text: string) => void, each: (line: string) => void = () => undefined) => {
+    let partial = '';
+    return (chunk: Buffer) => {
+      const parts = (partial + chunk.toString()).split('\n');
+      partial = parts.pop() ?? '';
+      for (const line of parts.filter(Boolean)) {
+        each(line);
+        write(`[${name}] ${readable(line)}`);
+      }
+    };
+  };
+  child.stdout?.on('data', lines((text) => process.stdout.write(text), onLine));
+  child.stderr?.on('data', lines((text) => process.stderr.write(text)));
   child.once('exit', (code, signal) => {
     if (signal === null) {
       say(`${name} exited with code ${code}`);

@@ -12,6 +12,7 @@ import { CyclesService } from './cycles/cycles.service';
 import { HealthController } from './health/health.controller';
 import { ProblemFilter } from './http/problem.filter';
 import { InputHygieneInterceptor } from './http/input-hygiene.interceptor';
+import { LogContextInterceptor } from './http/log-context.interceptor';
 import { TemporalDeadlineInterceptor } from './http/temporal-deadline.interceptor';
 import { ProgramsController } from './programs/programs.controller';
 import { ProgramsService } from './programs/programs.service';
@@ -24,6 +25,7 @@ import { ProgramsService } from './programs/programs.service';
     CyclesService,
     { provide: APP_GUARD, useClass: AuthGuard },
     { provide: APP_FILTER, useClass: ProblemFilter },
+    { provide: APP_INTERCEPTOR, useClass: LogContextInterceptor },
     // In this order, before any controller's interceptor (the audit access log among them).
     { provide: APP_INTERCEPTOR, useClass: InputHygieneInterceptor },
     { provide: APP_INTERCEPTOR, useClass: TemporalDeadlineInterceptor },

@@ -27,7 +27,8 @@ export class EventActivities {
    * evolves its state from recorded facts rather than from a re-computation.
    */
   async recordEvents(input: RecordEventsInput): Promise<RecordedEvents> {
-    const { workflowExecution } = Context.current().info;
+    const { info, log } = Context.current();
+    const { workflowExecution } = info;
     if (!workflowExecution) throw new Error("recordEvents runs only as a workflow activity");
     const events = input.events.map((e) => ({
       ...e,
@@ -36,6 +37,8 @@ export class EventActivities {
     const result = await this.store.append(input.streamId, events).catch((error: unknown) => {
       throw classifiedFailure(input.streamId, error);
     });
+    // The activity context's logger: the record carries the workflow id and run id.
+    log.info('events recorded', { streamId: input.streamId, appended: result.appended, streamPosition: result.streamPosition });
     return {
       streamPosition: result.streamPosition,
       appended: result.appended,

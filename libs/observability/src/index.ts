@@ -1,0 +1,3 @@
+export * from './logging';
+export * from './logging.module';
+export * from './temporal-logging';
