@@ -1,3 +1,5 @@
 export * from './logging';
 export * from './logging.module';
 export * from './temporal-logging';
+export * from './dependency-probe';
+export * from './health';
