@@ -78,7 +78,8 @@ async function main(): Promise<void> {
 
     Admin API          ${base}/v1
     OpenAPI docs       ${base}/docs   (JSON: ${base}/docs/json)
-    Health             ${base}/health
+    Health             ${base}/health/ready   (liveness: ${base}/health/live)
+    Metrics            ${base}/metrics   (worker: http://${env.WORKER_HTTP_HOST}:${env.WORKER_HTTP_PORT}/metrics, /health/ready)
     Temporal Web UI    ${temporal?.uiUrl ?? '(your Temporal server\'s UI)'}
     Temporal server    ${env.TEMPORAL_ADDRESS}, namespace '${env.TEMPORAL_NAMESPACE}', task queue '${env.TEMPORAL_TASK_QUEUE}'
     PostgreSQL         ${postgres.source}

@@ -19,12 +19,13 @@ import { ProblemFilter } from './http/problem.filter';
 import { InputHygieneInterceptor } from './http/input-hygiene.interceptor';
 import { LogContextInterceptor } from './http/log-context.interceptor';
 import { TemporalDeadlineInterceptor } from './http/temporal-deadline.interceptor';
+import { MetricsController } from './metrics/metrics.controller';
 import { ProgramsController } from './programs/programs.controller';
 import { ProgramsService } from './programs/programs.service';
 
 @Module({
   imports: [TerminusModule, ConfigModule, PersistenceModule, TemporalClientModule, CycleCommandsModule, AuditModule, GpuApiModule],
-  controllers: [HealthController, ProgramsController, CyclesController],
+  controllers: [HealthController, MetricsController, ProgramsController, CyclesController],
   providers: [
     ProgramsService,
     CyclesService,

@@ -4,7 +4,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import { loadEnvironment } from '@concentra/config';
-import { bootLogger, createRootLogger, loggingModule, type LogLevelName } from '@concentra/observability';
+import { bootLogger, createRootLogger, httpMetrics, loggingModule, type LogLevelName } from '@concentra/observability';
 import { AdminApiModule } from './admin-api.module';
 
 export interface AdminApiOptions {
@@ -24,6 +24,7 @@ export async function createAdminApi(options: AdminApiOptions | LogLevel[] = {})
   const root: DynamicModule = { module: AdminApiRoot, imports: [loggingModule(logger), AdminApiModule] };
   const app = await NestFactory.create(root, { logger: bootLogger(logger), abortOnError: false });
   app.useLogger(app.get(Logger));
+  app.use(httpMetrics);
   app.enableShutdownHooks();
   const document = SwaggerModule.createDocument(
     app,

@@ -18,6 +18,8 @@ import { GENEROUS_TEST_CAPACITY } from '../../../test/support/gpu';
 export interface Harness {
   database: TestDatabase;
   api: INestApplication;
+  /** The worker's Nest application context (its WorkerHost, DataSource, ...). */
+  worker: INestApplicationContext;
   client: Client;
   http(): ReturnType<typeof request>;
   /** Events recorded in one cycle's stream. */
@@ -45,6 +47,7 @@ export async function startHarness(taskQueue: string): Promise<Harness> {
   return {
     database,
     api,
+    worker,
     client,
     http: () => request(api.getHttpServer()),
     eventCount: async (streamId) => Number(((await database.db.query('SELECT count(*) AS n FROM events WHERE stream_id = $1', [streamId])) as { n: string }[])[0].n),

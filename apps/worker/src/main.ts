@@ -5,6 +5,7 @@ import { makeTelemetryFilterString, Runtime } from '@temporalio/worker';
 import { Logger } from 'nestjs-pino';
 import { loadEnvironment } from '@concentra/config';
 import { bootLogger, createRootLogger, loggingModule, temporalLevel, temporalLogger } from '@concentra/observability';
+import { startWorkerHttp } from './worker-http';
 import { WorkerModule } from './worker.module';
 
 @Module({})
@@ -16,7 +17,11 @@ async function main(): Promise<void> {
   // Before anything Temporal is created: the SDK's, core's, workflows' and activities' logs go to pino.
   Runtime.install({
     logger: temporalLogger(logger),
-    telemetryOptions: { logging: { forward: {}, filter: makeTelemetryFilterString({ core: temporalLevel(env.LOG_LEVEL) }) } },
+    telemetryOptions: {
+      logging: { forward: {}, filter: makeTelemetryFilterString({ core: temporalLevel(env.LOG_LEVEL) }) },
+      // The SDK's own metrics (polls, task latencies, slots): the worker's /metrics appends them.
+      metrics: { prometheus: { bindAddress: `127.0.0.1:${env.WORKER_SDK_METRICS_PORT}` } },
+    },
   });
   const app = await NestFactory.createApplicationContext(
     { module: WorkerRoot, imports: [loggingModule(logger), WorkerModule] },
@@ -24,6 +29,12 @@ async function main(): Promise<void> {
   );
   app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
+  const http = await startWorkerHttp(app, {
+    host: env.WORKER_HTTP_HOST,
+    port: env.WORKER_HTTP_PORT,
+    sdkMetricsUrl: `http://127.0.0.1:${env.WORKER_SDK_METRICS_PORT}/metrics`,
+  });
+  app.get(Logger).log(`worker metrics and health on http://${env.WORKER_HTTP_HOST}:${http.port} (/metrics, /health/ready)`, 'main');
 }
 
 // A boot failure prints its stack (an invalid environment's message lists every bad variable).

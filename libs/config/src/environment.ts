@@ -21,6 +21,11 @@ export const EnvironmentSchema = z
     WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
     API_HOST: z.string().default('127.0.0.1'),
     API_PORT: port.default(3000),
+    /** The worker's own HTTP listener: /metrics, /health/live, /health/ready. */
+    WORKER_HTTP_HOST: z.string().default('127.0.0.1'),
+    WORKER_HTTP_PORT: port.default(3001),
+    /** Where the Temporal SDK's own Prometheus exporter listens (the worker's /metrics includes it). */
+    WORKER_SDK_METRICS_PORT: port.default(3002),
     AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
     AUTH_JWT_ISSUER: z.string().min(1).default('concentra'),
     LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),

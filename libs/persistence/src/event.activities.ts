@@ -1,4 +1,5 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { eventAppends, eventsAppended } from '@concentra/observability';
 import { classifyDatabaseError } from './event-store/database-errors';
 import { EventStoreError, UnstorableRecordError } from './event-store/types';
 import type { EventStore } from './event-store/event-store';
@@ -34,9 +35,13 @@ export class EventActivities {
       ...e,
       metadata: { ...e.metadata, workflowId: workflowExecution.workflowId, runId: workflowExecution.runId },
     }));
+    const timer = eventAppends.startTimer();
     const result = await this.store.append(input.streamId, events).catch((error: unknown) => {
+      timer({ outcome: 'failed' });
       throw classifiedFailure(input.streamId, error);
     });
+    timer({ outcome: 'stored' });
+    eventsAppended.inc(result.appended);
     // The activity context's logger: the record carries the workflow id and run id.
     log.info('events recorded', { streamId: input.streamId, appended: result.appended, streamPosition: result.streamPosition });
     return {

@@ -52,6 +52,16 @@ export class WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown
     this.logger.log(`polling task queue '${this.env.TEMPORAL_TASK_QUEUE}' on ${this.env.TEMPORAL_ADDRESS}`);
   }
 
+  /** The worker's state for readiness: RUNNING means it polls its task queue. */
+  get state(): string {
+    return this.worker?.getState() ?? 'NOT_STARTED';
+  }
+
+  /** Its connection to Temporal, for readiness. */
+  get nativeConnection(): NativeConnection | undefined {
+    return this.connection;
+  }
+
   async onApplicationShutdown(): Promise<void> {
     if (this.worker && this.worker.getState() === 'RUNNING') this.worker.shutdown();
     await this.running?.catch(() => undefined);
