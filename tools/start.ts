@@ -4,6 +4,7 @@
  * migrations, the worker and the admin API — then prints where to look. Ctrl-C stops all of it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { prettyFactory } from 'pino-pretty';
 import { DEVELOPMENT_JWT_SECRET, loadEnvironment } from '@concentra/config';
@@ -57,7 +58,15 @@ async function main(): Promise<void> {
     await db.destroy();
     say(ran.length ? `migrations applied: ${ran.join(', ')}` : 'database schema is up to date');
 
-    const childEnv = { ...process.env, DATABASE_URL: postgres.url, TEMPORAL_ADDRESS: env.TEMPORAL_ADDRESS, MIGRATIONS_RUN: 'false' };
+    // `npm run build` (prestart) wrote the workflow bundle: the worker starts on it without webpack.
+    const bundle = join(PROJECT_ROOT, 'dist', 'workflow-bundle.js');
+    const childEnv = {
+      ...process.env,
+      DATABASE_URL: postgres.url,
+      TEMPORAL_ADDRESS: env.TEMPORAL_ADDRESS,
+      MIGRATIONS_RUN: 'false',
+      ...(!process.env.WORKFLOW_BUNDLE_PATH && existsSync(bundle) ? { WORKFLOW_BUNDLE_PATH: bundle } : {}),
+    };
     let workerReady: () => void = () => undefined;
     const workerPolling = new Promise<void>((resolve) => (workerReady = resolve));
     const worker = run('worker', join(PROJECT_ROOT, 'dist/apps/worker/src/main.js'), childEnv, stopAll, (line) => {

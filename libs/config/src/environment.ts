@@ -17,7 +17,7 @@ export const EnvironmentSchema = z
     TEMPORAL_TLS_CERT_PATH: z.string().optional(),
     TEMPORAL_TLS_KEY_PATH: z.string().optional(),
     TEMPORAL_API_KEY: z.string().optional(),
-    /** A workflow bundle built ahead (`npm run build:bundle`): the worker starts without webpack, on exactly that code. */
+    /** A workflow bundle built ahead (`npm run build` writes dist/workflow-bundle.js, the production default): the worker starts without webpack, on exactly that code. */
     WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
     API_HOST: z.string().default('127.0.0.1'),
     API_PORT: port.default(3000),
