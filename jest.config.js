@@ -22,7 +22,7 @@ module.exports = {
   // swc still turns these packages into CommonJS for the tests.
   transformIgnorePatterns: ['/node_modules/(?!(@nestjs|file-type|strtok3|token-types|uint8array-extras|@tokenizer)/)'],
   moduleNameMapper: {
-    '^@concentra/(domain|config|auth|persistence|temporal|gpu|evaluation|notifications|audit)$': '<rootDir>/libs/$1/src',
+    '^@concentra/(domain|config|auth|persistence|temporal|gpu|evaluation|notifications|audit|observability)$': '<rootDir>/libs/$1/src',
     '^@concentra/workflows/(.*)$': '<rootDir>/workflows/src/$1',
     '^@concentra/tools/(.*)$': '<rootDir>/tools/$1',
   },

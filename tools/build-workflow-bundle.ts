@@ -1,6 +1,6 @@
 /**
- * `npm run build:bundle [-- <file>]`: the workflow bundle, built once (default
- * dist/workflow-bundle.js). A worker started with WORKFLOW_BUNDLE_PATH=<file> runs exactly that code
+ * Run by `npm run build` (or `node dist/tools/build-workflow-bundle.js <file>`): the workflow bundle,
+ * built once (default dist/workflow-bundle.js; a worker with NODE_ENV=production loads that one). A worker started with WORKFLOW_BUNDLE_PATH=<file> runs exactly that code
  * and starts without webpack: what a deploy ships, and what the fault suite restarts on.
  */
 import { resolve } from 'node:path';

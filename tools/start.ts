@@ -4,7 +4,9 @@
  * migrations, the worker and the admin API — then prints where to look. Ctrl-C stops all of it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { prettyFactory } from 'pino-pretty';
 import { DEVELOPMENT_JWT_SECRET, loadEnvironment } from '@concentra/config';
 import { createDataSource, migrate } from '@concentra/persistence';
 import { issueToken } from '@concentra/auth';
@@ -61,7 +63,16 @@ async function main(): Promise<void> {
     // Notification email: the relay named by SMTP_URL, else a sink on loopback whose mail lands in .data/mail.
     const mail = env.SMTP_URL ? { smtpUrl: env.SMTP_URL, where: `${redact(env.SMTP_URL)} (SMTP_URL)` } : await startLocalMail(join(DATA, 'mail'));
     if ('stop' in mail) stops.push(mail.stop);
-    const childEnv = { ...process.env, DATABASE_URL: postgres.url, TEMPORAL_ADDRESS: env.TEMPORAL_ADDRESS, MIGRATIONS_RUN: 'false', SMTP_URL: mail.smtpUrl };
+    // `npm run build` (prestart) wrote the workflow bundle: the worker starts on it without webpack.
+    const bundle = join(PROJECT_ROOT, 'dist', 'workflow-bundle.js');
+    const childEnv = {
+      ...process.env,
+      DATABASE_URL: postgres.url,
+      TEMPORAL_ADDRESS: env.TEMPORAL_ADDRESS,
+      MIGRATIONS_RUN: 'false',
+      SMTP_URL: mail.smtpUrl,
+      ...(!process.env.WORKFLOW_BUNDLE_PATH && existsSync(bundle) ? { WORKFLOW_BUNDLE_PATH: bundle } : {}),
+    };
     let workerReady: () => void = () => undefined;
     const workerPolling = new Promise<void>((resolve) => (workerReady = resolve));
     const worker = run('worker', join(PROJECT_ROOT, 'dist/apps/worker/src/main.js'), childEnv, stopAll, (line) => {
@@ -82,7 +93,8 @@ async function main(): Promise<void> {
 
     Admin API          ${base}/v1
     OpenAPI docs       ${base}/docs   (JSON: ${base}/docs/json)
-    Health             ${base}/health
+    Health             ${base}/health/ready   (liveness: ${base}/health/live)
+    Metrics            ${base}/metrics   (worker: http://${env.WORKER_HTTP_HOST}:${env.WORKER_HTTP_PORT}/metrics, /health/ready)
     Temporal Web UI    ${temporal?.uiUrl ?? '(your Temporal server\'s UI)'}
     Temporal server    ${env.TEMPORAL_ADDRESS}, namespace '${env.TEMPORAL_NAMESPACE}', task queue '${env.TEMPORAL_TASK_QUEUE}'
     PostgreSQL         ${postgres.source}
@@ -115,12 +127,29 @@ function run(
   onLine: (line: string) => void = () => undefined,
 ): ChildProcess {
   const child = spawn(process.execPath, ['--enable-source-maps', script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const prefix = (chunk: Buffer) => chunk.toString().split('\n').filter(Boolean).map((l) => `[${name}] ${l}`).join('\n') + '\n';
-  child.stdout?.on('data', (c: Buffer) => {
-    c.toString().split('\n').forEach(onLine);
-    process.stdout.write(prefix(c));
-  });
-  child.stderr?.on('data', (c: Buffer) => process.stderr.write(prefix(c)));
+  // The apps write JSON lines (what a log collector wants); here they are made readable.
+  const pretty = prettyFactory({ colorize: process.stdout.isTTY, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' });
+  const readable = (line: string) => {
+    if (!line.startsWith('{')) return `${line}\n`;
+    try {
+      return pretty(JSON.parse(line) as object);
+    } catch {
+      return `${line}\n`;
+    }
+  };
+  const lines = (write: (text: string) => void, each: (line: string) => void = () => undefined) => {
+    let partial = '';
+    return (chunk: Buffer) => {
+      const parts = (partial + chunk.toString()).split('\n');
+      partial = parts.pop() ?? '';
+      for (const line of parts.filter(Boolean)) {
+        each(line);
+        write(`[${name}] ${readable(line)}`);
+      }
+    };
+  };
+  child.stdout?.on('data', lines((text) => process.stdout.write(text), onLine));
+  child.stderr?.on('data', lines((text) => process.stderr.write(text)));
   child.once('exit', (code, signal) => {
     if (signal === null) {
       say(`${name} exited with code ${code}`);

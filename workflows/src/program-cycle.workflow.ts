@@ -6,6 +6,7 @@ import {
   condition,
   continueAsNew,
   isCancellation,
+  log,
   makeContinueAsNewFunc,
   setHandler,
   sleep,
@@ -108,6 +109,8 @@ export async function programCycle(input: CycleInput, carry?: CycleCarry): Promi
       const stages = stagesAfter(state, proposed);
       const recorded = await recorder.record(proposed, (_, i) => ({ policyHash: input.policyHash, actor: command.actor, causationId: command.type, stage: stages[i] }));
       state = evolveAll(recorded, state);
+      // The SDK's workflow logger: replay-safe (silent while replaying), no effect on the history.
+      log.info('cycle decision recorded', { command: command.type, events: recorded.map((e) => e.type), stage: state.stage });
       showStage(state.stage);
       await notifyEscalations(cycleId, recorded, recorder.recorded);
       return recorded;

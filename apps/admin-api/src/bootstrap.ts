@@ -1,11 +1,30 @@
-import type { INestApplication, LogLevel } from '@nestjs/common';
+import { Module, type DynamicModule, type INestApplication, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { Logger } from 'nestjs-pino';
+import type { DestinationStream } from 'pino';
+import { loadEnvironment } from '@concentra/config';
+import { bootLogger, createRootLogger, httpMetrics, loggingModule, type LogLevelName } from '@concentra/observability';
 import { AdminApiModule } from './admin-api.module';
 
+export interface AdminApiOptions {
+  /** Overrides LOG_LEVEL (tests keep their output quiet). */
+  logLevel?: LogLevelName;
+  /** Where the JSON log lines go (standard output by default); tests read them back. */
+  logDestination?: DestinationStream;
+}
+
+@Module({})
+class AdminApiRoot {}
+
 /** Builds the HTTP app (used by main.ts and by the integration tests, so both serve the same thing). */
-export async function createAdminApi(logger: LogLevel[] = ['error', 'warn', 'log']): Promise<INestApplication> {
-  const app = await NestFactory.create(AdminApiModule, { logger, abortOnError: false });
+export async function createAdminApi(options: AdminApiOptions | LogLevel[] = {}): Promise<INestApplication> {
+  const { logLevel, logDestination } = Array.isArray(options) ? { logLevel: lowest(options), logDestination: undefined } : options;
+  const logger = createRootLogger({ service: 'admin-api', level: logLevel ?? loadEnvironment().LOG_LEVEL, destination: logDestination });
+  const root: DynamicModule = { module: AdminApiRoot, imports: [loggingModule(logger), AdminApiModule] };
+  const app = await NestFactory.create(root, { logger: bootLogger(logger), abortOnError: false });
+  app.useLogger(app.get(Logger));
+  app.use(httpMetrics);
   app.enableShutdownHooks();
   const document = SwaggerModule.createDocument(
     app,
@@ -18,4 +37,11 @@ export async function createAdminApi(logger: LogLevel[] = ['error', 'warn', 'log
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json' });
   return app;
+}
+
+/** The tests' Nest level lists (`['error', 'warn']`) as a pino level. */
+function lowest(levels: LogLevel[]): LogLevelName {
+  if (levels.includes('debug') || levels.includes('verbose')) return 'debug';
+  if (levels.includes('log')) return 'info';
+  return levels.includes('warn') ? 'warn' : 'error';
 }

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { Logger } from 'nestjs-pino';
 import { loadEnvironment } from '@concentra/config';
 import { createAdminApi } from './bootstrap';
 
@@ -6,10 +7,11 @@ async function main(): Promise<void> {
   const env = loadEnvironment(); // fails fast, listing every bad variable, before anything starts
   const app = await createAdminApi();
   await app.listen(env.API_PORT, env.API_HOST);
-  console.log(`admin-api listening on http://${env.API_HOST}:${env.API_PORT} (docs at /docs)`);
+  app.get(Logger).log(`admin-api listening on http://${env.API_HOST}:${env.API_PORT} (docs at /docs)`, 'main');
 }
 
+// A boot failure prints its stack (an invalid environment's message lists every bad variable).
 main().catch((error: Error) => {
-  console.error(error.message);
+  console.error(error.stack ?? error.message);
   process.exit(1);
 });

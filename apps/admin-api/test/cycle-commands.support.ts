@@ -20,6 +20,8 @@ import { GENEROUS_TEST_CAPACITY } from '../../../test/support/gpu';
 export interface Harness {
   database: TestDatabase;
   api: INestApplication;
+  /** The worker's Nest application context (its WorkerHost, DataSource, ...). */
+  worker: INestApplicationContext;
   client: Client;
   http(): ReturnType<typeof request>;
   /** Events recorded in one cycle's stream. */
@@ -47,6 +49,7 @@ export async function startHarness(taskQueue: string): Promise<Harness> {
   return {
     database,
     api,
+    worker,
     client,
     http: () => request(api.getHttpServer()),
     eventCount: async (streamId) => Number(((await database.db.query('SELECT count(*) AS n FROM events WHERE stream_id = $1', [streamId])) as { n: string }[])[0].n),
@@ -195,6 +198,9 @@ export function cycleUnderTest(prefix: string, year: number) {
     },
     get client() {
       return started().client;
+    },
+    get worker() {
+      return started().worker;
     },
     http: () => started().http(),
     eventCount: (streamId) => started().eventCount(streamId),

@@ -16,10 +16,15 @@ export const EnvironmentSchema = z
     NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
     DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
     TEMPORAL_TASK_QUEUE: z.string().min(1).default('program-cycles'),
-    /** A workflow bundle built ahead (`npm run build:bundle`): the worker starts without webpack, on exactly that code. */
+    /** A workflow bundle built ahead (`npm run build` writes dist/workflow-bundle.js, the production default): the worker starts without webpack, on exactly that code. */
     WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
     API_HOST: z.string().default('127.0.0.1'),
     API_PORT: port.default(3000),
+    /** The worker's own HTTP listener: /metrics, /health/live, /health/ready. */
+    WORKER_HTTP_HOST: z.string().default('127.0.0.1'),
+    WORKER_HTTP_PORT: port.default(3001),
+    /** Where the Temporal SDK's own Prometheus exporter listens (the worker's /metrics includes it). */
+    WORKER_SDK_METRICS_PORT: port.default(3002),
     AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
     AUTH_JWT_ISSUER: z.string().min(1).default('concentra'),
     LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),

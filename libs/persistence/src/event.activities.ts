@@ -1,4 +1,5 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { eventAppends, eventsAppended } from '@concentra/observability';
 import { classifyDatabaseError } from './event-store/database-errors';
 import { EventStoreError, UnstorableRecordError } from './event-store/types';
 import type { EventStore } from './event-store/event-store';
@@ -27,15 +28,22 @@ export class EventActivities {
    * evolves its state from recorded facts rather than from a re-computation.
    */
   async recordEvents(input: RecordEventsInput): Promise<RecordedEvents> {
-    const { workflowExecution } = Context.current().info;
+    const { info, log } = Context.current();
+    const { workflowExecution } = info;
     if (!workflowExecution) throw new Error("recordEvents runs only as a workflow activity");
     const events = input.events.map((e) => ({
       ...e,
       metadata: { ...e.metadata, workflowId: workflowExecution.workflowId, runId: workflowExecution.runId },
     }));
+    const timer = eventAppends.startTimer();
     const result = await this.store.append(input.streamId, events).catch((error: unknown) => {
+      timer({ outcome: 'failed' });
       throw classifiedFailure(input.streamId, error);
     });
+    timer({ outcome: 'stored' });
+    eventsAppended.inc(result.appended);
+    // The activity context's logger: the record carries the workflow id and run id.
+    log.info('events recorded', { streamId: input.streamId, appended: result.appended, streamPosition: result.streamPosition });
     return {
       streamPosition: result.streamPosition,
       appended: result.appended,

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { AppEnvironment } from '@concentra/config';
+import { join } from 'node:path';
+import { AppEnvironment, projectRoot } from '@concentra/config';
 import { connectionOptions } from './connection-options';
 import { bundleWorkflows } from './workflow-bundle';
 
@@ -15,6 +16,15 @@ export function activitiesOf<T extends object>(provider: T): Record<string, (...
     (name) => name !== 'constructor' && typeof (provider as Record<string, unknown>)[name] === 'function',
   );
   return Object.fromEntries(names.map((name) => [name, (provider as Record<string, (...a: never[]) => Promise<unknown>>)[name].bind(provider)]));
+}
+
+/**
+ * The bundle the worker runs: WORKFLOW_BUNDLE_PATH, else in production the one `npm run build` wrote
+ * (dist/workflow-bundle.js), so production never bundles at boot; elsewhere none (bundled at boot).
+ */
+export function prebuiltBundlePath(env: Pick<AppEnvironment, 'WORKFLOW_BUNDLE_PATH' | 'NODE_ENV'>): string | undefined {
+  if (env.WORKFLOW_BUNDLE_PATH) return env.WORKFLOW_BUNDLE_PATH;
+  return env.NODE_ENV === 'production' ? join(projectRoot(__dirname), 'dist', 'workflow-bundle.js') : undefined;
 }
 
 /**
@@ -34,13 +44,15 @@ export class WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    const bundlePath = prebuiltBundlePath(this.env);
+    if (bundlePath) this.logger.log(`workflow bundle ${bundlePath}`);
     this.connection = await NativeConnection.connect(connectionOptions(this.env));
     this.worker = await Worker.create({
       connection: this.connection,
       namespace: this.env.TEMPORAL_NAMESPACE,
       taskQueue: this.env.TEMPORAL_TASK_QUEUE,
       // A prebuilt bundle pins the code (a deploy ships one; a restart skips webpack).
-      workflowBundle: this.env.WORKFLOW_BUNDLE_PATH ? { codePath: this.env.WORKFLOW_BUNDLE_PATH } : await bundleWorkflows(),
+      workflowBundle: bundlePath ? { codePath: bundlePath } : await bundleWorkflows(),
       activities: this.registry.activities,
       shutdownGraceTime: '30 seconds',
     });
@@ -50,6 +62,16 @@ export class WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown
       throw error;
     });
     this.logger.log(`polling task queue '${this.env.TEMPORAL_TASK_QUEUE}' on ${this.env.TEMPORAL_ADDRESS}`);
+  }
+
+  /** The worker's state for readiness: RUNNING means it polls its task queue. */
+  get state(): string {
+    return this.worker?.getState() ?? 'NOT_STARTED';
+  }
+
+  /** Its connection to Temporal, for readiness. */
+  get nativeConnection(): NativeConnection | undefined {
+    return this.connection;
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -1,26 +1,43 @@
-import { Controller, Get, Inject, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import { Connection } from '@temporalio/client';
-import { DataSource } from 'typeorm';
+import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
+import { indicator, PostgresProbe, TemporalProbe } from '@concentra/observability';
 import { Public } from '../auth/roles';
+import { Ungated } from '../http/dependency-gate.interceptor';
 
+/**
+ * Liveness (the process answers) and readiness (PostgreSQL and Temporal answer). A dependency that
+ * is down makes readiness a 503 with Retry-After (the problem filter adds it to every 503).
+ */
 @ApiTags('health')
 @Controller('health')
+@Ungated()
 export class HealthController {
   constructor(
-    @Inject(DataSource) private readonly db: DataSource,
-    @Inject(Connection) private readonly temporal: Connection,
+    @Inject(HealthCheckService) private readonly health: HealthCheckService,
+    @Inject(HealthIndicatorService) private readonly indicators: HealthIndicatorService,
+    @Inject(PostgresProbe) private readonly postgres: PostgresProbe,
+    @Inject(TemporalProbe) private readonly temporal: TemporalProbe,
   ) {}
 
+  @Get('live')
+  @Public()
+  live() {
+    return { status: 'ok' };
+  }
+
+  @Get('ready')
+  @Public()
+  @HealthCheck()
+  ready() {
+    return this.health.check([() => indicator(this.indicators, this.postgres), () => indicator(this.indicators, this.temporal)]);
+  }
+
+  /** The readiness answer, where it has always been. */
   @Get()
   @Public()
-  async check() {
-    const [database, temporal] = await Promise.all([
-      this.db.query('SELECT 1').then(() => 'up', () => 'down'),
-      this.temporal.healthService.check({}).then(() => 'up', () => 'down'),
-    ]);
-    const body = { status: database === 'up' && temporal === 'up' ? 'ok' : 'degraded', database, temporal };
-    if (body.status !== 'ok') throw new ServiceUnavailableException(body);
-    return body;
+  @HealthCheck()
+  check() {
+    return this.ready();
   }
 }
