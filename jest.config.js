@@ -17,7 +17,7 @@ module.exports = {
     ],
   },
   // NestJS 12 ships ESM only; let swc turn it into CommonJS for Jest.
-  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|file-type|strtok3|token-types|uint8array-extras|@tokenizer)/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|@apidevtools|file-type|strtok3|token-types|uint8array-extras|@tokenizer)/)'],
   moduleNameMapper: {
     '^@concentra/(domain|config|persistence|temporal|gpu|evaluation|notifications|audit)$': '<rootDir>/libs/$1/src',
     '^@concentra/workflows/(.*)$': '<rootDir>/workflows/src/$1',

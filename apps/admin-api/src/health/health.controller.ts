@@ -2,7 +2,9 @@ import { Controller, Get, Inject, ServiceUnavailableException } from '@nestjs/co
 import { ApiTags } from '@nestjs/swagger';
 import { Connection } from '@temporalio/client';
 import { DataSource } from 'typeorm';
+import { z } from 'zod';
 import { Public } from '../auth/roles';
+import { Answers } from '../http/answers';
 
 @ApiTags('health')
 @Controller('health')
@@ -14,6 +16,7 @@ export class HealthController {
 
   @Get()
   @Public()
+  @Answers(z.object({ status: z.literal('ok'), database: z.literal('up'), temporal: z.literal('up') }))
   async check() {
     const [database, temporal] = await Promise.all([
       this.db.query('SELECT 1').then(() => 'up', () => 'down'),
