@@ -27,3 +27,4 @@ export { roundSheets, encodeSheet, decodeSheet } from './cycle/sheets';
 export * from './cycle/obligations';
 export * from './cycle/grant-gpus';
 export { checkEligibility } from './cycle/eligibility';
+export * from './cycle/scorer-organisation';
