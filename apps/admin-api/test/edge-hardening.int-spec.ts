@@ -65,6 +65,14 @@ describe('a hardened edge', () => {
     expect((await http().trace('/v1/no-such-thing').set('Authorization', admin)).status).toBe(404);
   });
 
+  it('answers a body that is not JSON (400) or too large (413) as a problem too', async () => {
+    const post = () => request(api.getHttpServer()).post('/v1/programs').set('Authorization', admin).set('Content-Type', 'application/json');
+    const malformed = await post().send('{"slug": ');
+    expect([malformed.status, malformed.headers['content-type']]).toEqual([400, expect.stringMatching(/^application\/problem\+json/)]);
+    const large = await post().send(JSON.stringify({ slug: 'big', name: 'x'.repeat(2_000_000) }));
+    expect([large.status, large.headers['content-type'], large.body.statusCode]).toEqual([413, expect.stringMatching(/^application\/problem\+json/), 413]);
+  });
+
   it('says no more in a 401 than that the token is missing, expired or not valid', async () => {
     const hourFromNow = Math.floor(Date.now() / 1000) + 3600;
     const sign = (claims: object, options: jwt.SignOptions = {}, key = DEVELOPMENT_JWT_SECRET) => `Bearer ${jwt.sign({ exp: hourFromNow, ...claims }, key, { algorithm: 'HS256', issuer: 'concentra', ...options })}`;
