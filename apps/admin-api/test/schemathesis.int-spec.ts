@@ -40,8 +40,9 @@ function counted(events: string): Pick<Run, 'requests' | 'statuses'> {
   let requests = 0;
   for (const line of readFileSync(events, 'utf8').split('\n')) {
     if (!line.startsWith('{"ScenarioFinished"')) continue;
-    const interactions = (JSON.parse(line) as { ScenarioFinished: { recorder: { interactions: Record<string, { response?: { status_code: number } }> } } }).ScenarioFinished.recorder.interactions;
-    for (const { response } of Object.values(interactions)) {
+    // A scenario skipped before sending anything records no interactions.
+    const { recorder } = (JSON.parse(line) as { ScenarioFinished: { recorder?: { interactions?: Record<string, { response?: { status_code: number } | null }> } } }).ScenarioFinished;
+    for (const { response } of Object.values(recorder?.interactions ?? {})) {
       requests += 1;
       if (response) statuses[response.status_code] = (statuses[response.status_code] ?? 0) + 1;
     }
@@ -71,7 +72,12 @@ function fuzz(bin: string, baseUrl: string, role: string, token: string, dir: st
     // In the temp directory: schemathesis keeps its cache (.schemathesis/) in the working directory.
     execFile(bin, args, { cwd: dir, maxBuffer: 64 * 1024 * 1024, timeout: 600_000, env: { ...process.env, NO_COLOR: '1' } }, (error, stdout, stderr) => {
       const exitCode = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-      resolve({ role, exitCode, output: `${stdout}\n${stderr}`, ...counted(events) });
+      const output = `${stdout}\n${stderr}`;
+      try {
+        resolve({ role, exitCode, output, ...counted(events) });
+      } catch (failure) {
+        resolve({ role, exitCode: exitCode || 1, output: `${output}\nthe NDJSON report could not be read: ${String(failure)}`, requests: 0, statuses: {} });
+      }
     });
   });
 }
