@@ -20,7 +20,7 @@ module.exports = {
   // them from our CommonJS natively (require(esm)), so `node dist/...` needs nothing; but Jest runs
   // modules through its own loader, which does not implement require(esm) on any Node version, so
   // swc still turns these packages into CommonJS for the tests.
-  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|file-type|strtok3|token-types|uint8array-extras|@tokenizer)/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|@apidevtools|file-type|strtok3|token-types|uint8array-extras|@tokenizer)/)'],
   moduleNameMapper: {
     '^@concentra/(domain|config|auth|persistence|temporal|gpu|evaluation|notifications|audit|observability)$': '<rootDir>/libs/$1/src',
     '^@concentra/workflows/(.*)$': '<rootDir>/workflows/src/$1',

@@ -21,16 +21,20 @@ import { InputHygieneInterceptor } from './http/input-hygiene.interceptor';
 import { LogContextInterceptor } from './http/log-context.interceptor';
 import { TemporalDeadlineInterceptor } from './http/temporal-deadline.interceptor';
 import { MetricsController } from './metrics/metrics.controller';
+import { AddressThrottleGuard, EdgeThrottlerModule, PrincipalThrottleGuard } from './http/throttle';
 import { ProgramsController } from './programs/programs.controller';
 import { ProgramsService } from './programs/programs.service';
 
 @Module({
-  imports: [TerminusModule, ConfigModule, PersistenceModule, TemporalClientModule, CycleCommandsModule, AuditModule, GpuApiModule, NotificationsApiModule],
+  imports: [TerminusModule, ConfigModule, PersistenceModule, TemporalClientModule, CycleCommandsModule, AuditModule, GpuApiModule, NotificationsApiModule, EdgeThrottlerModule],
   controllers: [HealthController, MetricsController, ProgramsController, CyclesController],
   providers: [
     ProgramsService,
     CyclesService,
+    // In this order: the address is counted before the token is checked, the principal after.
+    { provide: APP_GUARD, useClass: AddressThrottleGuard },
     { provide: APP_GUARD, useClass: AuthGuard },
+    { provide: APP_GUARD, useClass: PrincipalThrottleGuard },
     { provide: APP_FILTER, useClass: ProblemFilter },
     { provide: PostgresProbe, inject: [DataSource], useFactory: (db: DataSource) => new PostgresProbe('postgresql', () => db.query('SELECT 1')) },
     { provide: TemporalProbe, inject: [Connection], useFactory: (c: Connection) => new TemporalProbe('temporal', () => c.healthService.check({})) },

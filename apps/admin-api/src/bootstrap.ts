@@ -1,11 +1,15 @@
 import { Module, type DynamicModule, type INestApplication, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { SwaggerModule } from '@nestjs/swagger';
+import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import { loadEnvironment } from '@concentra/config';
 import { bootLogger, createRootLogger, httpMetrics, loggingModule, type LogLevelName } from '@concentra/observability';
 import { AdminApiModule } from './admin-api.module';
+import { methodNotAllowed } from './http/method-not-allowed';
+import { buildOpenApiDocument } from './http/openapi';
 
 export interface AdminApiOptions {
   /** Overrides LOG_LEVEL (tests keep their output quiet). */
@@ -22,19 +26,14 @@ export async function createAdminApi(options: AdminApiOptions | LogLevel[] = {})
   const { logLevel, logDestination } = Array.isArray(options) ? { logLevel: lowest(options), logDestination: undefined } : options;
   const logger = createRootLogger({ service: 'admin-api', level: logLevel ?? loadEnvironment().LOG_LEVEL, destination: logDestination });
   const root: DynamicModule = { module: AdminApiRoot, imports: [loggingModule(logger), AdminApiModule] };
-  const app = await NestFactory.create(root, { logger: bootLogger(logger), abortOnError: false });
+  const app = await NestFactory.create<NestExpressApplication>(root, { logger: bootLogger(logger), abortOnError: false });
   app.useLogger(app.get(Logger));
   app.use(httpMetrics);
   app.enableShutdownHooks();
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Concentra admin API')
-      .setDescription('Start and steer competitive compute-grant cycles; read their state and history.')
-      .setVersion('1')
-      .addBearerAuth()
-      .build(),
-  );
+  app.disable('x-powered-by');
+  app.use(helmet());
+  const document = buildOpenApiDocument(app, AdminApiModule);
+  app.use(methodNotAllowed(document));
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json' });
   return app;
 }

@@ -1,4 +1,4 @@
-import { EnvironmentError, loadEnvironment } from './environment';
+import { DEVELOPMENT_JWT_SECRET, EnvironmentError, jwtSecret, loadEnvironment, rateLimits } from './environment';
 
 describe('loadEnvironment', () => {
   it('gives the embedded local run when nothing is set', () => {
@@ -26,5 +26,29 @@ describe('loadEnvironment', () => {
 
   it('requires a database and a signing secret in production', () => {
     expect(() => loadEnvironment({ NODE_ENV: 'production' })).toThrow(/DATABASE_URL: is required in production[\s\S]*AUTH_JWT_SECRET/);
+  });
+
+  it('refuses the published development key in production, however it is given', () => {
+    const production = { NODE_ENV: 'production', DATABASE_URL: 'postgres://db/concentra' };
+    for (const secret of [DEVELOPMENT_JWT_SECRET, ` ${DEVELOPMENT_JWT_SECRET}\n`]) {
+      expect(() => loadEnvironment({ ...production, AUTH_JWT_SECRET: secret })).toThrow(/AUTH_JWT_SECRET: is the published development key/);
+    }
+    const env = loadEnvironment({ ...production, AUTH_JWT_SECRET: 'x'.repeat(40) });
+    expect(jwtSecret(env)).toBe('x'.repeat(40));
+    // An environment assembled by hand still cannot hand out the development key in production.
+    expect(() => jwtSecret({ ...env, AUTH_JWT_SECRET: undefined })).toThrow(/development key/);
+    expect(() => jwtSecret({ ...env, AUTH_JWT_SECRET: DEVELOPMENT_JWT_SECRET })).toThrow(/development key/);
+    expect(jwtSecret(loadEnvironment({}))).toBe(DEVELOPMENT_JWT_SECRET);
+  });
+
+  it('takes rate limits from the variables, with generous defaults only under tests', () => {
+    expect(rateLimits(loadEnvironment({}))).toEqual({ windowMs: 60_000, perPrincipal: 600, perAddress: 1_200 });
+    expect(rateLimits(loadEnvironment({ NODE_ENV: 'test' }))).toEqual({ windowMs: 60_000, perPrincipal: 1_000_000, perAddress: 1_000_000 });
+    expect(rateLimits(loadEnvironment({ NODE_ENV: 'test', RATE_LIMIT_PER_PRINCIPAL: '5', RATE_LIMIT_PER_ADDRESS: '9', RATE_LIMIT_WINDOW_SECONDS: '2' }))).toEqual({
+      windowMs: 2_000,
+      perPrincipal: 5,
+      perAddress: 9,
+    });
+    expect(() => loadEnvironment({ RATE_LIMIT_PER_PRINCIPAL: '0', RATE_LIMIT_PER_ADDRESS: 'many' })).toThrow(/RATE_LIMIT_PER_PRINCIPAL[\s\S]*RATE_LIMIT_PER_ADDRESS/);
   });
 });

@@ -3,6 +3,7 @@ import type { ClientConfigProfile } from '@temporalio/envconfig';
 import { resolveTemporalConnection } from './temporal-connection';
 
 const port = z.coerce.number().int().min(1).max(65_535);
+const count = z.coerce.number().int().min(1).max(100_000_000);
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
 /**
@@ -30,11 +31,19 @@ export const EnvironmentSchema = z
     LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
     MIGRATIONS_RUN: bool.default(true),
     SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
+    /** Requests one principal (role and subject) may make per window; default: see rateLimits(). */
+    RATE_LIMIT_PER_PRINCIPAL: count.optional(),
+    /** Requests one client address may make per window, with or without a token. */
+    RATE_LIMIT_PER_ADDRESS: count.optional(),
+    RATE_LIMIT_WINDOW_SECONDS: count.default(60),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production') {
       for (const key of ['DATABASE_URL', 'AUTH_JWT_SECRET'] as const) {
         if (!env[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'is required in production' });
+      }
+      if (isDevelopmentKey(env.AUTH_JWT_SECRET)) {
+        ctx.addIssue({ code: 'custom', path: ['AUTH_JWT_SECRET'], message: 'is the published development key, which production refuses' });
       }
     }
   });
@@ -75,6 +84,30 @@ export function loadEnvironment(source: NodeJS.ProcessEnv = process.env): Enviro
   return { ...parsed.data, TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: namespace, temporal: profile };
 }
 
+/** The development key, give or take surrounding blanks: anyone can sign tokens with it. */
+function isDevelopmentKey(secret: string | undefined): boolean {
+  return secret?.trim() === DEVELOPMENT_JWT_SECRET;
+}
+
+/**
+ * The key bearer tokens are checked with. In production the development key is refused here too,
+ * whatever the variables say (an environment object built without loadEnvironment included).
+ */
 export function jwtSecret(env: Environment): string {
-  return env.AUTH_JWT_SECRET ?? DEVELOPMENT_JWT_SECRET;
+  const secret = env.AUTH_JWT_SECRET ?? DEVELOPMENT_JWT_SECRET;
+  if (env.NODE_ENV === 'production' && isDevelopmentKey(secret)) throw new EnvironmentError(['AUTH_JWT_SECRET: is the published development key, which production refuses']);
+  return secret;
+}
+
+/** Generous defaults under tests (NODE_ENV=test), where many clients share one loopback address. */
+const RATE_LIMIT_DEFAULTS = { principal: { test: 1_000_000, other: 600 }, address: { test: 1_000_000, other: 1_200 } };
+
+/** Requests per window per principal and per address: the variables, else the defaults for NODE_ENV. */
+export function rateLimits(env: Environment): { windowMs: number; perPrincipal: number; perAddress: number } {
+  const which = env.NODE_ENV === 'test' ? 'test' : 'other';
+  return {
+    windowMs: env.RATE_LIMIT_WINDOW_SECONDS * 1000,
+    perPrincipal: env.RATE_LIMIT_PER_PRINCIPAL ?? RATE_LIMIT_DEFAULTS.principal[which],
+    perAddress: env.RATE_LIMIT_PER_ADDRESS ?? RATE_LIMIT_DEFAULTS.address[which],
+  };
 }

@@ -33,3 +33,4 @@ export * from './cycle/obligations';
 export * from './cycle/notices';
 export * from './cycle/grant-gpus';
 export { checkEligibility } from './cycle/eligibility';
+export * from './cycle/scorer-organisation';

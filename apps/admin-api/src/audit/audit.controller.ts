@@ -1,5 +1,5 @@
 import { Controller, Get, Header, Inject, Param, Query, UseInterceptors } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { Allow } from '../auth/roles';
 import { CurrentPrincipal } from '../auth/principal.decorator';
@@ -7,6 +7,9 @@ import type { Principal } from '@concentra/auth';
 import { ZodPipe } from '../http/zod-body.pipe';
 import { AuditAccessInterceptor } from './audit-access';
 import { AuditService } from './audit.service';
+import { Answers } from '../http/answers';
+import { CycleAsOfAnswer } from '../programs/programs.answers';
+import { AccessLogAnswer, AuditTimelineAnswer, CrossCheckAnswer, ExportAnswer, RederiveAnswer, VerifyAllAnswer, VerifyCycleAnswer } from './audit.answers';
 
 /** Query parameters of the audit routes. */
 const QuerySchemas = {
@@ -24,6 +27,7 @@ export class AuditController {
 
   @Get('cycles/:id/timeline')
   @Allow('auditor', 'program_manager')
+  @Answers(AuditTimelineAnswer)
   @ApiOperation({ summary: 'Who did what when, under which policy: the cycle and its grants, from the events' })
   timeline(@Param('id') id: string) {
     return this.audit.timeline(id);
@@ -31,6 +35,7 @@ export class AuditController {
 
   @Get('cycles/:id/verify')
   @Allow('auditor', 'program_manager')
+  @Answers(VerifyCycleAnswer)
   @ApiOperation({ summary: "Recompute the hash chains of the cycle's and its grants' streams; the first broken link if any" })
   verifyCycle(@Param('id') id: string) {
     return this.audit.verifyCycle(id);
@@ -38,6 +43,7 @@ export class AuditController {
 
   @Get('verify')
   @Allow('auditor')
+  @Answers(VerifyAllAnswer)
   @ApiOperation({ summary: 'Recompute every hash of every stream in the store; the first broken link if any' })
   verifyAll() {
     return this.audit.verifyAll();
@@ -45,6 +51,7 @@ export class AuditController {
 
   @Get('cycles/:id/rederive')
   @Allow('auditor', 'program_manager')
+  @Answers(RederiveAnswer)
   @ApiOperation({ summary: 'Recompute every decision with the domain rules from the inputs the events record, and list differences' })
   rederive(@Param('id') id: string) {
     return this.audit.rederive(id);
@@ -52,14 +59,15 @@ export class AuditController {
 
   @Get('cycles/:id/state')
   @Allow('auditor', 'program_manager')
+  @Answers(CycleAsOfAnswer)
   @ApiOperation({ summary: 'The cycle as its events say it was at a moment (asOf), from the events alone' })
-  @ApiQuery({ name: 'asOf', required: true, example: '2027-03-01T12:00:00Z' })
   state(@Param('id') id: string, @Query('asOf', new ZodPipe(QuerySchemas.asOf)) asOf: string) {
     return this.audit.stateAsOf(id, asOf);
   }
 
   @Get('cycles/:id/export')
   @Allow('auditor')
+  @Answers(ExportAnswer)
   @Header('Content-Disposition', 'attachment')
   @ApiOperation({ summary: 'One bundle: Temporal histories of the cycle and its grants, domain events, policies, manifest of hashes' })
   export(@Param('id') id: string, @CurrentPrincipal() who: Principal) {
@@ -68,6 +76,7 @@ export class AuditController {
 
   @Get('cycles/:id/cross-check')
   @Allow('auditor')
+  @Answers(CrossCheckAnswer)
   @ApiOperation({ summary: 'Every decision in the Temporal histories has its domain event, and every domain event its workflow step' })
   crossCheck(@Param('id') id: string) {
     return this.audit.crossCheck(id);
@@ -75,8 +84,8 @@ export class AuditController {
 
   @Get('access-log')
   @Allow('auditor')
+  @Answers(AccessLogAnswer)
   @ApiOperation({ summary: 'Who used the audit endpoints on a day (UTC)' })
-  @ApiQuery({ name: 'date', required: true, example: '2027-03-01' })
   accessLog(@Query('date', new ZodPipe(QuerySchemas.date)) date: string) {
     return this.audit.accessLog(date);
   }

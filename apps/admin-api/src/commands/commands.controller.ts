@@ -1,13 +1,15 @@
-import { BadRequestException, Body, Controller, HttpCode, Inject, Param, Post, type PipeTransform } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, HttpCode, Inject, Param, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { Allow } from '../auth/roles';
 import { CurrentPrincipal } from '../auth/principal.decorator';
 import type { Principal } from '@concentra/auth';
+import { Answers } from '../http/answers';
 import { ZodPipe } from '../http/zod-body.pipe';
 import {
   ApplicationIdSchema,
   ApproveMembershipChangeSchema,
+  CommandAnswerSchema,
   ApproveNarrowingSchema,
   ApproveSelectionSchema,
   CancelCycleSchema,
@@ -32,19 +34,7 @@ import { CycleCommandsService } from './commands.service';
 type Body<S extends z.ZodType> = z.infer<S>;
 
 /** An application id in the path: a 400 naming the field when it is not a slug. */
-class ApplicationIdPipe implements PipeTransform<string, string> {
-  transform(value: string): string {
-    const parsed = ApplicationIdSchema.safeParse(value);
-    if (parsed.success) return parsed.data;
-    throw new BadRequestException({
-      statusCode: 400,
-      error: 'validation_failed',
-      message: 'the request is not valid',
-      fields: parsed.error.issues.map((issue) => ({ field: 'applicationId', reason: issue.message })),
-    });
-  }
-}
-const AppId = () => Param('applicationId', new ApplicationIdPipe());
+const AppId = () => Param('applicationId', new ZodPipe(ApplicationIdSchema, 'applicationId'));
 
 /**
  * Every command a person gives a running cycle, one route each. The caller's role is checked here
@@ -53,6 +43,7 @@ const AppId = () => Param('applicationId', new ApplicationIdPipe());
 @ApiTags('cycle commands')
 @ApiBearerAuth()
 @Controller('v1/cycles/:id')
+@Answers(CommandAnswerSchema)
 export class CycleCommandsController {
   constructor(@Inject(CycleCommandsService) private readonly commands: CycleCommandsService) {}
 
@@ -60,7 +51,6 @@ export class CycleCommandsController {
   @HttpCode(201)
   @Allow('applicant')
   @ApiOperation({ summary: 'Apply to the call (or a refill call) for your own organisation' })
-  @ApiBody({ schema: z.toJSONSchema(SubmitApplicationSchema, { io: 'input' }) as object })
   submitApplication(@Param('id') id: string, @Body(new ZodPipe(SubmitApplicationSchema)) body: Body<typeof SubmitApplicationSchema>, @CurrentPrincipal() p: Principal) {
     return this.commands.submitApplication(id, body, p);
   }
@@ -69,7 +59,6 @@ export class CycleCommandsController {
   @HttpCode(200)
   @Allow('applicant')
   @ApiOperation({ summary: "Withdraw your organisation's application (its grant, if any, is released)" })
-  @ApiBody({ schema: z.toJSONSchema(WithdrawApplicationSchema, { io: 'input' }) as object })
   withdraw(@Param('id') id: string, @AppId() applicationId: string, @Body(new ZodPipe(WithdrawApplicationSchema)) body: Body<typeof WithdrawApplicationSchema>, @CurrentPrincipal() p: Principal) {
     return this.commands.send(id, 'WithdrawApplication', { applicationId, ...body }, p);
   }
@@ -78,7 +67,6 @@ export class CycleCommandsController {
   @HttpCode(200)
   @Allow('program_manager')
   @ApiOperation({ summary: "Approve a change of a consortium's members, with a rationale" })
-  @ApiBody({ schema: z.toJSONSchema(ApproveMembershipChangeSchema, { io: 'input' }) as object })
   changeMembership(@Param('id') id: string, @AppId() applicationId: string, @Body(new ZodPipe(ApproveMembershipChangeSchema)) body: Body<typeof ApproveMembershipChangeSchema>, @CurrentPrincipal() p: Principal) {
     return this.commands.send(id, 'ApproveMembershipChange', { applicationId, ...body }, p);
   }
@@ -87,7 +75,6 @@ export class CycleCommandsController {
   @HttpCode(201)
   @Allow('reviewer', 'evaluator')
   @ApiOperation({ summary: 'Declare a conflict of interest with an application (you will not score it)' })
-  @ApiBody({ schema: z.toJSONSchema(DeclareConflictSchema, { io: 'input' }) as object })
   declareConflict(@Param('id') id: string, @AppId() applicationId: string, @Body(new ZodPipe(DeclareConflictSchema)) body: Body<typeof DeclareConflictSchema>, @CurrentPrincipal() p: Principal) {
     return this.commands.send(id, 'DeclareConflictOfInterest', { applicationId, ...body }, p);
   }
@@ -96,7 +83,6 @@ export class CycleCommandsController {
   @HttpCode(201)
   @Allow('reviewer')
   @ApiOperation({ summary: 'Submit a review of an application in the open review round' })
-  @ApiBody({ schema: z.toJSONSchema(SubmitReviewSchema, { io: 'input' }) as object })
   submitReview(@Param('id') id: string, @Body(new ZodPipe(SubmitReviewSchema)) body: Body<typeof SubmitReviewSchema>, @CurrentPrincipal() p: Principal) {
     return this.commands.submitReview(id, body, p);
   }
@@ -105,7 +91,6 @@ export class CycleCommandsController {
   @HttpCode(200)
   @Allow('program_manager')
   @ApiOperation({ summary: 'Approve the proposed selection of awardees' })
-  @ApiBody({ schema: z.toJSONSchema(ApproveSelectionSchema, { io: 'input' }) as object })
   approveSelection(@Param('id') id: string, @Body(new ZodPipe(ApproveSelectionSchema)) body: Body<typeof ApproveSelectionSchema>, @CurrentPrincipal() p: Principal) {
     return this.commands.send(id, 'ApproveSelection', body, p);
   }
@@ -114,7 +99,6 @@ export class CycleCommandsController {
   @HttpCode(200)
   @Allow('program_manager')
   @ApiOperation({ summary: 'Select different awardees than proposed, with a written rationale' })
-  @ApiBody({ schema: z.toJSONSchema(OverrideSelectionSchema, { io: 'input' }) as object })
   overrideSelection(@Param('id') id: string, @Body(new ZodPipe(OverrideSelectionSchema)) body: Body<typeof OverrideSelectionSchema>, @CurrentPrincipal() p: Principal) {
     return this.commands.send(id, 'OverrideSelection', body, p);
   }
@@ -123,7 +107,6 @@ export class CycleCommandsController {
   @HttpCode(201)
   @Allow('applicant')
   @ApiOperation({ summary: "Submit your team's model for an evaluation round" })
-  @ApiBody({ schema: z.toJSONSchema(SubmitModelSchema, { io: 'input' }) as object })
   submitModel(@Param('id') id: string, @Body(new ZodPipe(SubmitModelSchema)) body: Body<typeof SubmitModelSchema>, @CurrentPrincipal() p: Principal) {
     return this.commands.send(id, 'SubmitModel', body, p);
   }
@@ -132,7 +115,6 @@ export class CycleCommandsController {
   @HttpCode(201)
   @Allow('evaluator', 'reviewer')
   @ApiOperation({ summary: "Submit evaluation scores and pass/fail verdicts for a team's model" })
-  @ApiBody({ schema: z.toJSONSchema(SubmitEvaluationScoresSchema, { io: 'input' }) as object })
   submitEvaluationScores(@Param('id') id: string, @Body(new ZodPipe(SubmitEvaluationScoresSchema)) body: Body<typeof SubmitEvaluationScoresSchema>, @CurrentPrincipal() p: Principal) {
     return this.commands.submitEvaluationScores(id, body, p);
   }
@@ -141,7 +123,6 @@ export class CycleCommandsController {
   @HttpCode(200)
   @Allow('program_manager')
   @ApiOperation({ summary: 'Approve the proposed narrowing of an evaluation round' })
-  @ApiBody({ schema: z.toJSONSchema(ApproveNarrowingSchema, { io: 'input' }) as object })
   approveNarrowing(@Param('id') id: string, @Body(new ZodPipe(ApproveNarrowingSchema)) body: Body<typeof ApproveNarrowingSchema>, @CurrentPrincipal() p: Principal) {
     return this.commands.send(id, 'ApproveNarrowing', body, p);
   }
@@ -150,7 +131,6 @@ export class CycleCommandsController {
   @HttpCode(200)
   @Allow('program_manager')
   @ApiOperation({ summary: 'Keep a different number or set of teams than proposed, with a written rationale' })
-  @ApiBody({ schema: z.toJSONSchema(OverrideNarrowingSchema, { io: 'input' }) as object })
   overrideNarrowing(@Param('id') id: string, @Body(new ZodPipe(OverrideNarrowingSchema)) body: Body<typeof OverrideNarrowingSchema>, @CurrentPrincipal() p: Principal) {
     return this.commands.send(id, 'OverrideNarrowing', body, p);
   }
@@ -159,7 +139,6 @@ export class CycleCommandsController {
   @HttpCode(201)
   @Allow('applicant')
   @ApiOperation({ summary: 'Object to a decision that went against your team, within the window' })
-  @ApiBody({ schema: z.toJSONSchema(ObjectToDecisionSchema, { io: 'input' }) as object })
   object(@Param('id') id: string, @Body(new ZodPipe(ObjectToDecisionSchema)) body: Body<typeof ObjectToDecisionSchema>, @CurrentPrincipal() p: Principal) {
     return this.commands.send(id, 'ObjectToDecision', body, p);
   }
@@ -168,7 +147,6 @@ export class CycleCommandsController {
   @HttpCode(200)
   @Allow('applicant')
   @ApiOperation({ summary: 'Waive the right to object (the window may then close early)' })
-  @ApiBody({ schema: z.toJSONSchema(WaiveObjectionSchema, { io: 'input' }) as object })
   waive(@Param('id') id: string, @AppId() applicationId: string, @Body(new ZodPipe(WaiveObjectionSchema)) _body: Body<typeof WaiveObjectionSchema>, @CurrentPrincipal() p: Principal) {
     return this.commands.send(id, 'WaiveObjection', { applicationId }, p);
   }
@@ -177,7 +155,6 @@ export class CycleCommandsController {
   @HttpCode(200)
   @Allow('program_manager')
   @ApiOperation({ summary: 'Uphold (the decision is taken again) or dismiss an objection, with reasoning' })
-  @ApiBody({ schema: z.toJSONSchema(DecideObjectionSchema, { io: 'input' }) as object })
   decideObjection(@Param('id') id: string, @AppId() applicationId: string, @Body(new ZodPipe(DecideObjectionSchema)) body: Body<typeof DecideObjectionSchema>, @CurrentPrincipal() p: Principal) {
     return this.commands.send(id, 'DecideObjection', { applicationId, ...body }, p);
   }
@@ -186,7 +163,6 @@ export class CycleCommandsController {
   @HttpCode(200)
   @Allow('program_manager')
   @ApiOperation({ summary: 'Choose the entrants of a refill call ("none" is an empty list)' })
-  @ApiBody({ schema: z.toJSONSchema(SelectRefillEntrantsSchema, { io: 'input' }) as object })
   selectRefill(@Param('id') id: string, @Body(new ZodPipe(SelectRefillEntrantsSchema)) body: Body<typeof SelectRefillEntrantsSchema>, @CurrentPrincipal() p: Principal) {
     return this.commands.send(id, 'SelectRefillEntrants', body, p);
   }
@@ -195,7 +171,6 @@ export class CycleCommandsController {
   @HttpCode(200)
   @Allow('program_manager')
   @ApiOperation({ summary: "Set a team's GPU amount, with a rationale (applies to its running grant, or the grant when it starts)" })
-  @ApiBody({ schema: z.toJSONSchema(SetGrantGpusSchema, { io: 'input' }) as object })
   setGrantGpus(@Param('id') id: string, @AppId() applicationId: string, @Body(new ZodPipe(SetGrantGpusSchema)) body: Body<typeof SetGrantGpusSchema>, @CurrentPrincipal() p: Principal) {
     return this.commands.send(id, 'SetGrantGpus', { applicationId, ...body }, p);
   }
@@ -204,7 +179,6 @@ export class CycleCommandsController {
   @HttpCode(201)
   @Allow('program_manager')
   @ApiOperation({ summary: "Record a public-use contract for a finalist's model" })
-  @ApiBody({ schema: z.toJSONSchema(RecordProcurementContractSchema, { io: 'input' }) as object })
   recordContract(@Param('id') id: string, @Body(new ZodPipe(RecordProcurementContractSchema)) body: Body<typeof RecordProcurementContractSchema>, @CurrentPrincipal() p: Principal) {
     return this.commands.send(id, 'RecordProcurementContract', body, p);
   }
@@ -213,7 +187,6 @@ export class CycleCommandsController {
   @HttpCode(201)
   @Allow('applicant', 'program_manager')
   @ApiOperation({ summary: 'Declare the open-source release of the basic model (repository, licence, checksums)' })
-  @ApiBody({ schema: z.toJSONSchema(RecordReleaseDeclarationSchema, { io: 'input' }) as object })
   recordRelease(@Param('id') id: string, @Body(new ZodPipe(RecordReleaseDeclarationSchema)) body: Body<typeof RecordReleaseDeclarationSchema>, @CurrentPrincipal() p: Principal) {
     return this.commands.send(id, 'RecordReleaseDeclaration', body, p);
   }
@@ -222,7 +195,6 @@ export class CycleCommandsController {
   @HttpCode(200)
   @Allow('program_manager')
   @ApiOperation({ summary: 'Cancel the cycle, with a reason (every grant is released)' })
-  @ApiBody({ schema: z.toJSONSchema(CancelCycleSchema, { io: 'input' }) as object })
   cancel(@Param('id') id: string, @Body(new ZodPipe(CancelCycleSchema)) body: Body<typeof CancelCycleSchema>, @CurrentPrincipal() p: Principal) {
     return this.commands.send(id, 'CancelCycle', body, p);
   }

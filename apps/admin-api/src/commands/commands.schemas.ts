@@ -145,3 +145,12 @@ export const RecordReleaseDeclarationSchema = z.strictObject({
 });
 
 export const CancelCycleSchema = z.strictObject({ reason: text(10_000) });
+
+/** What every accepted command answers: the command, the facts it caused, where the cycle stands. */
+export const CommandAnswerSchema = z.looseObject({
+  command: z.string(),
+  id: z.string().optional().describe('the id the API chose for what the command created (application, review, score set)'),
+  events: z.array(z.string()).describe('the event types the command caused'),
+  stage: z.string(),
+  version: z.number().int(),
+});

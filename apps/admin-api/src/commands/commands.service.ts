@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
-import { DomainError, type Actor } from '@concentra/domain';
+import { DomainError, requireScorerOrganisation, type Actor, type ScoringPanel } from '@concentra/domain';
 import { CycleDetailsReads } from '@concentra/persistence';
 import { CYCLE_BUSY, commandUpdates, type CommandResult, type PersonCommand, type PersonCommandType } from '@concentra/workflows/contracts';
 import type { Principal } from '@concentra/auth';
@@ -88,13 +88,21 @@ export class CycleCommandsService {
   }
 
   async submitReview(cycleId: string, body: SubmitReviewBody, principal: Principal): Promise<CommandAnswer> {
+    await this.requireOrganisation(cycleId, principal, ['reviewers']);
     const reviewId = body.reviewId ?? `review-${randomUUID()}`;
     return this.send(cycleId, 'SubmitReview', { ...body, reviewId, ...(await this.consortium(cycleId, body.applicationId)) }, principal, reviewId);
   }
 
   async submitEvaluationScores(cycleId: string, body: SubmitEvaluationScoresBody, principal: Principal): Promise<CommandAnswer> {
+    await this.requireOrganisation(cycleId, principal, ['evaluators', 'reviewers']);
     const scoreSetId = body.scoreSetId ?? `scores-${randomUUID()}`;
     return this.send(cycleId, 'SubmitEvaluationScores', { ...body, scoreSetId, ...(await this.consortium(cycleId, body.applicationId)) }, principal, scoreSetId);
+  }
+
+  /** A scorer needs an organisation (token or panel record) for conflict-of-interest detection: else 403 with the reason. */
+  private async requireOrganisation(cycleId: string, principal: Principal, groups: Array<keyof ScoringPanel>): Promise<void> {
+    if (principal.org || !CYCLE_ID.test(cycleId)) return; // an unknown cycle id is answered by send(), 404
+    requireScorerOrganisation(actorOf(principal), await this.reads.panel(cycleId), groups);
   }
 
   /**

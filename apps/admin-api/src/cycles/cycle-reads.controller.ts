@@ -4,6 +4,8 @@ import { Allow } from '../auth/roles';
 import { CurrentPrincipal } from '../auth/principal.decorator';
 import type { Principal } from '@concentra/auth';
 import { CycleReadsService } from './cycle-reads.service';
+import { Answers } from '../http/answers';
+import { ApplicationsAnswer, AwardeesAnswer, GrantsAnswer, OwedAnswer, RankingsAnswer, StateAnswer, TimelineAnswer } from './cycle-reads.answers';
 
 /** What a cycle has done and where it stands, filtered by who asks. */
 @ApiTags('cycles')
@@ -14,6 +16,7 @@ export class CycleReadsController {
 
   @Get('timeline')
   @Allow('program_manager', 'auditor')
+  @Answers(TimelineAnswer)
   @ApiOperation({ summary: "The cycle's events in order, each with a readable sentence" })
   timeline(@Param('id') id: string) {
     return this.reads.timeline(id);
@@ -21,6 +24,7 @@ export class CycleReadsController {
 
   @Get('state')
   @Allow('program_manager', 'auditor')
+  @Answers(StateAnswer)
   @ApiOperation({ summary: "The cycle's whole state (live Query, or folded from its events once the workflow is gone)" })
   state(@Param('id') id: string) {
     return this.reads.state(id);
@@ -28,6 +32,7 @@ export class CycleReadsController {
 
   @Get('applications')
   @Allow('program_manager', 'auditor', 'reviewer', 'evaluator', 'applicant')
+  @Answers(ApplicationsAnswer)
   @ApiOperation({ summary: "Applications (applicants see only their own organisation's)" })
   applications(@Param('id') id: string, @CurrentPrincipal() p: Principal) {
     return this.reads.applications(id, p);
@@ -35,6 +40,7 @@ export class CycleReadsController {
 
   @Get('rankings')
   @Allow('program_manager', 'auditor', 'reviewer', 'evaluator', 'applicant')
+  @Answers(RankingsAnswer)
   @ApiOperation({ summary: 'Rankings: per-team scores for program managers and auditors, published aggregates for everyone else' })
   rankings(@Param('id') id: string, @CurrentPrincipal() p: Principal) {
     return this.reads.rankings(id, p);
@@ -42,6 +48,7 @@ export class CycleReadsController {
 
   @Get('awardees')
   @Allow('program_manager', 'auditor', 'reviewer', 'evaluator', 'applicant')
+  @Answers(AwardeesAnswer)
   @ApiOperation({ summary: 'Selections, narrowings and refill choices, and the teams in the program now' })
   awardees(@Param('id') id: string, @CurrentPrincipal() p: Principal) {
     return this.reads.awardees(id, p);
@@ -49,6 +56,7 @@ export class CycleReadsController {
 
   @Get('grants')
   @Allow('program_manager', 'auditor', 'applicant')
+  @Answers(GrantsAnswer)
   @ApiOperation({ summary: "Compute grants (applicants see their own organisation's)" })
   grants(@Param('id') id: string, @CurrentPrincipal() p: Principal) {
     return this.reads.grants(id, p);
@@ -56,6 +64,7 @@ export class CycleReadsController {
 
   @Get('owed')
   @Allow('program_manager', 'auditor', 'reviewer', 'evaluator', 'applicant')
+  @Answers(OwedAnswer)
   @ApiOperation({ summary: 'Who owes what by when (others than managers and auditors see what they owe)' })
   owed(@Param('id') id: string, @CurrentPrincipal() p: Principal) {
     return this.reads.owed(id, p);

@@ -1,14 +1,19 @@
 import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
+import { z } from 'zod';
 import { indicator, PostgresProbe, TemporalProbe } from '@concentra/observability';
 import { Public } from '../auth/roles';
+import { Answers, record } from '../http/answers';
 import { Ungated } from '../http/dependency-gate.interceptor';
 
 /**
  * Liveness (the process answers) and readiness (PostgreSQL and Temporal answer). A dependency that
  * is down makes readiness a 503 with Retry-After (the problem filter adds it to every 503).
  */
+/** Terminus's answer: `status`, and per dependency (`postgresql`, `temporal`) whether it is up. */
+const Readiness = record({ status: z.literal('ok'), info: record({}), details: record({}) });
+
 @ApiTags('health')
 @Controller('health')
 @Ungated()
@@ -22,6 +27,7 @@ export class HealthController {
 
   @Get('live')
   @Public()
+  @Answers(z.object({ status: z.literal('ok') }))
   live() {
     return { status: 'ok' };
   }
@@ -29,6 +35,7 @@ export class HealthController {
   @Get('ready')
   @Public()
   @HealthCheck()
+  @Answers(Readiness)
   ready() {
     return this.health.check([() => indicator(this.indicators, this.postgres), () => indicator(this.indicators, this.temporal)]);
   }
@@ -37,6 +44,7 @@ export class HealthController {
   @Get()
   @Public()
   @HealthCheck()
+  @Answers(Readiness)
   check() {
     return this.ready();
   }

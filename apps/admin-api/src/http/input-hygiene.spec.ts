@@ -3,6 +3,7 @@ import { PATH_METADATA, ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
 import { AdminApiModule } from '../admin-api.module';
 import { controllersOf } from '../../test/controllers-of';
+import { ANSWERS_KEY } from './answers';
 import { ZodPipe } from './zod-body.pipe';
 
 
@@ -42,5 +43,16 @@ describe('input hygiene', () => {
       { field: 'n', reason: expect.any(String) },
       { field: '(body)', reason: expect.stringMatching(/extra/) },
     ]);
+  });
+
+  it('declares what every route answers, and attaches nothing to the document by hand (it is derived)', () => {
+    const routes = controllersOf(AdminApiModule).flatMap((controller) =>
+      Object.getOwnPropertyNames(controller.prototype)
+        .filter((name) => name !== 'constructor' && Reflect.getMetadata(PATH_METADATA, controller.prototype[name as keyof typeof controller.prototype]) !== undefined)
+        .map((name) => ({ route: `${controller.name}.${name}`, controller, handler: controller.prototype[name as keyof typeof controller.prototype] as object })),
+    );
+    expect(routes.filter((r) => !Reflect.getMetadata(ANSWERS_KEY, r.handler) && !Reflect.getMetadata(ANSWERS_KEY, r.controller)).map((r) => r.route)).toEqual([]);
+    // @ApiBody / @ApiQuery / @ApiParam (swagger/apiParameters) and @ApiResponse (swagger/apiResponse): none.
+    expect(routes.filter((r) => Reflect.getMetadata('swagger/apiParameters', r.handler) || Reflect.getMetadata('swagger/apiResponse', r.handler)).map((r) => r.route)).toEqual([]);
   });
 });

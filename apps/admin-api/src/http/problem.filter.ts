@@ -10,7 +10,7 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { DomainError } from '@concentra/domain';
-import { EventStoreError, classifyDatabaseError } from '@concentra/persistence';
+import { EventStoreError, classifyDatabaseError, isUniqueViolation } from '@concentra/persistence';
 import { RETRY_AFTER_SECONDS, statusForDomainCode } from './status-codes';
 
 interface Body {
@@ -57,10 +57,14 @@ export class ProblemFilter implements ExceptionFilter {
     if (domain) {
       return { statusCode: statusForDomainCode(domain.code), error: domain.code, message: domain.message, fields: domain.issues };
     }
-    if (exception instanceof EventStoreError) {
-      const statusCode = statusForDomainCode(exception.code);
-      return { statusCode, error: statusCode === 409 ? 'conflict' : exception.code, message: exception.message };
+    // The event store's refusals, also when wrapped (`cause`): "already stored with different content" is a lost race, 409.
+    const stored = causes(exception).find((e): e is EventStoreError => e instanceof EventStoreError);
+    if (stored) {
+      const statusCode = statusForDomainCode(stored.code);
+      return { statusCode, error: statusCode === 409 ? 'conflict' : stored.code, message: stored.message };
     }
+    // Two writers of the same thing at once (a slug, a version, an idempotency key): the loser gets a 409.
+    if (isUniqueViolation(exception)) return { statusCode: 409, error: 'conflict', message: 'a concurrent request stored this first; read it again' };
     const down = unavailable(exception);
     if (down) return { statusCode: 503, error: 'service_unavailable', dependency: down.dependency, message: down.message };
     return { statusCode: 500, error: 'internal_error', message: 'something went wrong; it has been logged' };

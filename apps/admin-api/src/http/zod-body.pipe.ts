@@ -21,7 +21,7 @@ export function invalidRequest(fields: FieldIssue[]): BadRequestException {
 export class ZodPipe<S extends z.ZodType> implements PipeTransform<unknown, z.infer<S>> {
   /** `root` names the value itself in errors: '(body)' for a body, the parameter's name for a query. */
   constructor(
-    private readonly schema: S,
+    readonly schema: S,
     private readonly root = '(body)',
   ) {}
 

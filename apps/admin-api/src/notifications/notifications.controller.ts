@@ -1,11 +1,25 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Put, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { Allow } from '../auth/roles';
 import { CurrentPrincipal } from '../auth/principal.decorator';
 import type { Principal } from '@concentra/auth';
 import { ZodPipe } from '../http/zod-body.pipe';
-import { ContactScopeSchema, NotificationsQuerySchema, PutContactsSchema, PutWebhookSchema, WebhookScopeSchema, type PutContacts, type PutWebhook } from './notifications.schemas';
+import { Answers } from '../http/answers';
+import {
+  ContactScopeSchema,
+  ContactsAnswer,
+  NotificationsAnswer,
+  NotificationsQuerySchema,
+  PutContactsSchema,
+  PutWebhookSchema,
+  RedeliveryAnswer,
+  WebhookAnswer,
+  WebhooksAnswer,
+  WebhookScopeSchema,
+  type PutContacts,
+  type PutWebhook,
+} from './notifications.schemas';
 import { NotificationsService } from './notifications.service';
 
 /** What a cycle told whom, and redelivery of what never arrived. */
@@ -18,7 +32,7 @@ export class CycleNotificationsController {
   @Get()
   @Allow('program_manager', 'auditor')
   @ApiOperation({ summary: 'Who was told what, when, by which channel, delivered or not (auditors see no email addresses)' })
-  @ApiQuery({ name: 'status', required: false, enum: ['pending', 'delivered', 'dead', 'unaddressed'] })
+  @Answers(NotificationsAnswer)
   list(@Param('id') id: string, @Query(new ZodPipe(NotificationsQuerySchema, 'query')) query: z.output<typeof NotificationsQuerySchema>, @CurrentPrincipal() p: Principal) {
     return this.notifications.forCycle(id, query.status, p);
   }
@@ -26,6 +40,7 @@ export class CycleNotificationsController {
   @Post(':key/redeliver')
   @HttpCode(202)
   @Allow('program_manager')
+  @Answers(RedeliveryAnswer)
   @ApiOperation({ summary: 'Deliver a dead-lettered notification again (same message id), or address an unaddressed one again' })
   redeliver(@Param('id') id: string, @Param('key') key: string, @CurrentPrincipal() p: Principal) {
     return this.notifications.redeliver(id, key, p);
@@ -41,6 +56,7 @@ export class DirectoryController {
 
   @Get(':scope/:id/contacts')
   @Allow('admin', 'program_manager')
+  @Answers(ContactsAnswer)
   @ApiOperation({ summary: "An organisation's, a program's or a panel member's (people/<subject>) contacts" })
   contacts(@Param('scope', new ZodPipe(ContactScopeSchema, 'scope')) scope: string, @Param('id') id: string) {
     return this.notifications.contacts(scope, id);
@@ -49,13 +65,14 @@ export class DirectoryController {
   @Put(':scope/:id/contacts')
   @Allow('admin', 'program_manager')
   @ApiOperation({ summary: 'Replace the contacts (name, email, role, time zone) of an organisation, a program (its managers) or a panel member' })
-  @ApiBody({ schema: z.toJSONSchema(PutContactsSchema, { io: 'input' }) as object })
+  @Answers(ContactsAnswer)
   setContacts(@Param('scope', new ZodPipe(ContactScopeSchema, 'scope')) scope: string, @Param('id') id: string, @Body(new ZodPipe(PutContactsSchema)) body: PutContacts) {
     return this.notifications.setContacts(scope, id, body);
   }
 
   @Get(':scope/:id/webhooks')
   @Allow('admin', 'program_manager')
+  @Answers(WebhooksAnswer)
   @ApiOperation({ summary: "An organisation's or a program's webhook endpoints (secrets counted, never shown)" })
   webhooks(@Param('scope', new ZodPipe(WebhookScopeSchema, 'scope')) scope: string, @Param('id') id: string) {
     return this.notifications.webhooks(scope, id);
@@ -64,7 +81,7 @@ export class DirectoryController {
   @Put(':scope/:id/webhooks')
   @Allow('admin', 'program_manager')
   @ApiOperation({ summary: 'Add a Standard Webhooks endpoint, or set its secrets (rotation) and enable it again' })
-  @ApiBody({ schema: z.toJSONSchema(PutWebhookSchema, { io: 'input' }) as object })
+  @Answers(WebhookAnswer)
   putWebhook(@Param('scope', new ZodPipe(WebhookScopeSchema, 'scope')) scope: string, @Param('id') id: string, @Body(new ZodPipe(PutWebhookSchema)) body: PutWebhook) {
     return this.notifications.putWebhook(scope, id, body);
   }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { record } from '../http/answers';
 
 const timeZone = z.string().refine((tz) => {
   try {
@@ -29,3 +30,17 @@ export type PutWebhook = z.output<typeof PutWebhookSchema>;
 export const ContactScopeSchema = z.enum(['organisations', 'programs', 'people']);
 export const WebhookScopeSchema = z.enum(['organisations', 'programs']);
 export const NotificationsQuerySchema = z.strictObject({ status: z.enum(['pending', 'delivered', 'dead', 'unaddressed']).optional() });
+
+/** What the routes answer (the contract's success bodies). */
+const NotificationAnswer = record({
+  key: z.string(),
+  kind: z.string(),
+  channel: z.string(),
+  status: z.enum(['pending', 'delivered', 'dead', 'unaddressed']),
+});
+export const NotificationsAnswer = z.array(NotificationAnswer);
+export const RedeliveryAnswer = record({ key: z.string(), status: z.string() });
+export const ContactsAnswer = z.array(record({ name: z.string(), email: z.string(), role: z.string(), timeZone: z.string() }));
+const WebhookAnswer = record({ id: z.number(), url: z.string(), secrets: z.number().int().describe('how many secrets are set (never the secrets)'), disabledAt: z.string().nullable() });
+export const WebhooksAnswer = z.array(WebhookAnswer);
+export { WebhookAnswer };

@@ -83,3 +83,12 @@ export function classifyDatabaseError(error: unknown): DatabaseErrorClass {
   }
   return { kind: 'other', message: error instanceof Error ? error.message : String(error) };
 }
+
+/**
+ * A unique or exclusion constraint refused the write (23505, 23P01): another writer stored the same
+ * thing first. The caller lost a race; the API answers 409, never 500.
+ */
+export function isUniqueViolation(error: unknown): boolean {
+  for (const e of chain(error)) if (e.code === '23505' || e.code === '23P01') return true;
+  return false;
+}

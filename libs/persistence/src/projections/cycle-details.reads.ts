@@ -71,6 +71,12 @@ type Row = Record<string, unknown>;
 const iso = (v: unknown) => (v instanceof Date ? v.toISOString() : (v as string | null));
 
 /** Reads of the cycle-details projection. Writes happen only through the event store. */
+/** A scorer as the panel records them. */
+export interface PanelRecord {
+  subject: string;
+  organisationId?: string;
+}
+
 export class CycleDetailsReads {
   constructor(private readonly db: DataSource) {}
 
@@ -93,6 +99,16 @@ export class CycleDetailsReads {
   async consortium(cycleId: string, applicationId: string): Promise<string[] | undefined> {
     const [row] = (await this.db.query('SELECT organisation_ids FROM cycle_applications WHERE cycle_id = $1 AND application_id = $2', [cycleId, applicationId])) as Row[];
     return row ? (row.organisation_ids as string[]) : undefined;
+  }
+
+  /** The panel the cycle was opened with (its CallOpened event), or undefined before the call opened. */
+  async panel(cycleId: string): Promise<{ reviewers: PanelRecord[]; evaluators: PanelRecord[] } | undefined> {
+    const [row] = (await this.db.query(
+      `SELECT data->'panel' AS panel FROM events WHERE stream_id = $1 AND type = 'CallOpened' ORDER BY stream_position LIMIT 1`,
+      [cycleId],
+    )) as Row[];
+    const panel = row?.panel as { reviewers?: PanelRecord[]; evaluators?: PanelRecord[] } | null | undefined;
+    return panel ? { reviewers: panel.reviewers ?? [], evaluators: panel.evaluators ?? [] } : undefined;
   }
 
   /** Applications in submission order; with an organisation, only those it leads or is a member of. */
