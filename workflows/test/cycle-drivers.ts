@@ -6,7 +6,7 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { CycleCommand, DomainErrorCode, Organisation } from '@concentra/domain';
 import type { CycleHarness, CycleRun, Panel } from './cycle-harness';
-import { applicantOf, evaluator, pm, reviewer } from '../../libs/domain/src/cycle/testing';
+import { applicantOf, contractCommand, evaluator, pm, reviewer } from '../../libs/domain/src/cycle/testing';
 
 export const PANEL: Panel = {
   reviewers: [1, 2, 3].map((n) => ({ subject: reviewer(n).subject, organisationId: reviewer(n).organisationId })),
@@ -74,19 +74,7 @@ export async function evaluateAll(run: CycleRun, round: number, ids: string[], v
 
 export async function procureAndRelease(run: CycleRun, finalists: string[]): Promise<void> {
   for (const id of finalists) {
-    await run.send({
-      type: 'RecordProcurementContract',
-      actor: pm,
-      data: {
-        contractId: `c-${id}`,
-        applicationId: id,
-        agency: 'Ministry of Digital Affairs',
-        model: `${id}-public-7b`,
-        term: { start: '2028-03-01T00:00:00Z', end: '2030-02-28T00:00:00Z' },
-        amount: { value: 12_000_000, currency: 'EUR' },
-        budgetLine: 'AI-2028-01',
-      },
-    });
+    await run.send(contractCommand(id));
     await run.send({
       type: 'RecordReleaseDeclaration',
       actor: applicantOf(`org-${id}`),

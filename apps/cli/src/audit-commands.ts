@@ -13,7 +13,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import type { DataSource } from 'typeorm';
 import { databaseUrl, loadEnvironment } from '@concentra/config';
 import { EventStore, createDataSource, cycleStateAsOf } from '@concentra/persistence';
-import { connectionOptions, workflowBundleOptions } from '@concentra/temporal';
+import { connectionOptions, quietLogger, workflowBundleOptions } from '@concentra/temporal';
 import {
   checkManifest,
   checkProjections,
@@ -224,12 +224,3 @@ export function registerAuditCommands(program: Command, io: CliIO = consoleIO): 
 }
 
 export type { CycleBundle };
-
-const quietLogger = {
-  log: () => undefined,
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: (message: string) => console.warn(message),
-  error: (message: string) => console.error(message),
-};

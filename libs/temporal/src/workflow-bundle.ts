@@ -29,7 +29,8 @@ export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
   return bundleWorkflowCode({ ...workflowBundleOptions(), logger: quietLogger });
 }
 
-const quietLogger = {
+/** The bundler's logger that keeps its progress chatter out of the output (warnings and errors stay). */
+export const quietLogger = {
   log: () => undefined,
   trace: () => undefined,
   debug: () => undefined,

@@ -1,6 +1,6 @@
-import { Controller, Get, Inject } from '@nestjs/common';
+import { Controller, Get, Header, Inject } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
+import { HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { z } from 'zod';
 import { indicator, PostgresProbe, TemporalProbe } from '@concentra/observability';
 import { Public } from '../auth/roles';
@@ -11,7 +11,7 @@ import { Ungated } from '../http/dependency-gate.interceptor';
  * Liveness (the process answers) and readiness (PostgreSQL and Temporal answer). A dependency that
  * is down makes readiness a 503 with Retry-After (the problem filter adds it to every 503).
  */
-/** Terminus's answer: `status`, and per dependency (`postgresql`, `temporal`) whether it is up. */
+/** Terminus's answer (its @HealthCheck decorator is not used: it attaches swagger responses by hand): `status`, and per dependency (`postgresql`, `temporal`) whether it is up. */
 const Readiness = record({ status: z.literal('ok'), info: record({}), details: record({}) });
 
 @ApiTags('health')
@@ -34,7 +34,7 @@ export class HealthController {
 
   @Get('ready')
   @Public()
-  @HealthCheck()
+  @Header('Cache-Control', 'no-cache, no-store, must-revalidate')
   @Answers(Readiness)
   ready() {
     return this.health.check([() => indicator(this.indicators, this.postgres), () => indicator(this.indicators, this.temporal)]);
@@ -43,7 +43,7 @@ export class HealthController {
   /** The readiness answer, where it has always been. */
   @Get()
   @Public()
-  @HealthCheck()
+  @Header('Cache-Control', 'no-cache, no-store, must-revalidate')
   @Answers(Readiness)
   check() {
     return this.ready();

@@ -243,6 +243,23 @@ export function endGrants(sc: Scenario, list: Array<{ applicationId: string; gra
   for (const g of list) sc.run({ type: 'RecordGrantEnded', actor: system, data: { applicationId: g.applicationId, grantId: g.grantId, reason: g.reason, gpuHoursUsed: 1000 } });
 }
 
+/** A program manager records team `id`'s public-use contract (the default year's terms). */
+export function contractCommand(id: string): CycleCommand {
+  return {
+    type: 'RecordProcurementContract',
+    actor: pm,
+    data: {
+      contractId: `c-${id}`,
+      applicationId: id,
+      agency: 'Ministry of Digital Affairs',
+      model: `${id}-public-7b`,
+      term: { start: '2028-03-01T00:00:00Z', end: '2030-02-28T00:00:00Z' },
+      amount: { value: 12_000_000, currency: 'EUR' },
+      budgetLine: 'AI-2028-01',
+    },
+  };
+}
+
 /** How a scenario plays a year: the policy, how many applicants, how evaluators score. */
 export interface Year {
   policy?: ProgramPolicy;

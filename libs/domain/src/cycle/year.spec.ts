@@ -73,21 +73,7 @@ describe('the default policy year: 8 applicants → 5 selected → 2 finalists �
     expect(sc.state.stage).toBe('procurement');
     endGrants(sc, grantsToRelease(sc.state));
 
-    for (const id of ['a1', 'a2']) {
-      sc.run({
-        type: 'RecordProcurementContract',
-        actor: pm,
-        data: {
-          contractId: `c-${id}`,
-          applicationId: id,
-          agency: 'Ministry of Digital Affairs',
-          model: `${id}-public-7b`,
-          term: { start: '2028-03-01T00:00:00Z', end: '2030-02-28T00:00:00Z' },
-          amount: { value: 12_000_000, currency: 'EUR' },
-          budgetLine: 'AI-2028-01',
-        },
-      });
-    }
+    for (const id of ['a1', 'a2']) sc.run(contractCommand(id));
     sc.run({ type: 'RecordReleaseDeclaration', actor: applicantOf('org-a1'), data: { applicationId: 'a1', repository: 'https://git.example/a1/base', licence: 'Apache-2.0', artifacts: [{ name: 'weights.safetensors', sha256: 'b'.repeat(64) }] } });
     const closing = sc.run({ type: 'RecordReleaseDeclaration', actor: applicantOf('org-a2'), data: { applicationId: 'a2', repository: 'https://git.example/a2/base', licence: 'MIT', artifacts: [{ name: 'weights.safetensors', sha256: 'c'.repeat(64) }] } });
     expect(types(closing)).toEqual(['ModelReleased', 'CycleClosed']);
