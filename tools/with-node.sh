@@ -86,4 +86,6 @@ else
   where="from the npm registry, cached in $CACHE (this machine's node: $have)"
 fi
 say "Node.js $(node --version), npm $(npm --version): $where"
+# exec replaces this shell, so its EXIT trap never runs: clear the scratch folders first.
+rm -rf ${SCRATCH[@]+"${SCRATCH[@]}"}
 exec "$@"

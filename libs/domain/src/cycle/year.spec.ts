@@ -2,7 +2,7 @@ import { defaultPolicy } from '../policy/defaults';
 import { policyHash } from '../policy/parse';
 import { nextCycle } from './next-year';
 import { grantsToRelease, grantsToStart, nextDeadline, owed } from './obligations';
-import { applicantOf, endGrants, evaluateAll, openWithApplicants, pm, reviewAll, startGrants, types } from './testing';
+import { applicantOf, endGrants, evaluateAll, contractCommand, openWithApplicants, pm, reviewAll, startGrants, types } from './testing';
 
 describe('the default policy year: 8 applicants → 5 selected → 2 finalists → procurement → closed', () => {
   it('runs every stage in order, each decision recording what it was decided from', () => {
