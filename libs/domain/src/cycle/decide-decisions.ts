@@ -111,24 +111,25 @@ function afterResponse(s: RunningCycle, events: CycleEvent[], now: string): Cycl
   });
 }
 
-export function objectToDecision(state: CycleState, cmd: ObjectToDecision, now: string): CycleEvent[] {
+/** An applicant answering a decision: the lead organisation of a team the open decision affects. */
+function affectedTeam(state: CycleState, cmd: ObjectToDecision | WaiveObjection) {
   requireRole(cmd.actor, 'applicant');
   const s = requireRunning(state);
   const dec = openObjectionWindow(s);
   const app = requireApplication(s, cmd.data.applicationId);
   requireLeadOrganisation(cmd.actor, app);
   requireAffected(dec, app.applicationId);
+  return { s, dec, app };
+}
+
+export function objectToDecision(state: CycleState, cmd: ObjectToDecision, now: string): CycleEvent[] {
+  const { s, dec, app } = affectedTeam(state, cmd);
   const grounds = requireText(cmd.data.grounds, 'grounds');
   return afterResponse(s, [{ type: 'ObjectionFiled', data: { decisionKey: dec.key, applicationId: app.applicationId, grounds, by: cmd.actor.subject, filedAt: now } }], now);
 }
 
 export function waiveObjection(state: CycleState, cmd: WaiveObjection, now: string): CycleEvent[] {
-  requireRole(cmd.actor, 'applicant');
-  const s = requireRunning(state);
-  const dec = openObjectionWindow(s);
-  const app = requireApplication(s, cmd.data.applicationId);
-  requireLeadOrganisation(cmd.actor, app);
-  requireAffected(dec, app.applicationId);
+  const { s, dec, app } = affectedTeam(state, cmd);
   return afterResponse(s, [{ type: 'ObjectionWaived', data: { decisionKey: dec.key, applicationId: app.applicationId, by: cmd.actor.subject, at: now } }], now);
 }
 

@@ -104,19 +104,23 @@ export type SelectionProposed = Ev<
   /** The ranking is the one the review round `roundKey` closed with (its ReviewRoundClosed event). */
   { decisionKey: string; stageIndex: number; roundKey: string; candidates: string[]; proposed: string[]; minAwardees: number; maxAwardees: number; approvalDueAt: string; rerun: boolean; policyHash: string }
 >;
+/** How a selection or narrowing was made final: by whom, against which policy, open to objection until when. */
+interface DecisionApproval {
+  policyHash: string;
+  approval: Approval;
+  overridden: boolean;
+  rationale: string | null;
+  decidedAt: string;
+  objectionWindowEndsAt: string | null;
+}
+
 export type AwardeesSelected = Ev<
   'AwardeesSelected',
   DecisionBasis & {
     decisionKey: string;
     awardees: string[];
     notSelected: string[];
-    policyHash: string;
-    approval: Approval;
-    overridden: boolean;
-    rationale: string | null;
-    decidedAt: string;
-    objectionWindowEndsAt: string | null;
-  }
+  } & DecisionApproval
 >;
 export type NarrowingProposed = Ev<
   'NarrowingProposed',
@@ -130,13 +134,7 @@ export type TeamsNarrowed = Ev<
     kept: string[];
     dropped: string[];
     plannedKeep: number;
-    policyHash: string;
-    approval: Approval;
-    overridden: boolean;
-    rationale: string | null;
-    decidedAt: string;
-    objectionWindowEndsAt: string | null;
-  }
+  } & DecisionApproval
 >;
 export type ObjectionFiled = Ev<'ObjectionFiled', { decisionKey: string; applicationId: string; grounds: string; by: string; filedAt: string }>;
 export type ObjectionWaived = Ev<'ObjectionWaived', { decisionKey: string; applicationId: string; by: string; at: string }>;
