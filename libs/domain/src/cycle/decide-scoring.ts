@@ -71,6 +71,26 @@ export function declareConflict(state: CycleState, cmd: DeclareConflictOfInteres
   return [{ type: 'ConflictOfInterestDeclared', data: { applicationId: app.applicationId, scorer: cmd.actor.subject, reason, at: now } }];
 }
 
+/**
+ * A scorer's sheet: one per scorer, candidate and round; no conflict of interest; values on the
+ * policy's scales. Returns its verdicts.
+ */
+function admitSheet(
+  s: RunningCycle,
+  round: RoundRecord,
+  actor: Actor,
+  app: ApplicationRef,
+  scoreId: string,
+  d: SubmitReview['data'] | SubmitEvaluationScores['data'],
+  duplicate: string,
+): Record<string, 'pass' | 'fail'> {
+  if (hasSheetBy(round, app.applicationId, actor.subject)) fail('duplicate', duplicate, 'applicationId');
+  refuseConflicts(s, actor, app, d.conflictOfInterest?.declared, d.consortium);
+  const verdicts = d.verdicts ?? {};
+  validateSheet(s.policy.scoring[round.scoring], { scoreId, candidateId: app.applicationId, scorerId: actor.subject, values: d.scores ?? {}, verdicts });
+  return verdicts;
+}
+
 export function submitReview(state: CycleState, cmd: SubmitReview, now: string): CycleEvent[] {
   requireRole(cmd.actor, 'reviewer');
   const s = requireRunning(state);
@@ -84,10 +104,7 @@ export function submitReview(state: CycleState, cmd: SubmitReview, now: string):
   const app = requireApplication(s, d.applicationId);
   if (!round.candidates.includes(app.applicationId) || app.status !== 'submitted') fail('invalid_state', 'this application is not in the open review round', 'applicationId');
   const reviewId = requireScoreId(d.reviewId, 'reviewId');
-  if (hasSheetBy(round, app.applicationId, cmd.actor.subject)) fail('duplicate', 'this reviewer already reviewed this application in this round', 'applicationId');
-  refuseConflicts(s, cmd.actor, app, d.conflictOfInterest?.declared, d.consortium);
-  const verdicts = d.verdicts ?? {};
-  validateSheet(s.policy.scoring[round.scoring], { scoreId: reviewId, candidateId: app.applicationId, scorerId: cmd.actor.subject, values: d.scores ?? {}, verdicts });
+  const verdicts = admitSheet(s, round, cmd.actor, app, reviewId, d, 'this reviewer already reviewed this application in this round');
   return [
     { type: 'ReviewSubmitted', data: { reviewId, roundKey: round.roundKey, applicationId: app.applicationId, reviewer: cmd.actor.subject, scores: d.scores, verdicts, submittedAt: now } },
   ];
@@ -128,10 +145,7 @@ export function submitEvaluationScores(state: CycleState, cmd: SubmitEvaluationS
   if (!round.candidates.includes(app.applicationId) || app.status !== 'active') fail('invalid_state', 'this team is not in this evaluation round', 'applicationId');
   if (!round.submissions[app.applicationId]) fail('invalid_state', 'this team has not submitted a model to score', 'applicationId');
   const scoreSetId = requireScoreId(d.scoreSetId, 'scoreSetId');
-  if (hasSheetBy(round, app.applicationId, cmd.actor.subject)) fail('duplicate', 'this evaluator already scored this team in this round', 'applicationId');
-  refuseConflicts(s, cmd.actor, app, d.conflictOfInterest?.declared, d.consortium);
-  const verdicts = d.verdicts ?? {};
-  validateSheet(s.policy.scoring[round.scoring], { scoreId: scoreSetId, candidateId: app.applicationId, scorerId: cmd.actor.subject, values: d.scores ?? {}, verdicts });
+  const verdicts = admitSheet(s, round, cmd.actor, app, scoreSetId, d, 'this evaluator already scored this team in this round');
   return [
     {
       type: 'EvaluationScoresSubmitted',
