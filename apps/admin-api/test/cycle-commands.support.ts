@@ -7,15 +7,18 @@ import type { INestApplication, INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import request from 'supertest';
-import { DEVELOPMENT_JWT_SECRET } from '@concentra/config';
+
 import { defaultPolicyDocument } from '@concentra/domain';
 import { GpuLedger } from '@concentra/gpu';
 import { cycleWorkflowId } from '@concentra/workflows/contracts';
 import { WorkerModule } from '../../worker/src/worker.module';
 import { createAdminApi } from '../src/bootstrap';
-import { issueToken, type Principal } from '@concentra/auth';
+
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
 import { GENEROUS_TEST_CAPACITY } from '../../../test/support/gpu';
+import { bearer } from './api.support';
+
+export { bearer };
 
 export interface Harness {
   database: TestDatabase;
@@ -74,7 +77,6 @@ async function terminateRunning(client: Client, taskQueue: string): Promise<void
   }
 }
 
-export const bearer = (principal: Principal) => `Bearer ${issueToken(principal, DEVELOPMENT_JWT_SECRET, 'concentra')}`;
 
 export const pm = bearer({ sub: 'pm-1', role: 'program_manager' });
 export const auditor = bearer({ sub: 'auditor-1', role: 'auditor' });

@@ -1,16 +1,17 @@
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
-import { DEVELOPMENT_JWT_SECRET } from '@concentra/config';
+
 import { GpuLedger } from '@concentra/gpu';
-import { createAdminApi } from '../src/bootstrap';
-import { issueToken, type Principal } from '@concentra/auth';
+
+import { type Principal } from '@concentra/auth';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
+import { bearer, startApi } from './api.support';
 
 /** The GPU pool over HTTP, on real PostgreSQL: register capacity, read the pool over time, access rules. */
 describe('GPU pool API (/v1/gpu)', () => {
   let database: TestDatabase;
   let api: INestApplication;
-  const token = (role: Principal['role'], org?: string) => `Bearer ${issueToken({ sub: `${role}-1`, role, org }, DEVELOPMENT_JWT_SECRET, 'concentra')}`;
+  const token = (role: Principal['role'], org?: string) => bearer({ sub: `${role}-1`, role, org });
   const pm = token('program_manager');
   const capacity = {
     id: 'north-h100',
@@ -27,9 +28,7 @@ describe('GPU pool API (/v1/gpu)', () => {
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    Object.assign(process.env, { DATABASE_URL: database.url, TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS, MIGRATIONS_RUN: 'false' });
-    api = await createAdminApi(['error', 'warn']);
-    await api.init();
+    api = await startApi(database);
   });
   afterAll(async () => {
     await api?.close();

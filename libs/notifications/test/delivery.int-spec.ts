@@ -1,13 +1,14 @@
 import type { INestApplication } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
-import { DEVELOPMENT_JWT_SECRET } from '@concentra/config';
+
 import { defaultPolicy, type ProgramPolicy } from '@concentra/domain';
 import { Directory, NotificationActivities, NotificationRelay, DEFAULT_RETRY, retryDelayMs } from '@concentra/notifications';
 import { startSmtpSink, type SmtpSink } from '@concentra/tools/smtp-sink';
-import { createAdminApi } from '../../../apps/admin-api/src/bootstrap';
-import { issueToken, type Principal } from '@concentra/auth';
+
+import { type Principal } from '@concentra/auth';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
+import { bearer, startApi } from '../../../apps/admin-api/test/api.support';
 import { openWithApplicants, pm, reviewAll } from '../../domain/src/cycle/testing';
 import { recordCycle, startWebhookReceiver, TestClock, type WebhookReceiver } from './loopback';
 
@@ -21,7 +22,7 @@ describe('notification delivery (SMTP, Standard Webhooks, retries, dead letters,
   const hooks: Record<string, WebhookReceiver> = {};
   const oldSecret = `whsec_${randomBytes(24).toString('base64')}`;
   const newSecret = `whsec_${randomBytes(24).toString('base64')}`;
-  const token = (role: Principal['role']) => `Bearer ${issueToken({ sub: `${role}-1`, role, org: role === 'applicant' ? 'org-a1' : undefined }, DEVELOPMENT_JWT_SECRET, 'concentra')}`;
+  const token = (role: Principal['role']) => bearer({ sub: `${role}-1`, role, org: role === 'applicant' ? 'org-a1' : undefined });
   const program = 'ko-ai';
   const cycleId = `cycle:${program}:2027`;
   let clock: TestClock;
@@ -31,9 +32,7 @@ describe('notification delivery (SMTP, Standard Webhooks, retries, dead letters,
     database = await createTestDatabase();
     smtp = await startSmtpSink();
     for (const team of ['a2', 'a3', 'a4']) hooks[team] = await startWebhookReceiver(oldSecret);
-    Object.assign(process.env, { DATABASE_URL: database.url, TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS, MIGRATIONS_RUN: 'false' });
-    api = await createAdminApi(['error', 'warn']);
-    await api.init();
+    api = await startApi(database);
   });
   afterAll(async () => {
     await relay?.stop();
