@@ -143,18 +143,17 @@ export type RecordGpusWithheld = Cmd<'RecordGpusWithheld', { applicationId: stri
 /** A grant that was refused or partly served now holds all it asked for (topped up). */
 export type RecordGpusServed = Cmd<'RecordGpusServed', { applicationId: string; grantId: string; served: number }>;
 export type RecordGrantEnded = Cmd<'RecordGrantEnded', { applicationId: string; grantId: string; reason: string; gpuHoursUsed?: number }>;
-export type RecordProcurementContract = Cmd<
-  'RecordProcurementContract',
-  {
-    contractId: string;
-    applicationId: string;
-    agency: string;
-    model: string;
-    term: { start: string; end: string };
-    amount: { value: number; currency: string };
-    budgetLine: string;
-  }
->;
+/** A public-use contract for a finalist's model, as the program manager records it. */
+export interface ProcurementContract {
+  contractId: string;
+  applicationId: string;
+  agency: string;
+  model: string;
+  term: { start: string; end: string };
+  amount: { value: number; currency: string };
+  budgetLine: string;
+}
+export type RecordProcurementContract = Cmd<'RecordProcurementContract', ProcurementContract>;
 export type RecordReleaseDeclaration = Cmd<
   'RecordReleaseDeclaration',
   { applicationId: string; repository: string; licence: string; artifacts: Artifact[] }

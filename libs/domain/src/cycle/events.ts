@@ -6,7 +6,7 @@ import type { ProgramPolicy } from '../policy/schema';
 import type { GpuAllocation } from '../policy/schema';
 import type { RankFacts, RankingRecord } from '../scoring/record';
 import type { Verdict } from '../scoring/weighted';
-import type { Actor, Artifact, Organisation, PanelMember, WithheldGpus } from './commands';
+import type { Actor, Artifact, Organisation, PanelMember, ProcurementContract, WithheldGpus } from './commands';
 import type { DeadlineKind } from './deadlines';
 
 /**
@@ -221,20 +221,7 @@ export type RefillEntrantsSelected = Ev<
   }
 >;
 export type ProcurementOpened = Ev<'ProcurementOpened', { stageIndex: number; finalists: string[]; openedAt: string; contractsDueAt: string; releaseDueAt: string }>;
-export type ProcurementAwarded = Ev<
-  'ProcurementAwarded',
-  {
-    contractId: string;
-    applicationId: string;
-    agency: string;
-    model: string;
-    term: { start: string; end: string };
-    amount: { value: number; currency: string };
-    budgetLine: string;
-    recordedBy: string;
-    at: string;
-  }
->;
+export type ProcurementAwarded = Ev<'ProcurementAwarded', ProcurementContract & { recordedBy: string; at: string }>;
 export type ProcurementDeadlinePassed = Ev<
   'ProcurementDeadlinePassed',
   { deadline: 'procurement_contracts_due' | 'release_due'; missing: string[]; at: string }
