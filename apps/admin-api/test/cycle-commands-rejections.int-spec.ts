@@ -10,7 +10,7 @@ import { applicant, auditor, bearer, company, eventually, expectStatus, panel, p
  * they were. The review round is long here: no timer moves the cycle while the test probes it.
  */
 describe('cycle commands: refusals change nothing', () => {
-  const { slug, year, id, h, post, liveStage } = cycleUnderTest('refusals', 2028);
+  const { slug, year, id, h, post, liveStage, taskQueue } = cycleUnderTest('refusals', 2028);
 
   let accepted = 0;
   const ok = async (send: Promise<Response>, status: number, events: string[], stage: string) => {
@@ -67,7 +67,7 @@ describe('cycle commands: refusals change nothing', () => {
     const program = expectStatus(await h.http().get(`/v1/programs/${slug}`).set('Authorization', pm), 200).body as { policy: Record<string, unknown>; policyHash: string };
     await h.client.workflow.start('programCycleOpeningLater', {
       workflowId: nextYear,
-      taskQueue: `cycle-refusals-${slug}`,
+      taskQueue,
       args: [{ programSlug: slug, year: year + 1, policy: program.policy, policyHash: program.policyHash, startedBy: { role: 'program_manager', subject: 'pm-1' } }, new Date().toISOString(), 'P1Y'],
     });
     const notOpen = expectStatus(await h.http().post(`/v1/cycles/${nextYear}/applications`).set('Authorization', applicant('org-a')).send({ title: 'Early', lead: company('org-a') }), 409);

@@ -180,9 +180,10 @@ export function expectStatus<R extends { status: number; body: unknown }>(res: R
 export function cycleUnderTest(prefix: string, year: number) {
   const slug = `${prefix}-${randomBytes(3).toString('hex')}`;
   const id = cycleWorkflowId(slug, year);
+  const taskQueue = `cycle-${slug}`;
   let harness: Harness | undefined;
   beforeAll(async () => {
-    harness = await startHarness(`cycle-${slug}`);
+    harness = await startHarness(taskQueue);
   });
   afterAll(async () => {
     await harness?.close();
@@ -212,5 +213,5 @@ export function cycleUnderTest(prefix: string, year: number) {
   const get = (path: string, auth: string) => h.http().get(`/v1/cycles/${id}${path}`).set('Authorization', auth);
   const liveStage = async () => (expectStatus(await get('', auditor), 200).body.live?.stage as string | undefined);
   const waitForStage = (stage: string, timeoutMs = 60_000) => eventually(`stage "${stage}"`, async () => (await liveStage()) === stage, timeoutMs);
-  return { slug, year, id, h, post, get, liveStage, waitForStage };
+  return { slug, year, id, taskQueue, h, post, get, liveStage, waitForStage };
 }
