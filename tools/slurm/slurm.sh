@@ -180,12 +180,26 @@ port_in_use() {
   ss -Hltn "sport = :$1" 2>/dev/null | grep -q .
 }
 
+# The Slurm daemon holding a port whose checkout was deleted under it (its working directory is
+# gone): an orphan of an earlier run, e.g. a CI clone removed while its tests were killed.
+orphan_on_port() { # port name
+  local pid
+  pid="$(ss -Hltnp "sport = :$1" 2>/dev/null | grep -o 'pid=[0-9]*' | head -n1 | cut -d= -f2)"
+  [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$2" ] &&
+    [[ "$(readlink "/proc/$pid/cwd" 2>/dev/null)" == *" (deleted)" ]] && printf '%s\n' "$pid"
+}
+
 # A port held by anything but our own daemon means another Slurm (or something else) is there:
-# stop before touching the database.
+# stop before touching the database. An orphaned Slurm daemon of a deleted checkout is stopped.
 preflight_ports() {
-  local pair name port
+  local pair name port orphan
   for pair in slurmctld:$CTLD_PORT slurmd:$SLURMD_PORT slurmdbd:$DBD_PORT; do
     name="${pair%%:*}"; port="${pair##*:}"
+    if port_in_use "$port" && ! is_running "$name" && orphan="$(orphan_on_port "$port" "$name")"; then
+      log "stopping $name (pid $orphan) left on port $port by a deleted checkout"
+      kill "$orphan" 2>/dev/null || true
+      poll "port $port to be free" "$WAIT" bash -c "! ss -Hltn 'sport = :$port' | grep -q ."
+    fi
     if port_in_use "$port" && ! is_running "$name"; then
       die "port $port ($name) is taken by another process; set CONCENTRA_SLURM_PORT_BASE (and, for a second cluster, CONCENTRA_SLURM_CLUSTER and CONCENTRA_SLURM_DB)"
     fi
