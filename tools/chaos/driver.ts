@@ -132,7 +132,9 @@ export class CycleDriver {
       if (Date.now() > deadline) return finish({ started: true, workflowStatus: status, result: null, stoppedBecause: 'timeout' });
       const live = await this.status();
       if (live) {
+        // Answering again: a task that failed while a worker was down is no wedge to report.
         failingSince = null;
+        this.wedgedBy = null;
         const owed = live.stage === 'call' ? [] : await this.owed();
         if (owed) await this.act(live, owed);
       } else if (Date.now() - lastHistoryLook > 10_000) {
