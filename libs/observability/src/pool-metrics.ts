@@ -13,7 +13,10 @@ export function registerDatabaseGauges(db: DataSource): void {
     return rows.map((r) => ({ labels: { projection: r.projection }, value: Number(r.lag) }));
   });
   scrapedGauge('concentra_outbox_backlog', 'Notifications waiting for delivery', [], async () => {
-    const [row] = (await db.query(`SELECT count(*) AS n FROM notification_outbox WHERE delivered_at IS NULL`)) as { n: string }[];
+    // Not yet addressed to anyone, plus addressed and still being tried (dead letters are counted apart).
+    const [row] = (await db.query(
+      `SELECT (SELECT count(*) FROM notification_outbox WHERE addressed_at IS NULL) + (SELECT count(*) FROM notification_deliveries WHERE status = 'pending') AS n`,
+    )) as { n: string }[];
     return [{ value: Number(row.n) }];
   });
   scrapedGauge('concentra_gpu_pool_capacity', 'GPUs registered in the pool (capacity not yet ended), by type', ['gpu_type'], async () => {

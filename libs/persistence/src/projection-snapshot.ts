@@ -4,6 +4,16 @@ import { canonicalJson } from '@concentra/domain';
 /** Tables that are not projections: the store itself, its bookkeeping and TypeORM's. */
 const NOT_PROJECTIONS = new Set(['events', 'projection_checkpoints', 'migrations', 'typeorm_metadata']);
 
+/**
+ * What the notification relay writes while it delivers: its own table, and the outbox columns
+ * that say a row was picked up. A rebuild never touches them, and the relay keeps writing them
+ * while a snapshot is taken, so they are no part of what a projection must reproduce.
+ */
+const DELIVERY_STATE: Record<string, readonly string[] | 'table'> = {
+  notification_deliveries: 'table',
+  notification_outbox: ['addressed_at'],
+};
+
 export type ProjectionSnapshot = Record<string, string[]>;
 
 /**
@@ -12,7 +22,7 @@ export type ProjectionSnapshot = Record<string, string[]>;
  * included without anyone listing them here.
  */
 export async function snapshotProjectionTables(db: DataSource | EntityManager, options: { exclude?: string[] } = {}): Promise<ProjectionSnapshot> {
-  const exclude = new Set([...NOT_PROJECTIONS, ...(options.exclude ?? [])]);
+  const exclude = new Set([...NOT_PROJECTIONS, ...Object.keys(DELIVERY_STATE).filter((t) => DELIVERY_STATE[t] === 'table'), ...(options.exclude ?? [])]);
   const tables = ((await db.query(
     `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name`,
   )) as { table_name: string }[])
@@ -21,7 +31,9 @@ export async function snapshotProjectionTables(db: DataSource | EntityManager, o
   const snapshot: ProjectionSnapshot = {};
   for (const table of tables) {
     const rows = (await db.query(`SELECT * FROM "${table.replace(/"/g, '""')}"`)) as Record<string, unknown>[];
-    snapshot[table] = rows.map((row) => canonicalJson(plain(row))).sort();
+    const skipped = DELIVERY_STATE[table];
+    const columns = Array.isArray(skipped) ? new Set(skipped) : new Set<string>();
+    snapshot[table] = rows.map((row) => canonicalJson(plain(row, columns))).sort();
   }
   return snapshot;
 }
@@ -38,6 +50,6 @@ export function diffSnapshots(before: ProjectionSnapshot, after: ProjectionSnaps
   });
 }
 
-function plain(row: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(row).map(([k, v]) => [k, v instanceof Date ? v.toISOString() : typeof v === 'bigint' ? v.toString() : v]));
+function plain(row: Record<string, unknown>, skipped: ReadonlySet<string>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(row).filter(([k]) => !skipped.has(k)).map(([k, v]) => [k, v instanceof Date ? v.toISOString() : typeof v === 'bigint' ? v.toString() : v]));
 }
