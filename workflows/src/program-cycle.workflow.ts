@@ -8,6 +8,7 @@ import {
   isCancellation,
   log,
   makeContinueAsNewFunc,
+  patched,
   setHandler,
   sleep,
   startChild,
@@ -29,6 +30,7 @@ import {
   owed,
   remindersDue,
   stagesAfter,
+  teamsAwaitingNotice,
   type CycleCommand,
   type CycleEvent,
   type CycleState,
@@ -73,6 +75,17 @@ const EVENTS_PER_RUN = 1_000;
 const HISTORY_PER_RUN = 6_000;
 /** How often a cycle waiting for released grants to report asks whether they are still there. */
 const AWAITED_GRANT_CHECK = '10 minutes';
+/**
+ * Objection windows that start on notice (policy `objections.windowStartsAt: notified`): the cycle
+ * asks the outbox whether the decision's notices were delivered, a minute after the decision and
+ * then twice as long each time, at most hourly, until every affected team's window has started or
+ * the policy's bound (`notifiedWithin`, a deadline) starts the rest. The window starts at the check
+ * that finds the delivery (workflow time, never earlier than the delivery), so a team always has at
+ * least the policy's days after its notice. Cycles recorded before this ask nothing (patched).
+ */
+const NOTICE_WINDOW_PATCH = 'objection-window-starts-on-notice';
+const FIRST_NOTICE_CHECK_MS = 60_000;
+const LAST_NOTICE_CHECK_MS = 3_600_000;
 
 /**
  * One program year, `cycle:<program>:<year>`, as an interpreter of the domain's cycle decider:
@@ -120,6 +133,8 @@ export async function programCycle(input: CycleInput, carry?: CycleCarry): Promi
   const wakeAlarm = new Alarm();
   let draining = false;
   const checkAlarm = new Alarm();
+  const noticeAlarm = new Alarm();
+  let noticeChecks = { of: '', count: 0 };
 
   setHandler(cycleStatusQuery, () => {
     const deadline = nextDeadline(state);
@@ -173,7 +188,10 @@ export async function programCycle(input: CycleInput, carry?: CycleCarry): Promi
       const wake = nextWake(state, remindersThrough);
       wakeAlarm.set(wakeKey(wake), wake && { at: wake.at });
       checkAlarm.set(grants.awaitingRelease().length > 0 ? 'check' : null, { after: AWAITED_GRANT_CHECK });
-      await condition(() => versionOf(state) !== version || grants.inbox.length > 0 || wakeAlarm.fired || checkAlarm.fired);
+      const watch = noticeWatch();
+      if (watch && watch.of !== noticeChecks.of) noticeChecks = { of: watch.of, count: 0 };
+      noticeAlarm.set(watch && `notice:${watch.of}:${noticeChecks.count}`, { after: Math.min(FIRST_NOTICE_CHECK_MS * 2 ** noticeChecks.count, LAST_NOTICE_CHECK_MS) });
+      await condition(() => versionOf(state) !== version || grants.inbox.length > 0 || wakeAlarm.fired || checkAlarm.fired || noticeAlarm.fired);
       if (wakeAlarm.fired) {
         // It fired for what it was armed for; if a command meanwhile changed what comes next, that
         // purpose no longer stands and the loop arms the alarm for the one that does.
@@ -182,6 +200,7 @@ export async function programCycle(input: CycleInput, carry?: CycleCarry): Promi
         if (fired === wakeKey(current)) await onWake(current!);
       }
       if (checkAlarm.take()) await grants.checkAwaited();
+      if (noticeAlarm.take()) await checkNotices();
     }
     await condition(allHandlersFinished);
     return { stage: state.stage, eventsRecorded: recorder.recorded, nextCycleId: await scheduleNextCycle(input, state) };
@@ -204,6 +223,26 @@ export async function programCycle(input: CycleInput, carry?: CycleCarry): Promi
       }
     });
     throw error;
+  }
+
+  /** The decision whose affected teams' windows wait for their notice, if any (only cycles whose policy says so reach `patched`). */
+  function noticeWatch(): { of: string; decisionKey: string; decidedAt: string; teams: string[] } | null {
+    const teams = teamsAwaitingNotice(state);
+    if (teams.length === 0 || state.stage === 'not_started' || !state.decision?.outcome || !patched(NOTICE_WINDOW_PATCH)) return null;
+    const { key, outcome } = state.decision;
+    return { of: `${key}@${outcome.decidedAt}`, decisionKey: key, decidedAt: outcome.decidedAt, teams };
+  }
+
+  /** The notice check fired: the teams whose notice the outbox shows delivered have their windows started. */
+  async function checkNotices(): Promise<void> {
+    const watch = noticeWatch();
+    if (!watch) return;
+    noticeChecks = { of: watch.of, count: noticeChecks.count + 1 };
+    const told = await notifications.teamsNotified({ cycleId, decisionKey: watch.decisionKey, decidedAt: watch.decidedAt, applicationIds: watch.teams });
+    if (told.length === 0) return;
+    const command: CycleCommand = { type: 'RecordTeamsNotified', actor: SYSTEM, data: { decisionKey: watch.decisionKey, applicationIds: told } };
+    // Commands applied meanwhile (every team answered, the bound passed) may have made it moot.
+    await apply(command, nowIso(), (s) => teamsAwaitingNotice(s).some((id) => told.includes(id)));
   }
 
   /**

@@ -57,6 +57,8 @@ function cycleSentence(e: CycleEvent): string | undefined {
       return `"${e.data.applicationId}" objected to ${e.data.decisionKey}: ${e.data.grounds}`;
     case 'ObjectionWaived':
       return `"${e.data.applicationId}" waived its objection to ${e.data.decisionKey}`;
+    case 'ObjectionWindowStarted':
+      return `objection window of ${e.data.decisionKey} started for ${list(e.data.applicationIds)} (${e.data.notified ? 'notice delivered' : 'not reached in time'})${e.data.windowEndsAt ? `; open until ${e.data.windowEndsAt}` : ''}`;
     case 'ObjectionWindowClosed':
       return `objection window of ${e.data.decisionKey} closed${e.data.early ? ' early' : ''}; pending: ${list(e.data.pending)}`;
     case 'ObjectionDecided':
@@ -112,7 +114,7 @@ function cycleSentence(e: CycleEvent): string | undefined {
     case 'CycleClosed':
       return `cycle closed (${words(e.data.outcome)}); finalists ${list(e.data.finalists)}`;
     case 'CycleCancelled':
-      return `cycle cancelled by ${e.data.by} during ${e.data.stage}: ${e.data.reason}`;
+      return `cycle cancelled by ${e.data.by} during ${e.data.stage}: ${e.data.reason}${e.data.affected ? `; teams told: ${list(e.data.affected)}` : ''}`;
     default:
       return undefined;
   }

@@ -25,7 +25,7 @@ export { decide } from './cycle/decide';
 export { admit } from './cycle/admit';
 export { rankRound, closingRanking, excludesBelowMinimum, liveInRound, missingScores } from './cycle/pipeline';
 export { callCandidates, nextCycleOpensAt } from './cycle/stage-basis';
-export { decisionPool } from './cycle/decision-flow';
+export { decisionPool, teamsAwaitingNotice } from './cycle/decision-flow';
 export * from './cycle/next-year';
 export * from './cycle/decision-rules';
 export { roundSheets, encodeSheet, decodeSheet } from './cycle/sheets';

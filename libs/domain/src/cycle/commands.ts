@@ -159,6 +159,8 @@ export type RecordReleaseDeclaration = Cmd<
   { applicationId: string; repository: string; licence: string; artifacts: Artifact[] }
 >;
 export type CancelCycle = Cmd<'CancelCycle', { reason: string }>;
+/** The workflow found the decision's notice delivered to these affected teams: their objection window starts. */
+export type RecordTeamsNotified = Cmd<'RecordTeamsNotified', { decisionKey: string; applicationIds: string[] }>;
 
 export type CycleCommand =
   | OpenCall
@@ -185,7 +187,8 @@ export type CycleCommand =
   | RecordGpusServed
   | RecordProcurementContract
   | RecordReleaseDeclaration
-  | CancelCycle;
+  | CancelCycle
+  | RecordTeamsNotified;
 
 export type CycleCommandType = CycleCommand['type'];
 
@@ -217,7 +220,7 @@ export const PERSON_COMMAND_TYPES = [
 export type PersonCommandType = (typeof PERSON_COMMAND_TYPES)[number];
 
 /** Commands the cycle workflow gives itself: never an Update from outside. */
-export const SYSTEM_COMMAND_TYPES = ['OpenCall', 'DeadlinePassed', 'RecordGrantStarted', 'RecordGrantEnded', 'RecordGpusWithheld', 'RecordGpusServed'] as const satisfies readonly CycleCommandType[];
+export const SYSTEM_COMMAND_TYPES = ['OpenCall', 'DeadlinePassed', 'RecordGrantStarted', 'RecordGrantEnded', 'RecordGpusWithheld', 'RecordGpusServed', 'RecordTeamsNotified'] as const satisfies readonly CycleCommandType[];
 
 export const COMMAND_TYPES = [...SYSTEM_COMMAND_TYPES, ...PERSON_COMMAND_TYPES] as const;
 

@@ -8,6 +8,7 @@ export const DEADLINE_KINDS = [
   'evaluation_submission_due',
   'evaluation_scoring_due',
   'narrowing_approval_due',
+  'objection_notice_due',
   'objection_window_end',
   'objection_decision_due',
   'extension_end',

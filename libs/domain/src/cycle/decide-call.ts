@@ -147,7 +147,9 @@ export function cancelCycle(state: CycleState, cmd: CancelCycle, now: string): C
   requireRole(cmd.actor, 'program_manager', 'system');
   const s = requireRunning(state);
   const reason = requireText(cmd.data.reason, 'reason');
-  return [{ type: 'CycleCancelled', data: { reason, by: cmd.actor.subject, at: now, stage: s.stage } }];
+  // Every team the cycle still holds (applied and waiting, or funded) is told, not only the managers.
+  const affected = applicationIds(s, (a) => a.status === 'submitted' || a.status === 'active');
+  return [{ type: 'CycleCancelled', data: { reason, by: cmd.actor.subject, at: now, stage: s.stage, affected } }];
 }
 
 /** The applications still in the call (not withdrawn), in the order they came. */

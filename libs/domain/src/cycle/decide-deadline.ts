@@ -12,7 +12,7 @@ import type { DeadlinePassed } from './commands';
 import { DEADLINE_KINDS, type DeadlineKind } from './deadlines';
 import type { CycleEvent } from './events';
 import { chain, requireRole, requireRunning } from './guards';
-import { closeObjectionWindow, selectRefillEntrants, takeDecision } from './decision-flow';
+import { closeObjectionWindow, selectRefillEntrants, startObjectionWindow, takeDecision, teamsAwaitingNotice } from './decision-flow';
 import { liveApplications } from './decide-call';
 import { closeScoringRound, enterStage } from './pipeline';
 import { closeCycle } from './stage-basis';
@@ -73,6 +73,18 @@ function onDeadline(s: RunningCycle, kind: DeadlineKind, now: string): CycleEven
         for (const id of missing) events.push({ type: 'TeamEliminated', data: { applicationId: id, round: round.round, reason: 'no_submission', decisionKey: null, at: now } });
       }
       return events;
+    }
+    case 'objection_notice_due': {
+      // Some affected teams were not reached in time: their window starts anyway (nothing waits on
+      // an unreachable mailbox), and the program managers are told whom the notice did not reach.
+      const unreached = teamsAwaitingNotice(s);
+      if (unreached.length === 0) return [];
+      return chain(s, startObjectionWindow(s, unreached, false, now), () => [
+        {
+          type: 'EscalationRaised',
+          data: { reason: 'teams_not_notified', subject: unreached.join(','), details: `the decision's notice reached no one of ${unreached.length} team(s); their objection window started without it`, raisedAt: now, heldDeadline: null },
+        },
+      ]);
     }
     case 'objection_window_end':
       return closeObjectionWindow(s, now, false);

@@ -7,12 +7,13 @@ import type {
   ObjectToDecision,
   OverrideNarrowing,
   OverrideSelection,
+  RecordTeamsNotified,
   SelectRefillEntrants,
   WaiveObjection,
 } from './commands';
 import type { CycleEvent } from './events';
 import { chain, distinct, requireApplication, requireLeadOrganisation, requireRole, requireRunning, requireStage, requireText } from './guards';
-import { closeObjectionWindow, finalizeDecision, rerunDecision, selectRefillEntrants, takeDecision } from './decision-flow';
+import { closeObjectionWindow, finalizeDecision, rerunDecision, selectRefillEntrants, startObjectionWindow, takeDecision } from './decision-flow';
 import type { CycleState, DecisionRecord, RunningCycle } from './state';
 
 export function pendingDecision(s: RunningCycle, kind: DecisionRecord['kind']): DecisionRecord {
@@ -169,4 +170,12 @@ export function selectRefill(state: CycleState, cmd: SelectRefillEntrants, now: 
   const rationale = optionalText(cmd.data.rationale);
   if (!same && !rationale) fail('validation_failed', 'a rationale is required when the selection differs from the ranking', 'rationale');
   return selectRefillEntrants(s, ids, { by: cmd.actor.subject, at: now, ...(rationale ? { rationale } : {}) }, rationale, now);
+}
+
+/** The workflow found the decision's notice delivered to these teams: their windows start now (a stale or repeated report changes nothing). */
+export function recordTeamsNotified(state: CycleState, cmd: RecordTeamsNotified, now: string): CycleEvent[] {
+  requireRole(cmd.actor, 'system');
+  const s = requireRunning(state);
+  if (s.stage !== 'objection' || s.decision?.key !== cmd.data?.decisionKey || !Array.isArray(cmd.data.applicationIds)) return [];
+  return startObjectionWindow(s, cmd.data.applicationIds, true, now);
 }

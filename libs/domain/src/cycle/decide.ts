@@ -14,7 +14,7 @@ import { assertStorableCommand } from '../shared/storable';
 import type { CycleCommand } from './commands';
 import { approveMembershipChange, cancelCycle, openCall, submitApplication, withdrawApplication } from './decide-call';
 import { deadlinePassed } from './decide-deadline';
-import { approveNarrowing, approveSelection, decideObjection, objectToDecision, overrideNarrowing, overrideSelection, selectRefill, waiveObjection } from './decide-decisions';
+import { approveNarrowing, approveSelection, decideObjection, objectToDecision, overrideNarrowing, overrideSelection, recordTeamsNotified, selectRefill, waiveObjection } from './decide-decisions';
 import { recordGpusServed, recordGpusWithheld, recordGrantEnded, recordGrantStarted, recordProcurementContract, recordReleaseDeclaration, setGrantGpus } from './decide-grant';
 import { declareConflict, submitEvaluationScores, submitModel, submitReview } from './decide-scoring';
 import type { CycleEvent } from './events';
@@ -77,6 +77,8 @@ export function decide(command: CycleCommand, state: CycleState, now: string): C
       return recordReleaseDeclaration(state, command, at);
     case 'CancelCycle':
       return cancelCycle(state, command, at);
+    case 'RecordTeamsNotified':
+      return recordTeamsNotified(state, command, at);
     default: {
       const never: never = command;
       throw new DomainError('validation_failed', `unknown command type ${JSON.stringify((never as { type?: unknown }).type)}`, 'type');

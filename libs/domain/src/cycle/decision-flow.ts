@@ -5,7 +5,7 @@
  */
 import type { RefillStage } from '../policy/schema';
 import type { RankFacts } from '../scoring/record';
-import { addDays, resolveDue } from '../shared/time';
+import { addDays, addDuration, resolveDue } from '../shared/time';
 import type { Approval, CycleEvent, DecisionBasis } from './events';
 import { decisionOutcome } from './decision-rules';
 import { gpusByTeam } from './grant-gpus';
@@ -13,7 +13,7 @@ import { chain } from './guards';
 import { enterStage, liveInRound } from './pipeline';
 import { proposeNarrowing, proposeSelection } from './proposals';
 import { callCandidates, grantStage } from './stage-basis';
-import { applicationIds, type RunningCycle } from './state';
+import { applicationIds, type CycleState, type RunningCycle } from './state';
 
 /** What a decision event records of the ranking it was taken on. */
 function basisOf(facts: RankFacts | null | undefined): DecisionBasis {
@@ -39,7 +39,11 @@ export function takeDecision(s: RunningCycle, kept: string[], approval: Approval
   const dec = s.decision!;
   const { kept: liveKept, dropped } = decisionOutcome(kept, decisionPool(s, dec.kind, dec.roundKey));
   const windowApplies = s.policy.objections.appliesTo.includes(dec.kind) && dropped.length > 0;
-  const objectionWindowEndsAt = windowApplies ? addDays(now, s.policy.objections.windowDays) : null;
+  const onNotice = windowApplies && s.policy.objections.windowStartsAt === 'notified';
+  const objectionWindowEndsAt = windowApplies && !onNotice ? addDays(now, s.policy.objections.windowDays) : null;
+  const objectionWindow = windowApplies
+    ? { startsOn: onNotice ? ('notified' as const) : ('decision' as const), days: s.policy.objections.windowDays, notifiedBy: onNotice ? addDuration(now, s.policy.objections.notifiedWithin ?? NOTIFIED_WITHIN) : null }
+    : undefined;
   const common = {
     decisionKey: dec.key,
     ...basisOf(s.rounds[dec.roundKey]?.result),
@@ -49,12 +53,38 @@ export function takeDecision(s: RunningCycle, kept: string[], approval: Approval
     rationale,
     decidedAt: now,
     objectionWindowEndsAt,
+    ...(objectionWindow ? { objectionWindow } : {}),
   };
   const event: CycleEvent =
     dec.kind === 'selection'
       ? { type: 'AwardeesSelected', data: { ...common, awardees: liveKept, notSelected: dropped } }
       : { type: 'TeamsNarrowed', data: { ...common, round: dec.round, kept: liveKept, dropped, plannedKeep: dec.plannedKeep } };
   return windowApplies ? [event] : chain(s, [event], (next) => finalizeDecision(next, now));
+}
+
+/** How long a window that starts on notice waits for an unreached team when the policy does not say. */
+export const NOTIFIED_WITHIN = 'P3D';
+
+/** The affected teams whose window waits for their notice (policy `windowStartsAt: notified`). */
+export function teamsAwaitingNotice(s: CycleState): string[] {
+  if (s.stage !== 'objection') return [];
+  const dec = s.decision;
+  if ( !dec?.outcome || dec.windowClosed || !dec.windowStarts) return [];
+  return dec.outcome.dropped.filter((id) => !(id in dec.windowStarts!));
+}
+
+/**
+ * The window opens for `teams` at `now`: their notice was delivered, or (`notified: false`) the
+ * policy's bound passed first. Once every affected team's window has started, the decision's window
+ * ends `days` after the last start, so each team has at least the policy's days after its notice.
+ */
+export function startObjectionWindow(s: RunningCycle, teams: string[], notified: boolean, now: string): CycleEvent[] {
+  const dec = s.decision!;
+  const waiting = teamsAwaitingNotice(s);
+  const starting = waiting.filter((id) => teams.includes(id));
+  if (starting.length === 0) return [];
+  const windowEndsAt = starting.length === waiting.length ? addDays(now, s.policy.objections.windowDays) : null;
+  return [{ type: 'ObjectionWindowStarted', data: { decisionKey: dec.key, applicationIds: starting, notified, startedAt: now, windowEndsAt } }];
 }
 
 /** No objection stands in the way: the decision takes effect and the pipeline moves on. */

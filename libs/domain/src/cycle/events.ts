@@ -35,7 +35,8 @@ export type EscalationReason =
   | 'fewer_candidates_than_minimum'
   | 'procurement_overdue'
   | 'release_overdue'
-  | 'gpus_withheld';
+  | 'gpus_withheld'
+  | 'teams_not_notified';
 
 type Ev<T extends string, D> = { type: T; data: D };
 
@@ -111,7 +112,13 @@ interface DecisionApproval {
   overridden: boolean;
   rationale: string | null;
   decidedAt: string;
+  /** Null while the window waits for the affected teams' notices (`windowStartsOn: 'notified'`). */
   objectionWindowEndsAt: string | null;
+  /**
+   * Recorded when a window applies (decisions since notice-started windows exist): when it starts,
+   * its length, and (`notified`) the instant it starts anyway for a team not reached by then.
+   */
+  objectionWindow?: { startsOn: 'decision' | 'notified'; days: number; notifiedBy: string | null };
 }
 
 export type AwardeesSelected = Ev<
@@ -138,6 +145,15 @@ export type TeamsNarrowed = Ev<
 >;
 export type ObjectionFiled = Ev<'ObjectionFiled', { decisionKey: string; applicationId: string; grounds: string; by: string; filedAt: string }>;
 export type ObjectionWaived = Ev<'ObjectionWaived', { decisionKey: string; applicationId: string; by: string; at: string }>;
+/**
+ * The window opened for these affected teams: their decision notice was delivered (`notified`), or
+ * the policy's bound passed first. `windowEndsAt` is set once every affected team's window has
+ * started: the decision's window then ends `days` after the last of them.
+ */
+export type ObjectionWindowStarted = Ev<
+  'ObjectionWindowStarted',
+  { decisionKey: string; applicationIds: string[]; notified: boolean; startedAt: string; windowEndsAt: string | null }
+>;
 export type ObjectionWindowClosed = Ev<'ObjectionWindowClosed', { decisionKey: string; early: boolean; closedAt: string; pending: string[]; decisionDueAt: string | null }>;
 export type ObjectionDecided = Ev<'ObjectionDecided', { decisionKey: string; applicationId: string; upheld: boolean; reasoning: string; by: string; at: string }>;
 export type GrantPeriodStarted = Ev<
@@ -237,7 +253,8 @@ export type CycleClosed = Ev<
     nextCycleOpensAt: string | null;
   }
 >;
-export type CycleCancelled = Ev<'CycleCancelled', { reason: string; by: Actor['subject']; at: string; stage: string }>;
+/** `affected`: the live applications (submitted or funded) told of it; absent in cycles cancelled before it was recorded. */
+export type CycleCancelled = Ev<'CycleCancelled', { reason: string; by: Actor['subject']; at: string; stage: string; affected?: string[] }>;
 
 export type CycleEvent =
   | CallOpened
@@ -258,6 +275,7 @@ export type CycleEvent =
   | TeamsNarrowed
   | ObjectionFiled
   | ObjectionWaived
+  | ObjectionWindowStarted
   | ObjectionWindowClosed
   | ObjectionDecided
   | GrantPeriodStarted

@@ -157,7 +157,7 @@ function apply(s: RunningCycle, event: CycleEvent): RunningCycle {
         windowClosed: false,
         objections: {},
       };
-      const cleared = clearDeadlines(s, 'objection_window_end', 'objection_decision_due');
+      const cleared = clearDeadlines(s, 'objection_notice_due', 'objection_window_end', 'objection_decision_due');
       return enteredStage({ ...withDeadline(cleared, 'selection_approval_due', d.approvalDueAt), decision }, 'selection', d.stageIndex);
     }
     case 'NarrowingProposed': {
@@ -178,7 +178,7 @@ function apply(s: RunningCycle, event: CycleEvent): RunningCycle {
         windowClosed: false,
         objections: {},
       };
-      const cleared = clearDeadlines(s, 'evaluation_scoring_due', 'objection_window_end', 'objection_decision_due');
+      const cleared = clearDeadlines(s, 'evaluation_scoring_due', 'objection_notice_due', 'objection_window_end', 'objection_decision_due');
       const closed = updateRound(cleared, d.roundKey, (r) => ({ ...closeRound(r, rankFacts(d.result)), record: d.result }));
       return { ...withDeadline(closed, 'narrowing_approval_due', d.approvalDueAt), decision, stage: 'narrowing' };
     }
@@ -187,16 +187,29 @@ function apply(s: RunningCycle, event: CycleEvent): RunningCycle {
       const d = event.data;
       const kept = event.type === 'AwardeesSelected' ? event.data.awardees : event.data.kept;
       const dropped = event.type === 'AwardeesSelected' ? event.data.notSelected : event.data.dropped;
+      // A window that starts on notice: open, with no end yet, until the affected teams are told (or the bound passes).
+      const notifiedBy = d.objectionWindow?.startsOn === 'notified' ? d.objectionWindow.notifiedBy : null;
+      const { windowStarts: _previous, ...earlier } = s.decision!;
       const decision: DecisionRecord = {
-        ...s.decision!,
+        ...earlier,
         outcome: { kept, dropped, overridden: d.overridden, decidedAt: d.decidedAt },
         objectionWindowEndsAt: d.objectionWindowEndsAt,
-        windowClosed: d.objectionWindowEndsAt === null,
+        windowClosed: d.objectionWindowEndsAt === null && notifiedBy === null,
         objections: {},
+        ...(notifiedBy ? { windowStarts: {} } : {}),
       };
       const cleared = clearDeadlines(s, 'selection_approval_due', 'narrowing_approval_due');
-      const next = { ...withDeadline(cleared, 'objection_window_end', d.objectionWindowEndsAt), decision };
-      return d.objectionWindowEndsAt ? { ...next, stage: 'objection' } : next;
+      const next = { ...withDeadline(withDeadline(cleared, 'objection_window_end', d.objectionWindowEndsAt), 'objection_notice_due', notifiedBy), decision };
+      return d.objectionWindowEndsAt || notifiedBy ? { ...next, stage: 'objection' } : next;
+    }
+    case 'ObjectionWindowStarted': {
+      const d = event.data;
+      const next = d.windowEndsAt ? withDeadline(clearDeadlines(s, 'objection_notice_due'), 'objection_window_end', d.windowEndsAt) : s;
+      return withDecision(next, (dec) => ({
+        ...dec,
+        windowStarts: { ...dec.windowStarts, ...Object.fromEntries(d.applicationIds.map((id) => [id, d.startedAt])) },
+        objectionWindowEndsAt: d.windowEndsAt ?? dec.objectionWindowEndsAt,
+      }));
     }
     case 'ObjectionFiled':
     case 'ObjectionWaived': {
@@ -207,7 +220,7 @@ function apply(s: RunningCycle, event: CycleEvent): RunningCycle {
     }
     case 'ObjectionWindowClosed': {
       const d = event.data;
-      const next = withDeadline(clearDeadlines(s, 'objection_window_end'), 'objection_decision_due', d.decisionDueAt);
+      const next = withDeadline(clearDeadlines(s, 'objection_notice_due', 'objection_window_end'), 'objection_decision_due', d.decisionDueAt);
       return withDecision(next, (dec) => ({ ...dec, windowClosed: true }));
     }
     case 'ObjectionDecided': {

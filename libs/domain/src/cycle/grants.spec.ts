@@ -27,7 +27,7 @@ describe('a cycle cancelled mid-grant', () => {
     sc.refuse({ type: 'CancelCycle', actor: applicantOf('org-a1'), data: { reason: 'x' } }, 'forbidden');
     sc.refuse({ type: 'CancelCycle', actor: pm, data: { reason: '' } }, 'validation_failed');
     expect(sc.run({ type: 'CancelCycle', actor: pm, data: { reason: 'budget withdrawn by parliament' } })).toEqual([
-      { type: 'CycleCancelled', data: { reason: 'budget withdrawn by parliament', by: 'pm-1', at: sc.now, stage: 'grant' } },
+      { type: 'CycleCancelled', data: { reason: 'budget withdrawn by parliament', by: 'pm-1', at: sc.now, stage: 'grant', affected: ['a1', 'a2', 'a3', 'a4', 'a5'] } },
     ]);
     expect(sc.state.stage).toBe('cancelled');
     expect(nextDeadline(sc.state)).toBeNull();
@@ -45,7 +45,7 @@ describe('a cycle cancelled mid-grant', () => {
     const sc = toGrant();
     sc.refuse({ type: 'CancelCycle', actor: { role: 'reviewer', subject: 'reviewer-1' }, data: { reason: 'x' } }, 'forbidden');
     expect(sc.run({ type: 'CancelCycle', actor: system, data: { reason: 'workflow cancelled by an operator' } })).toEqual([
-      { type: 'CycleCancelled', data: { reason: 'workflow cancelled by an operator', by: 'workflow', at: sc.now, stage: 'grant' } },
+      { type: 'CycleCancelled', data: { reason: 'workflow cancelled by an operator', by: 'workflow', at: sc.now, stage: 'grant', affected: ['a1', 'a2', 'a3', 'a4', 'a5'] } },
     ]);
     expect(grantsToRelease(sc.state).map((g) => g.reason)).toEqual(['cancelled', 'cancelled', 'cancelled', 'cancelled', 'cancelled']);
   });

@@ -12,9 +12,11 @@ export type NoticeAudience =
   | { role: 'reviewer' | 'evaluator'; subject: string };
 
 export type NoticeKind =
+  | 'dropped_in_review'
   | 'selected'
   | 'not_selected'
   | 'narrowing_kept'
+  | 'narrowing_dropped'
   | 'eliminated'
   | 'objection_decided'
   | 'refill_selected'
@@ -55,7 +57,7 @@ const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 export function noticesFor(event: NoticeSource): Notice[] {
   if (!event.streamId.startsWith('cycle:')) return [];
   const d = event.data as D;
-  const at = str(d.decidedAt) ?? str(d.at) ?? str(d.startedAt) ?? str(d.endedAt) ?? str(d.openedAt) ?? event.occurredAt;
+  const at = str(d.decidedAt) ?? str(d.at) ?? str(d.startedAt) ?? str(d.endedAt) ?? str(d.openedAt) ?? str(d.closedAt) ?? event.occurredAt;
   const team = (kind: NoticeKind, applicationId: string, body: D = {}): Notice => ({
     key: `${event.eventId}:team:${applicationId}`,
     kind,
@@ -65,12 +67,22 @@ export function noticesFor(event: NoticeSource): Notice[] {
   });
   const managers = (kind: NoticeKind, body: D): Notice => ({ key: `${event.eventId}:program_manager`, kind, recipient: { role: 'program_manager' }, body, dueAt: at });
   switch (event.type) {
+    case 'ReviewRoundClosed':
+      return list(d.dropped).map((a) => team('dropped_in_review', a, { round: d.round }));
     case 'AwardeesSelected': {
-      const window = { decidedAt: d.decidedAt, objectionWindowEndsAt: d.objectionWindowEndsAt ?? null };
+      // `decisionKey` and `decidedAt` name this taking of the decision: a window that starts on
+      // notice looks for the delivery of exactly these notices.
+      const window = { decisionKey: d.decisionKey, decidedAt: d.decidedAt, objectionWindowEndsAt: d.objectionWindowEndsAt ?? null, ...(d.objectionWindow ? { objectionWindow: d.objectionWindow } : {}) };
       return [...list(d.awardees).map((a) => team('selected', a, window)), ...list(d.notSelected).map((a) => team('not_selected', a, window))];
     }
-    case 'TeamsNarrowed':
-      return list(d.kept).map((a) => team('narrowing_kept', a, { round: d.round, objectionWindowEndsAt: d.objectionWindowEndsAt ?? null }));
+    case 'TeamsNarrowed': {
+      const window = { decisionKey: d.decisionKey, decidedAt: d.decidedAt, round: d.round, objectionWindowEndsAt: d.objectionWindowEndsAt ?? null, ...(d.objectionWindow ? { objectionWindow: d.objectionWindow } : {}) };
+      // The dropped teams hear of it now when they may object (their elimination follows the
+      // window). Narrowings recorded before `objectionWindow` existed told them only then, and
+      // keep doing so: a rebuild from zero tells nobody anything new about an old decision.
+      const dropped = d.objectionWindow ? list(d.dropped).map((a) => team('narrowing_dropped', a, window)) : [];
+      return [...list(d.kept).map((a) => team('narrowing_kept', a, window)), ...dropped];
+    }
     case 'TeamEliminated':
       return [team('eliminated', String(d.applicationId), { round: d.round, reason: d.reason })];
     case 'ObjectionDecided':
@@ -95,7 +107,8 @@ export function noticesFor(event: NoticeSource): Notice[] {
     case 'ModelReleased':
       return [team('model_released', String(d.applicationId), { repository: d.repository, licence: d.licence })];
     case 'CycleCancelled':
-      return [managers('cycle_cancelled', { reason: d.reason, stage: d.stage })];
+      // Every team the cycle still held, and the managers (`affected` is absent in older records).
+      return [...list(d.affected).map((a) => team('cycle_cancelled', a, { reason: d.reason, stage: d.stage })), managers('cycle_cancelled', { reason: d.reason, stage: d.stage })];
     default:
       return [];
   }

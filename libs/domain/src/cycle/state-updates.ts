@@ -17,7 +17,7 @@ import { encodeSheet } from './sheets';
  * timer left armed for a decision that is gone would fire on nothing.
  */
 export function enteredStage(s: RunningCycle, stage: RunningCycle['stage'], stageIndex: number): RunningCycle {
-  const ended = stage === 'objection' ? s : clearDeadlines(s, 'objection_window_end', 'objection_decision_due');
+  const ended = stage === 'objection' ? s : clearDeadlines(s, 'objection_notice_due', 'objection_window_end', 'objection_decision_due');
   return { ...ended, stage, stageIndex, pendingShift: null };
 }
 

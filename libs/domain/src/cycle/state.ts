@@ -119,6 +119,8 @@ export interface DecisionRecord {
   approvalDueAt: string;
   outcome: DecisionOutcome | null;
   objectionWindowEndsAt: string | null;
+  /** Window started on notice (policy `windowStartsAt: notified`): each affected team's start; absent otherwise. */
+  windowStarts?: Record<string, string>;
   windowClosed: boolean;
   objections: Record<string, ObjectionRecord>;
 }

@@ -113,6 +113,9 @@ export function crossCheckPolicy(policy: ProgramPolicy): DomainIssue[] {
 
   duplicates(policy.reminders.before).forEach((d) => add('reminders.before', `offset ${d} appears twice`));
   duplicates(policy.objections.appliesTo).forEach((d) => add('objections.appliesTo', `"${d}" appears twice`));
+  if (policy.objections.notifiedWithin !== undefined && policy.objections.windowStartsAt !== 'notified') {
+    add('objections.notifiedWithin', 'applies only when objections.windowStartsAt is "notified"');
+  }
   return issues;
 }
 

@@ -237,6 +237,18 @@ export const MissingInputsSchema = z.strictObject({
 export const ObjectionsSchema = z.strictObject({
   windowDays: positive,
   appliesTo: z.array(z.enum(['selection', 'narrowing'])).default(['narrowing']),
+  /**
+   * When an affected team's window starts: at the `decision` (absent means this), or once the
+   * decision's notice to that team is recorded as delivered (`notified`). Optional without a schema
+   * default so that policies written before it keep their hash and cycles replay unchanged.
+   */
+  windowStartsAt: z.enum(['decision', 'notified']).optional(),
+  /**
+   * With `notified`: how long after the decision the window starts anyway for a team whose notice
+   * has not been delivered (an unreachable mailbox never holds a cycle); absent = `P3D`. The program
+   * managers are told which teams were not reached.
+   */
+  notifiedWithin: DurationSchema.optional(),
 });
 
 export const ProgramPolicySchema = z.strictObject({

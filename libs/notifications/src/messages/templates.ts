@@ -27,17 +27,23 @@ interface Template {
 }
 
 const team = (b: Body) => String(b.applicationId ?? '');
-const window = (b: Body, when: (iso: unknown) => string, en: boolean) =>
-  b.objectionWindowEndsAt ? (en ? ` You may object until ${when(b.objectionWindowEndsAt)}.` : ` 이의 신청은 ${when(b.objectionWindowEndsAt)}까지 가능합니다.`) : '';
+/** A window that starts on notice has no end yet when the notice is written: it says how long from this notice. */
+const window = (b: Body, when: (iso: unknown) => string, en: boolean) => {
+  const w = b.objectionWindow as { startsOn?: string; days?: number } | undefined;
+  if (w?.startsOn === 'notified') return en ? ` You may object within ${String(w.days)} days of receiving this notice.` : ` 이의 신청은 이 안내를 받은 때부터 ${String(w.days)}일 이내에 가능합니다.`;
+  return b.objectionWindowEndsAt ? (en ? ` You may object until ${when(b.objectionWindowEndsAt)}.` : ` 이의 신청은 ${when(b.objectionWindowEndsAt)}까지 가능합니다.`) : '';
+};
 const items = (b: Body) => (Array.isArray(b.items) ? b.items.map((i: { what?: string; applicationId?: string | null }) => `${i.what ?? ''}${i.applicationId ? ` (${i.applicationId})` : ''}`).join(', ') : '');
 
 const EN: Record<string, Template> = {
   reminder: { subject: (b, w) => `Reminder: due ${w(b.dueAt)}`, body: (b, w) => `This is a reminder that the following is due by ${w(b.dueAt)}: ${items(b)}.` },
   escalation: { subject: () => 'Escalation: a decision waits for you', body: (b) => `The cycle needs a program manager: ${String(b.reason ?? '')}: ${String(b.details ?? '')}.` },
   gpu_usage: { subject: (b) => `GPU use passed a threshold (${String(b.grantId ?? '')})`, body: (b) => `Grant ${String(b.grantId ?? '')} has used ${String(b.gpuHoursUsed ?? '')} of ${String(b.gpuHoursGranted ?? '')} GPU hours.` },
+  dropped_in_review: { subject: (b) => `Your application ${team(b)} does not continue`, body: (b) => `Application ${team(b)} was not kept after review round ${String(b.round ?? '')}.` },
   selected: { subject: (b) => `Your application ${team(b)} was selected`, body: (b, w) => `Congratulations: application ${team(b)} was selected for a compute grant (decided ${w(b.decidedAt)}).${window(b, w, true)}` },
   not_selected: { subject: (b) => `Your application ${team(b)} was not selected`, body: (b, w) => `We regret that application ${team(b)} was not selected this time (decided ${w(b.decidedAt)}).${window(b, w, true)}` },
   narrowing_kept: { subject: (b) => `${team(b)} continues as a finalist`, body: (b, w) => `Team ${team(b)} was kept in narrowing round ${String(b.round ?? '')} and continues.${window(b, w, true)}` },
+  narrowing_dropped: { subject: (b) => `${team(b)} was not kept in the narrowing`, body: (b, w) => `Team ${team(b)} was not kept in narrowing round ${String(b.round ?? '')} (decided ${w(b.decidedAt)}).${window(b, w, true)}` },
   eliminated: { subject: (b) => `${team(b)} does not continue`, body: (b) => `Team ${team(b)} was not kept in round ${String(b.round ?? '')} (${String(b.reason ?? '')}). Its grant will end.` },
   objection_decided: { subject: (b) => `Your objection (${team(b)}) was decided`, body: (b) => `The objection was ${b.upheld ? 'upheld' : 'rejected'}: ${String(b.reasoning ?? '')}` },
   refill_selected: { subject: (b) => `${team(b)} was selected in the refill`, body: (b) => `Application ${team(b)} was selected to fill a freed seat.` },
@@ -56,9 +62,11 @@ const KO: Record<string, Template> = {
   reminder: { subject: (b, w) => `알림: ${w(b.dueAt)} 마감`, body: (b, w) => `다음 항목의 마감은 ${w(b.dueAt)}입니다: ${items(b)}.` },
   escalation: { subject: () => '에스컬레이션: 결정이 필요합니다', body: (b) => `사업 담당자의 조치가 필요합니다: ${String(b.reason ?? '')}: ${String(b.details ?? '')}.` },
   gpu_usage: { subject: (b) => `GPU 사용량 임계치 도달 (${String(b.grantId ?? '')})`, body: (b) => `지원 ${String(b.grantId ?? '')}의 GPU 사용 시간: ${String(b.gpuHoursUsed ?? '')} / ${String(b.gpuHoursGranted ?? '')}.` },
+  dropped_in_review: { subject: (b) => `신청 ${team(b)} 심사 탈락 안내`, body: (b) => `신청 ${team(b)}은(는) ${String(b.round ?? '')}차 심사 후 유지되지 않았습니다.` },
   selected: { subject: (b) => `신청 ${team(b)} 선정 안내`, body: (b, w) => `축하합니다. 신청 ${team(b)}이(가) 컴퓨팅 지원 대상으로 선정되었습니다 (결정: ${w(b.decidedAt)}).${window(b, w, false)}` },
   not_selected: { subject: (b) => `신청 ${team(b)} 미선정 안내`, body: (b, w) => `아쉽게도 신청 ${team(b)}은(는) 이번에 선정되지 않았습니다 (결정: ${w(b.decidedAt)}).${window(b, w, false)}` },
   narrowing_kept: { subject: (b) => `${team(b)} 최종 후보 유지 안내`, body: (b, w) => `팀 ${team(b)}은(는) ${String(b.round ?? '')}차 압축에서 유지되었습니다.${window(b, w, false)}` },
+  narrowing_dropped: { subject: (b) => `${team(b)} 압축 미유지 안내`, body: (b, w) => `팀 ${team(b)}은(는) ${String(b.round ?? '')}차 압축에서 유지되지 않았습니다 (결정: ${w(b.decidedAt)}).${window(b, w, false)}` },
   eliminated: { subject: (b) => `${team(b)} 탈락 안내`, body: (b) => `팀 ${team(b)}은(는) ${String(b.round ?? '')}차 압축에서 유지되지 않았습니다 (${String(b.reason ?? '')}). 지원이 종료됩니다.` },
   objection_decided: { subject: (b) => `이의 신청 (${team(b)}) 결정 안내`, body: (b) => `이의 신청이 ${b.upheld ? '인용' : '기각'}되었습니다: ${String(b.reasoning ?? '')}` },
   refill_selected: { subject: (b) => `${team(b)} 추가 선정 안내`, body: (b) => `신청 ${team(b)}이(가) 추가 모집에서 선정되었습니다.` },

@@ -154,6 +154,14 @@ async function decisions(tx: EntityManager, cycleId: string, event: StoredEvent)
     const d = e.data;
     row = { kind: 'refill', key: d.refillKey, round: null, kept: d.entrants, dropped: d.notSelected, approval: d.approval, overridden: false, rationale: d.rationale, at: d.decidedAt, window: null };
   }
+  if (e.type === 'ObjectionWindowStarted' && e.data.windowEndsAt) {
+    // A window that started on notice: its end is known once every affected team's window started.
+    await tx.query(
+      `UPDATE cycle_decisions SET objection_window_ends_at = $3
+       WHERE cycle_id = $1 AND position = (SELECT max(position) FROM cycle_decisions WHERE cycle_id = $1 AND decision_key = $2)`,
+      [cycleId, e.data.decisionKey, e.data.windowEndsAt],
+    );
+  }
   if (!row) return;
   await tx.query(
     `INSERT INTO cycle_decisions (cycle_id, position, event_type, kind, decision_key, round, kept, dropped, approval, overridden, rationale, decided_at, objection_window_ends_at)
