@@ -58,6 +58,8 @@ describe('the default policy year on the time-skipping test server', () => {
       not_selected: to('a6', 'a7', 'a8'),
       grant_started: to('a1', 'a2', 'a3', 'a4', 'a5'),
       narrowing_kept: to('a1', 'a2'),
+      // The dropped teams hear of the narrowing when they may object, and again when it takes effect.
+      narrowing_dropped: to('a3', 'a4', 'a5'),
       eliminated: to('a3', 'a4', 'a5'),
       grant_extended: to('a1', 'a2'),
       grant_ended: to('a1', 'a2', 'a3', 'a4', 'a5'),
