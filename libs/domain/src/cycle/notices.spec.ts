@@ -64,6 +64,9 @@ describe('noticesFor: who a recorded decision must tell', () => {
     expect(kinds('GrantStarted', { applicationId: 'a1', grantId: 'g' })).toEqual(['grant_started>applicant']);
     expect(kinds('GrantExtended', { applicationId: 'a1', grantId: 'g', extendedUntil: '2028-01-01T00:00:00.000Z' })).toEqual(['grant_extended>applicant']);
     expect(kinds('GrantEnded', { applicationId: 'a1', grantId: 'g', reason: 'eliminated' })).toEqual(['grant_ended>applicant']);
+    expect(kinds('GrantGpusChanged', { applicationId: 'a1', grantId: 'g', gpus: [{ type: 'H100', count: 64 }], previous: null, cause: 'override', rationale: 'r' })).toEqual(['grant_gpus_changed>applicant']);
+    expect(kinds('GrantGpusWithheld', { applicationId: 'a1', grantId: 'g', kind: 'refused', retryUntil: null })).toEqual(['grant_gpus_withheld>applicant']);
+    expect(kinds('GrantGpusServed', { applicationId: 'a1', grantId: 'g', served: 8 })).toEqual(['grant_gpus_served>applicant']);
     expect(kinds('ProcurementOpened', { finalists: ['a1'] })).toEqual(['procurement_opened>applicant']);
     expect(kinds('ProcurementAwarded', { applicationId: 'a1', contractId: 'c' })).toEqual(['procurement_awarded>applicant']);
     expect(kinds('ModelReleased', { applicationId: 'a1', repository: 'r', licence: 'l' })).toEqual(['model_released>applicant']);

@@ -11,24 +11,31 @@ export type NoticeAudience =
   | { role: 'program_manager' }
   | { role: 'reviewer' | 'evaluator'; subject: string };
 
-export type NoticeKind =
-  | 'dropped_in_review'
-  | 'selected'
-  | 'not_selected'
-  | 'narrowing_kept'
-  | 'narrowing_dropped'
-  | 'eliminated'
-  | 'objection_decided'
-  | 'refill_selected'
-  | 'refill_not_selected'
-  | 'grant_started'
-  | 'grant_extended'
-  | 'grant_ended'
-  | 'procurement_opened'
-  | 'procurement_awarded'
-  | 'procurement_missing'
-  | 'model_released'
-  | 'cycle_cancelled';
+/** Every kind of decision notice (the templates of libs/notifications have one per kind and language). */
+export const NOTICE_KINDS = [
+  'dropped_in_review',
+  'selected',
+  'not_selected',
+  'narrowing_kept',
+  'narrowing_dropped',
+  'eliminated',
+  'objection_decided',
+  'refill_selected',
+  'refill_not_selected',
+  'grant_started',
+  'grant_extended',
+  'grant_ended',
+  'grant_gpus_changed',
+  'grant_gpus_withheld',
+  'grant_gpus_served',
+  'procurement_opened',
+  'procurement_awarded',
+  'procurement_missing',
+  'model_released',
+  'cycle_cancelled',
+] as const;
+
+export type NoticeKind = (typeof NOTICE_KINDS)[number];
 
 export interface Notice {
   /** `<eventId>:<audience>`: the outbox keeps one row per key. */
@@ -95,6 +102,12 @@ export function noticesFor(event: NoticeSource): Notice[] {
       return [team('grant_extended', String(d.applicationId), { grantId: d.grantId, extendedUntil: d.extendedUntil })];
     case 'GrantEnded':
       return [team('grant_ended', String(d.applicationId), { grantId: d.grantId, reason: d.reason, gpuHoursUsed: d.gpuHoursUsed })];
+    case 'GrantGpusChanged':
+      return [team('grant_gpus_changed', String(d.applicationId), { grantId: d.grantId, gpus: d.gpus, previous: d.previous, cause: d.cause, rationale: d.rationale })];
+    case 'GrantGpusWithheld':
+      return [team('grant_gpus_withheld', String(d.applicationId), { grantId: d.grantId, kind: d.kind, served: d.served, asked: d.asked, retryUntil: d.retryUntil })];
+    case 'GrantGpusServed':
+      return [team('grant_gpus_served', String(d.applicationId), { grantId: d.grantId, served: d.served })];
     case 'ProcurementOpened':
       return list(d.finalists).map((a) => team('procurement_opened', a, { contractsDueAt: d.contractsDueAt, releaseDueAt: d.releaseDueAt }));
     case 'ProcurementAwarded':

@@ -94,7 +94,7 @@ describe('an objection window that starts when the affected team is notified', (
     expect(types(sc.run({ type: 'WaiveObjection', actor: applicantOf('org-a5'), data: { applicationId: 'a5' } }))).toEqual([
       'ObjectionWaived', 'ObjectionWindowClosed', 'TeamEliminated', 'TeamEliminated', 'TeamEliminated', 'GrantExtended', 'GrantExtended', 'ExtensionStarted',
     ]);
-    expect(sc.state.deadlines.objection_notice_due).toBeUndefined();
+    expect(sc.running.deadlines.objection_notice_due).toBeUndefined();
     expect(sc.run({ type: 'RecordTeamsNotified', actor: system, data: { decisionKey: key, applicationIds: ['a3'] } })).toEqual([]);
     expect(sc.events.some((e) => e.type === 'ObjectionWindowStarted')).toBe(false);
   });

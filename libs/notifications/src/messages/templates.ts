@@ -33,6 +33,8 @@ const window = (b: Body, when: (iso: unknown) => string, en: boolean) => {
   if (w?.startsOn === 'notified') return en ? ` You may object within ${String(w.days)} days of receiving this notice.` : ` 이의 신청은 이 안내를 받은 때부터 ${String(w.days)}일 이내에 가능합니다.`;
   return b.objectionWindowEndsAt ? (en ? ` You may object until ${when(b.objectionWindowEndsAt)}.` : ` 이의 신청은 ${when(b.objectionWindowEndsAt)}까지 가능합니다.`) : '';
 };
+/** A GPU amount is alternatives in order of preference. */
+const gpus = (v: unknown, or = ' or ') => (Array.isArray(v) && v.length > 0 ? v.map((g: { type?: string; count?: number }) => `${String(g.count ?? '')} × ${String(g.type ?? '')}`).join(or) : '—');
 const items = (b: Body) => (Array.isArray(b.items) ? b.items.map((i: { what?: string; applicationId?: string | null }) => `${i.what ?? ''}${i.applicationId ? ` (${i.applicationId})` : ''}`).join(', ') : '');
 
 const EN: Record<string, Template> = {
@@ -51,6 +53,9 @@ const EN: Record<string, Template> = {
   grant_started: { subject: (b) => `Your grant ${String(b.grantId ?? '')} has started`, body: (b) => `The GPUs of grant ${String(b.grantId ?? '')} are now available to team ${team(b)}.` },
   grant_extended: { subject: () => 'Your grant is extended', body: (b, w) => `Grant ${String(b.grantId ?? '')} is extended until ${w(b.extendedUntil)}.` },
   grant_ended: { subject: (b) => `Your grant ${String(b.grantId ?? '')} has ended`, body: (b) => `Grant ${String(b.grantId ?? '')} ended (${String(b.reason ?? '')}); its GPUs went back to the pool.` },
+  grant_gpus_changed: { subject: (b) => `The GPUs of grant ${String(b.grantId ?? team(b))} changed`, body: (b) => `Team ${team(b)} now has ${gpus(b.gpus)} (before: ${gpus(b.previous)}).${b.rationale ? ` ${String(b.rationale)}` : ''}` },
+  grant_gpus_withheld: { subject: (b) => `GPUs withheld from grant ${String(b.grantId ?? '')}`, body: (b, w) => `The GPU pool could not serve ${b.kind === 'partial' ? `all the GPUs of grant ${String(b.grantId ?? '')} (${String(b.served ?? 0)} of ${String(b.asked ?? '')})` : `grant ${String(b.grantId ?? '')}`}.${b.retryUntil ? ` It keeps asking until ${w(b.retryUntil)}.` : ''} The program managers have been told.` },
+  grant_gpus_served: { subject: (b) => `Grant ${String(b.grantId ?? '')} now holds all its GPUs`, body: (b) => `Grant ${String(b.grantId ?? '')} now holds ${String(b.served ?? '')} GPUs, all it asked for.` },
   procurement_opened: { subject: () => 'Procurement has opened', body: (b, w) => `Public-use contracts are due by ${w(b.contractsDueAt)} and the open-source release by ${w(b.releaseDueAt)}.` },
   procurement_awarded: { subject: (b) => `Contract ${String(b.contractId ?? '')} awarded`, body: (b) => `${String(b.agency ?? '')} awarded a public-use contract for ${String(b.model ?? '')}.` },
   procurement_missing: { subject: () => 'A procurement deadline passed with something missing', body: (b) => `The deadline ${String(b.deadline ?? '')} passed; missing: ${Array.isArray(b.missing) ? b.missing.join(', ') : team(b)}.` },
@@ -74,6 +79,9 @@ const KO: Record<string, Template> = {
   grant_started: { subject: (b) => `지원 ${String(b.grantId ?? '')} 시작 안내`, body: (b) => `지원 ${String(b.grantId ?? '')}의 GPU를 이제 팀 ${team(b)}이(가) 사용할 수 있습니다.` },
   grant_extended: { subject: () => '지원 연장 안내', body: (b, w) => `지원 ${String(b.grantId ?? '')}이(가) ${w(b.extendedUntil)}까지 연장되었습니다.` },
   grant_ended: { subject: (b) => `지원 ${String(b.grantId ?? '')} 종료 안내`, body: (b) => `지원 ${String(b.grantId ?? '')}이(가) 종료되었습니다 (${String(b.reason ?? '')}). GPU는 풀로 반환되었습니다.` },
+  grant_gpus_changed: { subject: (b) => `지원 ${String(b.grantId ?? team(b))} GPU 변경 안내`, body: (b) => `팀 ${team(b)}의 GPU가 ${gpus(b.gpus, ' 또는 ')}(으)로 변경되었습니다 (이전: ${gpus(b.previous, ' 또는 ')}).${b.rationale ? ` ${String(b.rationale)}` : ''}` },
+  grant_gpus_withheld: { subject: (b) => `지원 ${String(b.grantId ?? '')} GPU 미배정 안내`, body: (b, w) => `GPU 풀이 지원 ${String(b.grantId ?? '')}의 GPU를 ${b.kind === 'partial' ? `모두 배정하지 못했습니다 (${String(b.served ?? 0)} / ${String(b.asked ?? '')})` : '배정하지 못했습니다'}.${b.retryUntil ? ` ${w(b.retryUntil)}까지 계속 요청합니다.` : ''} 사업 담당자에게 알렸습니다.` },
+  grant_gpus_served: { subject: (b) => `지원 ${String(b.grantId ?? '')} GPU 배정 완료 안내`, body: (b) => `지원 ${String(b.grantId ?? '')}에 요청한 GPU ${String(b.served ?? '')}개가 모두 배정되었습니다.` },
   procurement_opened: { subject: () => '구매 단계 시작 안내', body: (b, w) => `공공 이용 계약 마감: ${w(b.contractsDueAt)}, 오픈소스 공개 마감: ${w(b.releaseDueAt)}.` },
   procurement_awarded: { subject: (b) => `계약 ${String(b.contractId ?? '')} 체결 안내`, body: (b) => `${String(b.agency ?? '')}이(가) ${String(b.model ?? '')}에 대한 공공 이용 계약을 체결했습니다.` },
   procurement_missing: { subject: () => '구매 단계 마감 미충족 안내', body: (b) => `마감 ${String(b.deadline ?? '')}이(가) 지났습니다. 누락: ${Array.isArray(b.missing) ? b.missing.join(', ') : team(b)}.` },
@@ -83,6 +91,11 @@ const KO: Record<string, Template> = {
 
 const GREETING = { en: (name: string | null) => (name ? `Dear ${name},` : 'Hello,'), ko: (name: string | null) => (name ? `${name} 님께,` : '안녕하세요,') };
 const FOOTER = { en: (cycle: string) => `Cycle ${cycle}. This message was sent by Concentra.`, ko: (cycle: string) => `사업 주기 ${cycle}. 이 메시지는 Concentra가 보냈습니다.` };
+
+/** Whether a kind has words of its own in a language (the others fall back to their name). */
+export function hasTemplate(kind: string, language: Language): boolean {
+  return Object.hasOwn(language === 'ko' ? KO : EN, kind);
+}
 
 export function render(kind: string, body: Body, ctx: RenderContext): RenderedMessage {
   const when = (iso: unknown) => formatInstant(iso, ctx.language, ctx.timeZone);
