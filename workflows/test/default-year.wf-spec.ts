@@ -1,6 +1,6 @@
 import { defaultPolicy } from '@concentra/domain';
 import { useCycleHarness } from './cycle-harness';
-import { PANEL, applyAll, evaluateAll, expectAllReleased, procureAndRelease, reviewAll, waive } from './cycle-drivers';
+import { PANEL, applyAll, byRank, evaluateAll, expectAllReleased, procureAndRelease, reviewAll, waive } from './cycle-drivers';
 import { recordHistoryFixture } from '../../test/support/histories';
 import { pm } from '../../libs/domain/src/cycle/testing';
 import { deliverYear } from '../../libs/notifications/test/year-delivery';
@@ -15,7 +15,12 @@ describe('the default policy year on the time-skipping test server', () => {
     const ids = await applyAll(run, 8);
 
     expect((await run.passDeadline('call_close')).stage).toBe('review');
-    await reviewAll(run, ids);
+    // reviewer-3 reviews late: after the reminder a week before the deadline, before the one a day before.
+    await reviewAll(run, ids, byRank, [1, 2]);
+    const reviewDue = Date.parse((await run.status()).nextDeadline!.at);
+    await harness.sleepUntil(reviewDue - 3 * 86_400_000);
+    await harness.poll('the reminder to reviewer-3', async () => ((await harness.outbox(run.id, 'reminder')).length > 0 ? true : undefined));
+    await reviewAll(run, ids, byRank, [3]);
     expect((await run.passDeadline('review_due')).stage).toBe('selection');
 
     const approved = await run.send({ type: 'ApproveSelection', actor: pm, data: { rationale: 'as ranked' } });
@@ -52,8 +57,9 @@ describe('the default policy year on the time-skipping test server', () => {
     // Everyone the year's decisions, reminders and escalations concern was told, once each (issue 11).
     const told = await deliverYear(harness.database.db, run.program, ids, ['reviewer-1', 'reviewer-2', 'reviewer-3', 'evaluator-1', 'evaluator-2']);
     const to = (...teams: string[]) => Object.fromEntries(teams.map((t) => [`lead@org-${t}.example`, 1]));
-    // Every message on time in this year: no reminder or escalation falls due, and nothing goes to the panel or the managers.
+    // One late reviewer is reminded; everything else is on time, so no escalation and nothing to the managers.
     expect(told.table).toEqual({
+      reminder: { 'reviewer-3@panel.example': 1 },
       selected: to('a1', 'a2', 'a3', 'a4', 'a5'),
       not_selected: to('a6', 'a7', 'a8'),
       grant_started: to('a1', 'a2', 'a3', 'a4', 'a5'),
