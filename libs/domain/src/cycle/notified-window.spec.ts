@@ -3,7 +3,7 @@ import { parsePolicy, policyHash } from '../policy/parse';
 import { addDays } from '../shared/time';
 import { teamsAwaitingNotice } from './decision-flow';
 import { nextDeadline, owed } from './obligations';
-import { applicantOf, pm, playToNarrowing, system, types, type Scenario } from './testing';
+import { applicantOf, openWithApplicants, pm, playToNarrowing, reviewAll, system, types, type Scenario } from './testing';
 
 const notifiedPolicy = (objections: Record<string, unknown> = {}) =>
   parsePolicy({ ...defaultPolicyDocument, objections: { ...defaultPolicyDocument.objections, windowStartsAt: 'notified', notifiedWithin: 'P2D', ...objections } });
@@ -97,6 +97,20 @@ describe('an objection window that starts when the affected team is notified', (
     expect(sc.running.deadlines.objection_notice_due).toBeUndefined();
     expect(sc.run({ type: 'RecordTeamsNotified', actor: system, data: { decisionKey: key, applicationIds: ['a3'] } })).toEqual([]);
     expect(sc.events.some((e) => e.type === 'ObjectionWindowStarted')).toBe(false);
+  });
+
+  it('applies to a selection too: the teams not selected are the ones whose windows wait for their notice', () => {
+    const sc = openWithApplicants(notifiedPolicy({ appliesTo: ['selection'] }), 8);
+    sc.fire('call_close');
+    reviewAll(sc);
+    sc.fire('review_due');
+    expect(types(sc.run({ type: 'ApproveSelection', actor: pm, data: {} }))).toEqual(['AwardeesSelected']);
+    expect(teamsAwaitingNotice(sc.state)).toEqual(['a6', 'a7', 'a8']);
+    sc.afterDays(1);
+    notified(sc, 'a6', 'a7', 'a8');
+    const ends = addDays(sc.now, 10);
+    expect(sc.last('ObjectionWindowStarted').data).toMatchObject({ applicationIds: ['a6', 'a7', 'a8'], notified: true, windowEndsAt: ends });
+    expect(types(sc.fire('objection_window_end'))).toEqual(['ObjectionWindowClosed', 'GrantPeriodStarted']);
   });
 
   it('only the workflow reports deliveries', () => {

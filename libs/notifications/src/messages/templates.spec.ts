@@ -14,6 +14,10 @@ describe('templates', () => {
     const ctx = { cycleId: 'cycle:p:2027', timeZone: 'Asia/Seoul', recipientName: null };
     expect(render('narrowing_dropped', body, { ...ctx, language: 'en' }).text).toContain('Team a3 was not kept in narrowing round 1 (decided 1 September 2027 at 09:00 GMT+9). You may object within 10 days of receiving this notice.');
     expect(render('narrowing_dropped', body, { ...ctx, language: 'ko' }).text).toContain('이의 신청은 이 안내를 받은 때부터 10일 이내에 가능합니다.');
+    // A kept team cannot object: it reads that the decision is not final yet.
+    const kept = render('narrowing_kept', { ...body, applicationId: 'a1' }, { ...ctx, language: 'en' }).text;
+    expect(kept).toContain('It becomes final once the objection window of the teams it goes against has run.');
+    expect(kept).not.toContain('You may object');
   });
 
   it('name the GPU amounts of a changed grant as alternatives', () => {

@@ -35,6 +35,12 @@ const window = (b: Body, when: (iso: unknown) => string, en: boolean) => {
 };
 /** A GPU amount is alternatives in order of preference. */
 const gpus = (v: unknown, or = ' or ') => (Array.isArray(v) && v.length > 0 ? v.map((g: { type?: string; count?: number }) => `${String(g.count ?? '')} × ${String(g.type ?? '')}`).join(or) : '—');
+/** What a kept team reads while others may still object: the decision is not final yet (it cannot object itself). */
+const pending = (b: Body, when: (iso: unknown) => string, en: boolean) => {
+  const w = b.objectionWindow as { startsOn?: string } | undefined;
+  if (w?.startsOn === 'notified') return en ? ' It becomes final once the objection window of the teams it goes against has run.' : ' 이 결정은 해당 팀들의 이의 신청 기간이 끝나면 확정됩니다.';
+  return b.objectionWindowEndsAt ? (en ? ` It becomes final once the objection window closes (${when(b.objectionWindowEndsAt)}).` : ` 이 결정은 이의 신청 기간이 끝나는 ${when(b.objectionWindowEndsAt)}에 확정됩니다.`) : '';
+};
 const items = (b: Body) => (Array.isArray(b.items) ? b.items.map((i: { what?: string; applicationId?: string | null }) => `${i.what ?? ''}${i.applicationId ? ` (${i.applicationId})` : ''}`).join(', ') : '');
 
 const EN: Record<string, Template> = {
@@ -42,9 +48,9 @@ const EN: Record<string, Template> = {
   escalation: { subject: () => 'Escalation: a decision waits for you', body: (b) => `The cycle needs a program manager: ${String(b.reason ?? '')}: ${String(b.details ?? '')}.` },
   gpu_usage: { subject: (b) => `GPU use passed a threshold (${String(b.grantId ?? '')})`, body: (b) => `Grant ${String(b.grantId ?? '')} has used ${String(b.gpuHoursUsed ?? '')} of ${String(b.gpuHoursGranted ?? '')} GPU hours.` },
   dropped_in_review: { subject: (b) => `Your application ${team(b)} does not continue`, body: (b) => `Application ${team(b)} was not kept after review round ${String(b.round ?? '')}.` },
-  selected: { subject: (b) => `Your application ${team(b)} was selected`, body: (b, w) => `Congratulations: application ${team(b)} was selected for a compute grant (decided ${w(b.decidedAt)}).${window(b, w, true)}` },
+  selected: { subject: (b) => `Your application ${team(b)} was selected`, body: (b, w) => `Congratulations: application ${team(b)} was selected for a compute grant (decided ${w(b.decidedAt)}).${pending(b, w, true)}` },
   not_selected: { subject: (b) => `Your application ${team(b)} was not selected`, body: (b, w) => `We regret that application ${team(b)} was not selected this time (decided ${w(b.decidedAt)}).${window(b, w, true)}` },
-  narrowing_kept: { subject: (b) => `${team(b)} continues as a finalist`, body: (b, w) => `Team ${team(b)} was kept in narrowing round ${String(b.round ?? '')} and continues.${window(b, w, true)}` },
+  narrowing_kept: { subject: (b) => `${team(b)} continues as a finalist`, body: (b, w) => `Team ${team(b)} was kept in narrowing round ${String(b.round ?? '')} and continues.${pending(b, w, true)}` },
   narrowing_dropped: { subject: (b) => `${team(b)} was not kept in the narrowing`, body: (b, w) => `Team ${team(b)} was not kept in narrowing round ${String(b.round ?? '')} (decided ${w(b.decidedAt)}).${window(b, w, true)}` },
   eliminated: { subject: (b) => `${team(b)} does not continue`, body: (b) => `Team ${team(b)} was not kept in round ${String(b.round ?? '')} (${String(b.reason ?? '')}). Its grant will end.` },
   objection_decided: { subject: (b) => `Your objection (${team(b)}) was decided`, body: (b) => `The objection was ${b.upheld ? 'upheld' : 'rejected'}: ${String(b.reasoning ?? '')}` },
@@ -68,9 +74,9 @@ const KO: Record<string, Template> = {
   escalation: { subject: () => '에스컬레이션: 결정이 필요합니다', body: (b) => `사업 담당자의 조치가 필요합니다: ${String(b.reason ?? '')}: ${String(b.details ?? '')}.` },
   gpu_usage: { subject: (b) => `GPU 사용량 임계치 도달 (${String(b.grantId ?? '')})`, body: (b) => `지원 ${String(b.grantId ?? '')}의 GPU 사용 시간: ${String(b.gpuHoursUsed ?? '')} / ${String(b.gpuHoursGranted ?? '')}.` },
   dropped_in_review: { subject: (b) => `신청 ${team(b)} 심사 탈락 안내`, body: (b) => `신청 ${team(b)}은(는) ${String(b.round ?? '')}차 심사 후 유지되지 않았습니다.` },
-  selected: { subject: (b) => `신청 ${team(b)} 선정 안내`, body: (b, w) => `축하합니다. 신청 ${team(b)}이(가) 컴퓨팅 지원 대상으로 선정되었습니다 (결정: ${w(b.decidedAt)}).${window(b, w, false)}` },
+  selected: { subject: (b) => `신청 ${team(b)} 선정 안내`, body: (b, w) => `축하합니다. 신청 ${team(b)}이(가) 컴퓨팅 지원 대상으로 선정되었습니다 (결정: ${w(b.decidedAt)}).${pending(b, w, false)}` },
   not_selected: { subject: (b) => `신청 ${team(b)} 미선정 안내`, body: (b, w) => `아쉽게도 신청 ${team(b)}은(는) 이번에 선정되지 않았습니다 (결정: ${w(b.decidedAt)}).${window(b, w, false)}` },
-  narrowing_kept: { subject: (b) => `${team(b)} 최종 후보 유지 안내`, body: (b, w) => `팀 ${team(b)}은(는) ${String(b.round ?? '')}차 압축에서 유지되었습니다.${window(b, w, false)}` },
+  narrowing_kept: { subject: (b) => `${team(b)} 최종 후보 유지 안내`, body: (b, w) => `팀 ${team(b)}은(는) ${String(b.round ?? '')}차 압축에서 유지되었습니다.${pending(b, w, false)}` },
   narrowing_dropped: { subject: (b) => `${team(b)} 압축 미유지 안내`, body: (b, w) => `팀 ${team(b)}은(는) ${String(b.round ?? '')}차 압축에서 유지되지 않았습니다 (결정: ${w(b.decidedAt)}).${window(b, w, false)}` },
   eliminated: { subject: (b) => `${team(b)} 탈락 안내`, body: (b) => `팀 ${team(b)}은(는) ${String(b.round ?? '')}차 압축에서 유지되지 않았습니다 (${String(b.reason ?? '')}). 지원이 종료됩니다.` },
   objection_decided: { subject: (b) => `이의 신청 (${team(b)}) 결정 안내`, body: (b) => `이의 신청이 ${b.upheld ? '인용' : '기각'}되었습니다: ${String(b.reasoning ?? '')}` },
