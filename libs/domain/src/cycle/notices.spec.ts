@@ -59,6 +59,7 @@ describe('noticesFor: who a recorded decision must tell', () => {
   it('covers every decision the issue lists: one kind per outcome, for the people it concerns', () => {
     const kinds = (type: string, data: Record<string, unknown>) => noticesFor(event(type, data)).map((n) => `${n.kind}>${n.recipient.role}`);
     expect(kinds('AwardeesSelected', { awardees: ['a1'], notSelected: ['a2'] })).toEqual(['selected>applicant', 'not_selected>applicant']);
+    expect(kinds('EvaluationSubmissionsClosed', { roundKey: 'evaluation:1', submitted: ['a1'], missing: ['a2'], outcome: 'score_zero' })).toEqual(['submission_missing>applicant']);
     expect(kinds('ObjectionDecided', { applicationId: 'a2', upheld: false, reasoning: 'r' })).toEqual(['objection_decided>applicant']);
     expect(kinds('RefillEntrantsSelected', { entrants: ['a9'], notSelected: ['a10'] })).toEqual(['refill_selected>applicant', 'refill_not_selected>applicant']);
     expect(kinds('GrantStarted', { applicationId: 'a1', grantId: 'g' })).toEqual(['grant_started>applicant']);

@@ -18,6 +18,7 @@ export const NOTICE_KINDS = [
   'not_selected',
   'narrowing_kept',
   'narrowing_dropped',
+  'submission_missing',
   'eliminated',
   'objection_decided',
   'refill_selected',
@@ -90,6 +91,9 @@ export function noticesFor(event: NoticeSource): Notice[] {
       const dropped = d.objectionWindow ? list(d.dropped).map((a) => team('narrowing_dropped', a, window)) : [];
       return [...list(d.kept).map((a) => team('narrowing_kept', a, window)), ...dropped];
     }
+    case 'EvaluationSubmissionsClosed':
+      // A team that submitted nothing is scored zero or eliminated (then told by TeamEliminated as well).
+      return list(d.missing).map((a) => team('submission_missing', a, { roundKey: d.roundKey, outcome: d.outcome }));
     case 'TeamEliminated':
       return [team('eliminated', String(d.applicationId), { round: d.round, reason: d.reason })];
     case 'ObjectionDecided':
