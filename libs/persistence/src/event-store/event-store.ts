@@ -168,11 +168,12 @@ export class EventStore {
   /** Drops every projection's rows and replays all events into them, in one transaction. */
   async rebuildProjections(): Promise<number> {
     return this.db.transaction(async (tx) => {
-      for (const projection of [...this.projections].reverse()) await projection.reset(tx);
+      const rebuilt = this.projections.filter((p) => p.rebuilds !== false);
+      for (const projection of [...rebuilt].reverse()) await projection.reset(tx);
       let count = 0;
       let last = 0;
       for await (const event of this.readAll()) {
-        for (const projection of this.projections) await projection.apply(tx, event);
+        for (const projection of rebuilt) await projection.apply(tx, event);
         count += 1;
         last = event.globalPosition;
       }

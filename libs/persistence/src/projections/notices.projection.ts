@@ -10,6 +10,7 @@ import type { Projection } from './projection';
  */
 export const noticesProjection: Projection = {
   name: 'notification_outbox',
+  rebuilds: false,
   async apply(tx: EntityManager, event: StoredEvent) {
     for (const notice of noticesFor(event)) {
       await tx.query(
@@ -19,6 +20,6 @@ export const noticesProjection: Projection = {
       );
     }
   },
-  // What was told stays told: a rebuild from zero finds every key present and writes nothing again.
+  // What was told stays told (and a rebuild skips this projection altogether: see `rebuilds`).
   async reset() {},
 };
