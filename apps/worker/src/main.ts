@@ -4,7 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { makeTelemetryFilterString, Runtime } from '@temporalio/worker';
 import { Logger } from 'nestjs-pino';
 import { loadEnvironment } from '@concentra/config';
-import { bootLogger, createRootLogger, loggingModule, temporalLevel, temporalLogger } from '@concentra/observability';
+import { bootLogger, createRootLogger, loggingModule, startTracing, temporalLevel, temporalLogger, TracingModule } from '@concentra/observability';
 import { startWorkerHttp } from './worker-http';
 import { WorkerModule } from './worker.module';
 
@@ -14,6 +14,7 @@ class WorkerRoot {}
 async function main(): Promise<void> {
   const env = loadEnvironment(); // fails fast, listing every bad variable, before anything starts
   const logger = createRootLogger({ service: 'worker', level: env.LOG_LEVEL });
+  startTracing(env, 'worker'); // before the worker is made: its interceptors and sinks depend on it
   // Before anything Temporal is created: the SDK's, core's, workflows' and activities' logs go to pino.
   Runtime.install({
     logger: temporalLogger(logger),
@@ -24,7 +25,7 @@ async function main(): Promise<void> {
     },
   });
   const app = await NestFactory.createApplicationContext(
-    { module: WorkerRoot, imports: [loggingModule(logger), WorkerModule] },
+    { module: WorkerRoot, imports: [loggingModule(logger), TracingModule, WorkerModule] },
     { logger: bootLogger(logger), abortOnError: false },
   );
   app.useLogger(app.get(Logger));
