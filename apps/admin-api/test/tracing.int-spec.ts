@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { loadEnvironment } from '@concentra/config';
 import { startTracing, type Tracing } from '@concentra/observability';
-import { cycleWorkflowId } from '@concentra/workflows/contracts';
+import { SEARCH_ATTRIBUTES, cycleWorkflowId, type CycleInput } from '@concentra/workflows/contracts';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../../../test/support/otlp-receiver';
 import { applicant, company, eventually, expectStatus, panel, pm, shortPolicy, startHarness, type Harness } from './cycle-commands.support';
 
@@ -94,5 +94,47 @@ describe('traces exported by OTLP/HTTP', () => {
     const run = spans.find((s) => s.name === 'RunActivity:recordEvents')!;
     const scheduled = spans.find((s) => s.spanId === run.parentSpanId)!;
     expect(scheduled).toMatchObject({ name: 'StartActivity:recordEvents', attributes: { workflowId: id, workflowType: 'programCycle' } });
+  });
+
+  it('leaves a workflow started untraced without spans until a traced command reaches it, then follows that command', async () => {
+    // A cycle started by a client without tracing (as before tracing was turned on): its workflow makes no spans.
+    const quiet = `quiet-${slug}`;
+    const program = expectStatus(await h.http().post('/v1/programs').set('Authorization', pm).send({ slug: quiet, name: 'Quiet programme', policy: shortPolicy() }), 201).body as Pick<CycleInput, 'policy' | 'policyHash'>;
+    const quietId = cycleWorkflowId(quiet, 2027);
+    const input: CycleInput = { programSlug: quiet, year: 2027, policy: program.policy, policyHash: program.policyHash, startedBy: { role: 'program_manager', subject: 'pm-1' }, panel };
+    await h.client.workflow.start('programCycle', {
+      workflowId: quietId,
+      taskQueue: `traced-${slug}`,
+      args: [input],
+      searchAttributes: { [SEARCH_ATTRIBUTES.program]: [quiet], [SEARCH_ATTRIBUTES.year]: [2027], [SEARCH_ATTRIBUTES.stage]: ['call'] },
+    });
+    await eventually('the quiet call to open', async () => (await h.http().get(`/v1/cycles/${quietId}`).set('Authorization', pm)).body.live?.stage === 'call', 30_000);
+    expect(await h.eventCount(quietId)).toBeGreaterThan(0); // its opening was stored by the activity...
+    await tracing.flush();
+    // ...and the workflow made no span (its spans carry `workflowId`); the worker's activity runs are
+    // roots of their own, as no context came with them (the API's queries are under their GET routes).
+    expect(receiver.spans.filter((s) => s.attributes.workflowId === quietId)).toEqual([]);
+    const runs = receiver.spans.filter((s) => s.name === 'RunActivity:recordEvents' && s.attributes.temporalWorkflowId === quietId);
+    expect(runs.length).toBeGreaterThan(0);
+    expect(runs.filter((s) => s.parentSpanId)).toEqual([]);
+
+    const traceId = randomBytes(16).toString('hex');
+    expectStatus(
+      await h
+        .http()
+        .post(`/v1/cycles/${quietId}/applications`)
+        .set('Authorization', applicant('org-b'))
+        .set('traceparent', `00-${traceId}-${randomBytes(8).toString('hex')}-01`)
+        .send({ applicationId: 'beta', title: 'Beta', lead: company('org-b') }),
+      201,
+    );
+    const spans = await traceOf(traceId, [/^RunActivity:recordEvents$/]);
+    expect(ancestry(spans, spans.find((s) => s.name === 'RunActivity:recordEvents')!)).toEqual([
+      'RunActivity:recordEvents',
+      'StartActivity:recordEvents',
+      'HandleUpdate:SubmitApplication',
+      'StartWorkflowUpdate:SubmitApplication',
+      'POST /v1/cycles/:id/applications',
+    ]);
   });
 });

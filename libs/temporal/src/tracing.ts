@@ -7,19 +7,22 @@ import {
   type OpenTelemetrySinks,
 } from '@temporalio/interceptors-opentelemetry';
 import type { InjectedSinks, WorkerInterceptors } from '@temporalio/worker';
+import { join } from 'node:path';
+import { projectRoot } from '@concentra/config';
 import { activeTracing } from '@concentra/observability';
 
 /**
- * The OpenTelemetry workflow interceptors, compiled into every workflow bundle (a prebuilt bundle
- * cannot take them at worker start). They only add span context to headers, never a command, and
- * the SDK's flags keep histories recorded without them replaying (workflows/test/replay.wf-spec.ts).
+ * The workflow interceptors (workflows/src/tracing.interceptors.ts), compiled into every workflow
+ * bundle (a prebuilt bundle cannot take them at worker start). They engage the OpenTelemetry
+ * interceptors for a workflow only once a traced call reaches it; they never add a command, and the
+ * recorded histories replay unchanged (workflows/test/replay.wf-spec.ts).
  */
-export const WORKFLOW_TRACING_MODULE = require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors');
+export const WORKFLOW_TRACING_MODULE = join(projectRoot(__dirname), 'workflows', 'src', 'tracing.interceptors.ts');
 
 /**
  * Where the bundle's workflow spans go: the process's span processor when tracing is on; dropped
- * otherwise (the sink must exist whenever a worker or a replayer runs the bundle, or the SDK logs
- * an error for every call). Every Worker.create and replay passes these sinks.
+ * otherwise (a traced workflow may still be handled or replayed by a process without tracing, and
+ * without the sink the SDK logs an error for every call). Every Worker.create and replay passes these.
  */
 export function workflowSinks(): InjectedSinks<OpenTelemetrySinks> {
   const tracing = activeTracing();
