@@ -17,7 +17,8 @@ const PINNED = temporal.api.enums.v1.VersioningBehavior.VERSIONING_BEHAVIOR_PINN
 
 describe('worker deployment versions across a rolling deploy', () => {
   const deployment = `concentra-test-${randomBytes(3).toString('hex')}`;
-  const saved = { ...process.env };
+  const VARIABLES = ['WORKER_VERSIONING', 'WORKER_DEPLOYMENT_NAME', 'WORKER_BUILD_ID'] as const;
+  const saved = Object.fromEntries(VARIABLES.map((name) => [name, process.env[name]]));
   const extra: INestApplicationContext[] = [];
   let h: Harness;
 
@@ -51,7 +52,10 @@ describe('worker deployment versions across a rolling deploy', () => {
   afterAll(async () => {
     for (const app of extra) await app.close(); // before the harness drops the database they use
     await h?.close();
-    process.env = saved;
+    for (const name of VARIABLES) {
+      if (saved[name] === undefined) delete process.env[name];
+      else process.env[name] = saved[name];
+    }
   });
 
   it('routes old cycles to the release they started on and new ones to the current release', async () => {
