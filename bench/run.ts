@@ -21,7 +21,7 @@ import { DEVELOPMENT_JWT_SECRET } from '@concentra/config';
 import { defaultPolicy, policyHash } from '@concentra/domain';
 import { EventActivities, EventStore, PROJECTIONS, createDataSource, migrate } from '@concentra/persistence';
 import { NotificationActivities } from '@concentra/notifications';
-import { activitiesOf, bundleWorkflows } from '@concentra/temporal';
+import { activitiesOf, bundleWorkflows, workflowSinks } from '@concentra/temporal';
 import { cycleStatusQuery } from '@concentra/workflows/contracts';
 import { issueToken } from '@concentra/auth';
 import { createAdminApi } from '../apps/admin-api/src/bootstrap';
@@ -138,6 +138,7 @@ async function benchCycleStart(db: Awaited<ReturnType<typeof createDataSource>>,
     taskQueue: 'bench',
     workflowBundle: await bundleWorkflows(),
     activities: { ...activitiesOf(new EventActivities(store)), ...activitiesOf(new NotificationActivities(db)) },
+    sinks: workflowSinks(),
   });
   const bareWorker = await Worker.create({
     connection,

@@ -71,12 +71,16 @@ async function main(): Promise<void> {
       TEMPORAL_ADDRESS: env.TEMPORAL_ADDRESS,
       MIGRATIONS_RUN: 'false',
       SMTP_URL: mail.smtpUrl,
+      // Worker Deployment Versioning as in production: the worker polls as a version named by its
+      // bundle's hash and makes itself current (cycles already running move to it on their next task).
+      WORKER_VERSIONING: process.env.WORKER_VERSIONING ?? 'auto-upgrade',
       ...(!process.env.WORKFLOW_BUNDLE_PATH && existsSync(bundle) ? { WORKFLOW_BUNDLE_PATH: bundle } : {}),
     };
     let workerReady: () => void = () => undefined;
     const workerPolling = new Promise<void>((resolve) => (workerReady = resolve));
     const worker = run('worker', join(PROJECT_ROOT, 'dist/apps/worker/src/main.js'), childEnv, stopAll, (line) => {
-      if (line.includes('polling task queue')) workerReady();
+      // Versioned, tasks reach the worker once its version is current; otherwise once it polls.
+      if (line.includes(childEnv.WORKER_VERSIONING === 'off' ? 'polling task queue' : 'is the current version') || line.includes('stays behind')) workerReady();
     });
     stops.push(() => terminate(worker));
     const api = run('admin-api', join(PROJECT_ROOT, 'dist/apps/admin-api/src/main.js'), childEnv, stopAll);

@@ -1,6 +1,6 @@
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflows } from '@concentra/temporal';
+import { bundleWorkflows, workflowSinks } from '@concentra/temporal';
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
@@ -23,5 +23,6 @@ export async function createTestWorker(
     taskQueue,
     workflowBundle: bundle ?? (await workflowBundle()),
     activities,
+    sinks: workflowSinks(),
   });
 }

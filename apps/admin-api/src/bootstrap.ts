@@ -6,7 +6,7 @@ import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import { loadEnvironment } from '@concentra/config';
-import { bootLogger, createRootLogger, httpMetrics, loggingModule, type LogLevelName } from '@concentra/observability';
+import { activeTracing, bootLogger, createRootLogger, httpMetrics, httpTracing, loggingModule, TracingModule, type LogLevelName } from '@concentra/observability';
 import { AdminApiModule } from './admin-api.module';
 import { methodNotAllowed } from './http/method-not-allowed';
 import { buildOpenApiDocument } from './http/openapi';
@@ -25,9 +25,12 @@ class AdminApiRoot {}
 export async function createAdminApi(options: AdminApiOptions | LogLevel[] = {}): Promise<INestApplication> {
   const { logLevel, logDestination } = Array.isArray(options) ? { logLevel: lowest(options), logDestination: undefined } : options;
   const logger = createRootLogger({ service: 'admin-api', level: logLevel ?? loadEnvironment().LOG_LEVEL, destination: logDestination });
-  const root: DynamicModule = { module: AdminApiRoot, imports: [loggingModule(logger), AdminApiModule] };
+  const root: DynamicModule = { module: AdminApiRoot, imports: [loggingModule(logger), TracingModule, AdminApiModule] };
   const app = await NestFactory.create<NestExpressApplication>(root, { logger: bootLogger(logger), abortOnError: false });
   app.useLogger(app.get(Logger));
+  // First, so the request's span is active for everything after it (logs carry its trace id).
+  const tracing = activeTracing();
+  if (tracing) app.use(httpTracing(tracing));
   app.use(httpMetrics);
   app.enableShutdownHooks();
   app.disable('x-powered-by');

@@ -44,6 +44,8 @@ export async function startWorkerHttp(app: INestApplicationContext, options: Wor
           postgresql: { status: database.up ? 'up' : 'down', ...(database.error ? { reason: database.error } : {}) },
           temporal: { status: temporalUp.up ? 'up' : 'down', ...(temporalUp.error ? { reason: temporalUp.error } : {}) },
           worker: { status: worker === 'RUNNING' ? 'up' : 'down', state: worker },
+          // With versioning on: the version it polls as, and whether the server routes tasks to it yet.
+          ...(host.versioning ? { deployment: { status: ['pending', 'failed'].includes(host.versioning.promotion) ? 'down' : 'up', ...host.versioning } } : {}),
         };
         const ok = Object.values(details).every((d) => d.status === 'up');
         res

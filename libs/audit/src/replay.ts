@@ -1,6 +1,6 @@
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
-import { bundleWorkflows } from '@concentra/temporal';
+import { bundleWorkflows, workflowSinks } from '@concentra/temporal';
 import type { CycleBundle } from './bundle';
 import { eventNumber, eventTypeName, historyFromPlain, type History } from './history';
 
@@ -41,7 +41,7 @@ export async function replayHistories(histories: HistoryToReplay[], options: { w
   const parsed = histories.map((h) => ({ ...h, parsed: isProto(h.history) ? (h.history as History) : historyFromPlain(h.history) }));
   const outcomes: ReplayOutcome[] = [];
   const results = Worker.runReplayHistories(
-    { workflowBundle, replayName: 'concentra-audit' },
+    { workflowBundle, replayName: 'concentra-audit', sinks: workflowSinks() },
     parsed.map((h) => ({ workflowId: h.workflowId, history: h.parsed })),
   );
   let i = 0;

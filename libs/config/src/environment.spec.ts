@@ -51,4 +51,14 @@ describe('loadEnvironment', () => {
     });
     expect(() => loadEnvironment({ RATE_LIMIT_PER_PRINCIPAL: '0', RATE_LIMIT_PER_ADDRESS: 'many' })).toThrow(/RATE_LIMIT_PER_PRINCIPAL[\s\S]*RATE_LIMIT_PER_ADDRESS/);
   });
+
+  it('reads the OpenTelemetry variables, refusing what the shipped exporter cannot do', () => {
+    expect(loadEnvironment({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_SDK_DISABLED: 'false' })).toMatchObject({
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+      OTEL_SDK_DISABLED: false,
+    });
+    expect(() => loadEnvironment({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_TRACES_EXPORTER: 'zipkin', OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toThrow(
+      /OTEL_TRACES_EXPORTER[\s\S]*OTEL_EXPORTER_OTLP_ENDPOINT[\s\S]*OTEL_EXPORTER_OTLP_PROTOCOL: only http\/json is shipped/,
+    );
+  });
 });

@@ -19,6 +19,14 @@ export const EnvironmentSchema = z
     TEMPORAL_TASK_QUEUE: z.string().min(1).default('program-cycles'),
     /** A workflow bundle built ahead (`npm run build` writes dist/workflow-bundle.js, the production default): the worker starts without webpack, on exactly that code. */
     WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
+    /** Worker Deployment Versioning: off, auto-upgrade or pinned; default auto-upgrade in production, off elsewhere (see workerVersioning). */
+    WORKER_VERSIONING: z.enum(['off', 'auto-upgrade', 'pinned']).optional(),
+    /** The Worker Deployment the worker's versions belong to (no dots: the server joins name and build id with one). */
+    WORKER_DEPLOYMENT_NAME: z.string().regex(/^[\w-]{1,200}$/, 'letters, digits, _ and - only').default('concentra'),
+    /** The worker's build id; default: a hash of the workflow bundle it runs. */
+    WORKER_BUILD_ID: z.string().regex(/^[\w.+-]{1,200}$/, 'letters, digits, _ . + and - only').optional(),
+    /** A new version makes itself current once it polls (never over a newer one); false: an operator promotes it. */
+    WORKER_PROMOTE_ON_START: bool.default(true),
     API_HOST: z.string().default('127.0.0.1'),
     API_PORT: port.default(3000),
     /** The worker's own HTTP listener: /metrics, /health/live, /health/ready. */
@@ -36,6 +44,18 @@ export const EnvironmentSchema = z
     /** Requests one client address may make per window, with or without a token. */
     RATE_LIMIT_PER_ADDRESS: count.optional(),
     RATE_LIMIT_WINDOW_SECONDS: count.default(60),
+    /*
+     * Tracing, by the OpenTelemetry specification's variables: off unless an exporter or an OTLP
+     * endpoint is given (see tracesExporter in libs/observability). OTLP goes over HTTP in JSON;
+     * OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_EXPORTER_OTLP_HEADERS and OTEL_BSP_* are read
+     * by the OpenTelemetry SDK itself.
+     */
+    OTEL_SDK_DISABLED: bool.optional(),
+    OTEL_TRACES_EXPORTER: z.enum(['otlp', 'console', 'none']).optional(),
+    OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+    OTEL_EXPORTER_OTLP_PROTOCOL: z.enum(['http/json'], { message: 'only http/json is shipped (OTLP over HTTP in JSON)' }).optional(),
+    OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z.enum(['http/json'], { message: 'only http/json is shipped (OTLP over HTTP in JSON)' }).optional(),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production') {
@@ -110,4 +130,9 @@ export function rateLimits(env: Environment): { windowMs: number; perPrincipal: 
     perPrincipal: env.RATE_LIMIT_PER_PRINCIPAL ?? RATE_LIMIT_DEFAULTS.principal[which],
     perAddress: env.RATE_LIMIT_PER_ADDRESS ?? RATE_LIMIT_DEFAULTS.address[which],
   };
+}
+
+/** Worker Deployment Versioning as set, else auto-upgrade in production (a rolling deploy cuts over by version) and off elsewhere. */
+export function workerVersioning(env: Pick<Environment, 'WORKER_VERSIONING' | 'NODE_ENV'>): 'off' | 'auto-upgrade' | 'pinned' {
+  return env.WORKER_VERSIONING ?? (env.NODE_ENV === 'production' ? 'auto-upgrade' : 'off');
 }

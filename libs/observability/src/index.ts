@@ -5,3 +5,6 @@ export * from './dependency-probe';
 export * from './health';
 export * from './metrics';
 export * from './pool-metrics';
+export * from './tracing';
+export * from './http-tracing';
+export * from './tracing.module';

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { currentTraceId } from './tracing';
 import { pino, stdTimeFunctions, type DestinationStream, type Level, type Logger } from 'pino';
 
 /** What a log record says about the caller: who, in which role (never the token). */
@@ -58,7 +59,8 @@ export function httpLoggingOptions(logger: Logger) {
     quietReqLogger: true, // records logged while handling carry the request id, not the whole request
     customProps: (req: IncomingMessage) => {
       const principal = principalOf(req);
-      return principal ? { principal } : {};
+      const traceId = currentTraceId();
+      return { ...(principal ? { principal } : {}), ...(traceId ? { traceId } : {}) };
     },
     serializers: {
       req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),

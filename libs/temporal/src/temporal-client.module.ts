@@ -2,6 +2,7 @@ import { Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { Client, Connection } from '@temporalio/client';
 import { AppEnvironment } from '@concentra/config';
 import { connectionOptions } from './connection-options';
+import { clientTracingInterceptors } from './tracing';
 
 /** A Temporal client for the API and the CLI, closed with the application. */
 @Module({
@@ -15,7 +16,7 @@ import { connectionOptions } from './connection-options';
       provide: Client,
       inject: [Connection, AppEnvironment],
       useFactory: (connection: Connection, env: AppEnvironment) =>
-        new Client({ connection, namespace: env.TEMPORAL_NAMESPACE }),
+        new Client({ connection, namespace: env.TEMPORAL_NAMESPACE, interceptors: clientTracingInterceptors() }),
     },
   ],
   exports: [Client, Connection],

@@ -1,9 +1,12 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppEnvironment, projectRoot } from '@concentra/config';
 import { connectionOptions } from './connection-options';
+import { workerTracingInterceptors, workflowSinks } from './tracing';
 import { bundleWorkflows } from './workflow-bundle';
+import { deploymentOptions, promoteWhenPolling, type Promotion } from './worker-versioning';
 
 /** The activities the worker serves, gathered by the app from the libs' providers. */
 export abstract class WorkerActivities {
@@ -37,6 +40,8 @@ export class WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown
   private worker?: Worker;
   private connection?: NativeConnection;
   private running?: Promise<void>;
+  private readonly stopping = new AbortController();
+  private deployment?: { version: string; behavior: string; promotion: Promotion | 'pending' | 'by-operator'; reason?: string };
 
   constructor(
     @Inject(AppEnvironment) private readonly env: AppEnvironment,
@@ -47,13 +52,18 @@ export class WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown
     const bundlePath = prebuiltBundlePath(this.env);
     if (bundlePath) this.logger.log(`workflow bundle ${bundlePath}`);
     this.connection = await NativeConnection.connect(connectionOptions(this.env));
+    const bundle = bundlePath ? { codePath: bundlePath } : await bundleWorkflows();
+    const workerDeploymentOptions = deploymentOptions(this.env, 'code' in bundle ? bundle.code : readFileSync(bundlePath!, 'utf8'));
     this.worker = await Worker.create({
       connection: this.connection,
       namespace: this.env.TEMPORAL_NAMESPACE,
       taskQueue: this.env.TEMPORAL_TASK_QUEUE,
       // A prebuilt bundle pins the code (a deploy ships one; a restart skips webpack).
-      workflowBundle: bundlePath ? { codePath: bundlePath } : await bundleWorkflows(),
+      workflowBundle: bundle,
+      workerDeploymentOptions,
       activities: this.registry.activities,
+      interceptors: workerTracingInterceptors(),
+      sinks: workflowSinks(),
       shutdownGraceTime: '30 seconds',
     });
     this.running = this.worker.run().catch((error: Error) => {
@@ -62,6 +72,25 @@ export class WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown
       throw error;
     });
     this.logger.log(`polling task queue '${this.env.TEMPORAL_TASK_QUEUE}' on ${this.env.TEMPORAL_ADDRESS}`);
+    if (workerDeploymentOptions) this.declareVersion(workerDeploymentOptions.version, workerDeploymentOptions.defaultVersioningBehavior ?? 'AUTO_UPGRADE');
+  }
+
+  /** Logs the version it polls as and, unless an operator promotes versions, makes it current (in the background). */
+  private declareVersion(version: { deploymentName: string; buildId: string }, behavior: string): void {
+    const name = `${version.deploymentName}.${version.buildId}`;
+    this.deployment = { version: name, behavior, promotion: this.env.WORKER_PROMOTE_ON_START ? 'pending' : 'by-operator' };
+    this.logger.log(`worker deployment version ${name} (${behavior})`);
+    if (!this.env.WORKER_PROMOTE_ON_START) return;
+    void promoteWhenPolling(this.connection!, this.env.TEMPORAL_NAMESPACE, version, { signal: this.stopping.signal }).then(({ outcome, reason }) => {
+      this.deployment = { ...this.deployment!, promotion: outcome, ...(reason ? { reason } : {}) };
+      if (outcome === 'failed') this.logger.error(`could not make ${name} the current version: ${reason}`);
+      else this.logger.log(outcome === 'current' ? `${name} is the current version` : `${name} stays behind: ${reason}`);
+    });
+  }
+
+  /** The deployment version this worker polls as, and whether it is current (undefined with versioning off). */
+  get versioning(): { version: string; behavior: string; promotion: string; reason?: string } | undefined {
+    return this.deployment;
   }
 
   /** The worker's state for readiness: RUNNING means it polls its task queue. */
@@ -75,6 +104,7 @@ export class WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.stopping.abort();
     if (this.worker && this.worker.getState() === 'RUNNING') this.worker.shutdown();
     await this.running?.catch(() => undefined);
     await this.connection?.close();

@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { bundleWorkflowCode, type BundleOptions, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { projectRoot } from '@concentra/config';
+import { WORKFLOW_TRACING_MODULE } from './tracing';
 
 /**
  * Bundler options for workflows/src: the same `@concentra/*` aliases as tsconfig.json, limited
@@ -11,6 +12,8 @@ export function workflowBundleOptions(): BundleOptions {
   const root = projectRoot(__dirname);
   return {
     workflowsPath: join(root, 'workflows', 'src', 'index.ts'),
+    // In every bundle, traced or not: a prebuilt bundle is fixed before the worker reads its environment.
+    workflowInterceptorModules: [WORKFLOW_TRACING_MODULE],
     webpackConfigHook: (config) => ({
       ...config,
       resolve: {
