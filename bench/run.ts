@@ -103,8 +103,21 @@ class BareController {
 class BareModule {}
 
 async function benchHttp(url: string, temporalAddress: string): Promise<Result> {
+  const saved = { DATABASE_URL: process.env.DATABASE_URL, TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS };
   process.env.DATABASE_URL = url;
   process.env.TEMPORAL_ADDRESS = temporalAddress;
+  try {
+    return await benchHttpOn();
+  } finally {
+    // The scale section finds its own PostgreSQL from DATABASE_URL: not this run's dropped database.
+    for (const [key, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  }
+}
+
+async function benchHttpOn(): Promise<Result> {
   const bare = await NestFactory.create(BareModule, { logger: false });
   await bare.listen(0, '127.0.0.1');
   const api = await createAdminApi(['error']);

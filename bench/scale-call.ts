@@ -29,9 +29,11 @@ import { randomBytes } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { Api, drive, timed, token, type PhaseResult } from './scale-api';
 import { planCall, scalePolicy, type PlannedApplication, type PlannedReview, type ScaleShape } from './scale-data';
-import { EVENTS_BUDGET, PAYLOAD_BUDGET_BYTES, kb, measureQuery, measureWorkflowRuns, type RunMeasure } from './scale-history';
+import { measureQuery, measureWorkflowRuns, type RunMeasure } from './scale-history';
 import { startScaleStack } from './scale-stack';
 import { Watch, Wedged, stopOnServerErrors, type Diagnosis } from './scale-watch';
+import { commandBaseline, fanOutBaseline, readLoad, sequentialLatencies, startBareNest, type LoadResult } from './scale-baselines';
+import { phaseLine, printScaleReport } from './scale-report';
 
 export interface ScaleOptions extends ScaleShape {
   concurrency: number;
@@ -78,6 +80,14 @@ export interface ScaleReport {
   /** Payloads the worker's SDK refused to upload (TMPRL1103): the largest one, and how often. */
   refused: { bytes: number; limit: number; path: string | null; times: number } | null;
   logDir: string;
+  /** Same-run baselines: each command phase against a bare Nest route, the grants' fan-out against bare workflows, reads against a bare GET. */
+  baselines: {
+    phases: Map<string, PhaseResult>;
+    grantsSeconds: number | null;
+    /** One request at a time (ms): GET /v1/gpu/pool with every grant's allocation, and the bare GET. */
+    poolLatency: { ours: number[]; bare: number[] } | null;
+    reads: Array<{ ours: LoadResult; bare: LoadResult }>;
+  };
 }
 
 export async function runScaleCall(options: ScaleOptions, log: (line: string) => void = (l) => console.log(`[scale] ${l}`)): Promise<ScaleReport> {
@@ -102,7 +112,9 @@ export async function runScaleCall(options: ScaleOptions, log: (line: string) =>
     grants: { workflows: 0, maxEvents: 0, largest: null },
     refused: null,
     logDir: stack.logDir,
+    baselines: { phases: new Map(), grantsSeconds: null, poolLatency: null, reads: [] },
   };
+  const bare = await startBareNest();
   let firstRunId: string | undefined;
   try {
     const api = new Api(stack.apiUrl);
@@ -149,6 +161,8 @@ export async function runScaleCall(options: ScaleOptions, log: (line: string) =>
     );
     report.phases.push(applications);
     log(phaseLine(applications));
+    const applicationBody = (a: PlannedApplication) => ({ applicationId: a.applicationId, title: a.title, summary: a.summary, lead: a.lead, members: a.members });
+    report.baselines.phases.set('applications', await commandBaseline(bare, 'applications', plan.applications, shape.concurrency, applicationBody));
     await stopOnServerErrors(applications, watch);
 
     report.waits.push(await watch.until('the review round to open', async () => (await stage()).stage === 'review', 60_000));
@@ -164,6 +178,10 @@ export async function runScaleCall(options: ScaleOptions, log: (line: string) =>
     );
     report.phases.push(reviews);
     log(phaseLine(reviews));
+    report.baselines.phases.set(
+      'reviews',
+      await commandBaseline(bare, 'reviews', plan.reviews, shape.concurrency, (r: PlannedReview) => ({ applicationId: r.applicationId, scores: r.scores, conflictOfInterest: { declared: false } })),
+    );
     await stopOnServerErrors(reviews, watch);
 
     // The review round closes on its own timer; the wait is bounded by its due time plus the stall bound.
@@ -193,6 +211,15 @@ export async function runScaleCall(options: ScaleOptions, log: (line: string) =>
       ),
     );
     report.outcome = { reached: true, text: `the cycle reached its grants: ${report.grantsStarted}/${shape.selected} started` };
+
+    log('baselines: bare workflows for the grants, then the read routes under load ...');
+    report.baselines.grantsSeconds = await fanOutBaseline(stack.temporalAddress, shape.selected);
+    const auth = { authorization: pm };
+    report.baselines.poolLatency = { ours: await sequentialLatencies(`${stack.apiUrl}/v1/gpu/pool`, auth, 30), bare: await sequentialLatencies(`${bare.url}/ping`, {}, 30) };
+    const bareLoad = await readLoad(bare.url, '/ping', {});
+    for (const path of [`/v1/programs/${slug}`, `/v1/cycles/${encodeURIComponent(cycleId)}`, '/v1/gpu/pool']) {
+      report.baselines.reads.push({ ours: await readLoad(stack.apiUrl, path, auth), bare: bareLoad });
+    }
   } catch (error) {
     if (error instanceof Wedged) report.outcome = { reached: false, text: `wedged: ${error.message}`, diagnosis: error.diagnosis };
     else report.outcome = { reached: false, text: `harness stopped: ${(error as Error).message}` };
@@ -213,6 +240,7 @@ export async function runScaleCall(options: ScaleOptions, log: (line: string) =>
       report.refused = { ...largest, times: refused.length };
     }
     log('stopping ...');
+    await bare.close();
     await stack.stop();
   }
   return report;
@@ -229,88 +257,6 @@ async function measureGrants(client: Client, slug: string, year: number): Promis
     }
   }
   return out;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Printing, in the style of bench/run.ts
-
-function percentile(values: number[], p: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
-}
-
-function phaseLine(p: PhaseResult): string {
-  const rate = p.ok / Math.max(p.seconds, 1e-9);
-  const failed = [...p.failures.values()].reduce((a, b) => a + b, 0);
-  return `${p.name.padEnd(14)} ${String(p.ok).padStart(5)}/${p.planned} ok, ${failed} refused, ${p.retried} after retry, in ${p.seconds.toFixed(1)} s   ${rate.toFixed(2).padStart(7)} /s   p50 ${percentile(p.latenciesMs, 0.5).toFixed(2)} ms (p95 ${percentile(p.latenciesMs, 0.95).toFixed(2)})`;
-}
-
-const mark = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
-
-/** Prints the report; returns whether everything is within the budget and the cycle reached its grants. */
-export function printScaleReport(r: ScaleReport): boolean {
-  const o = r.options;
-  console.log(
-    `\nConcentra scale: ${o.applications} applications × ${o.summaryChars.toLocaleString('en')}-character summaries, ${o.members} members, ${o.reviews} reviews each, ${o.selected} selected (${r.startedAt}, node ${process.version})`,
-  );
-  console.log(`  budget: no payload over ${kb(PAYLOAD_BUDGET_BYTES)}, no run over ${EVENTS_BUDGET.toLocaleString('en')} events; ${o.concurrency} HTTP clients; ${r.cycleId}`);
-  for (const p of r.phases) {
-    console.log(`  ${phaseLine(p)}`);
-    for (const [reason, n] of [...p.failures].slice(0, 4)) console.log(`      ${n} × ${reason}`);
-  }
-  for (const w of r.waits) console.log(`  waited ${w.seconds.toFixed(1).padStart(6)} s for ${w.what}`);
-  console.log(`  outcome: ${r.outcome.reached ? 'REACHED' : 'NOT REACHED'} — ${r.outcome.text}`);
-  const d = r.outcome.diagnosis;
-  if (d) {
-    console.log(`    workflow run ${d.runId}: ${d.status}, ${d.historyLength} events`);
-    if (d.pendingWorkflowTask) console.log(`    pending workflow task: ${d.pendingWorkflowTask}`);
-    for (const a of d.pendingActivities) console.log(`    pending activity: ${a}`);
-    if (d.lastWorkflowTaskFailure) console.log(`    last workflow task failure: ${d.lastWorkflowTaskFailure}`);
-    for (const line of d.workerErrors) console.log(`    worker: ${line}`);
-    console.log(`    logs: ${r.logDir}`);
-  }
-  // The budget is only shown at full load: every planned command must have been accepted.
-  const short = r.phases.filter((p) => p.ok < p.planned);
-  let within = r.outcome.reached && short.length === 0;
-  if (short.length > 0) console.log(`  load NOT delivered: ${short.map((p) => `${p.planned - p.ok} of ${p.planned} ${p.name} not accepted`).join(', ')} FAIL`);
-  console.log(`  runs of ${r.cycleId}: ${r.runs.length}`);
-  for (const [i, run] of r.runs.entries()) {
-    const eventsOk = run.events <= EVENTS_BUDGET;
-    const payloadOk = (run.largest?.bytes ?? 0) <= PAYLOAD_BUDGET_BYTES;
-    within &&= eventsOk && payloadOk;
-    console.log(
-      `    run ${String(i + 1).padStart(2)} ${run.runId.slice(0, 8)} ${run.status.padEnd(16)} events ${String(run.events).padStart(6)} ${mark(eventsOk)}   history ${kb(run.historyBytes).padStart(9)}   largest payload ${kb(run.largest?.bytes ?? 0).padStart(9)} ${mark(payloadOk)} (${run.largest?.kind ?? 'none'})`,
-    );
-    const kinds = [...run.byKind].sort((a, b) => b[1].maxBytes - a[1].maxBytes).slice(0, 6);
-    for (const [kind, k] of kinds) console.log(`        ${kind.padEnd(44)} max ${kb(k.maxBytes).padStart(9)}  × ${k.count}`);
-    if (run.lastWorkflowTaskFailure) console.log(`        last workflow task failure: ${run.lastWorkflowTaskFailure.slice(0, 300)}`);
-  }
-  if ('bytes' in r.query) {
-    const ok = r.query.bytes <= PAYLOAD_BUDGET_BYTES;
-    within &&= ok;
-    console.log(`  Query cycleStatus result ${kb(r.query.bytes).padStart(9)} ${mark(ok)}`);
-  } else {
-    within = false;
-    console.log(`  Query cycleStatus FAIL: ${r.query.error.slice(0, 300)}`);
-  }
-  if (r.refused) {
-    within = false;
-    console.log(
-      `  payload refused by the SDK (TMPRL1103, never recorded) ${kb(r.refused.bytes).padStart(9)} FAIL (${r.refused.path ?? 'unknown path'}; limit ${kb(r.refused.limit)}; ${r.refused.times} workflow task attempts)`,
-    );
-  }
-  if (r.grants.workflows > 0) {
-    const eventsOk = r.grants.maxEvents <= EVENTS_BUDGET;
-    const payloadOk = (r.grants.largest?.bytes ?? 0) <= PAYLOAD_BUDGET_BYTES;
-    within &&= eventsOk && payloadOk;
-    console.log(
-      `  grant workflows ${r.grants.workflows}: most events in a run ${r.grants.maxEvents} ${mark(eventsOk)}, largest payload ${kb(r.grants.largest?.bytes ?? 0)} ${mark(payloadOk)} (${r.grants.largest?.kind ?? 'none'})`,
-    );
-  }
-  const budgetHeld = !r.refused && r.runs.every((x) => x.events <= EVENTS_BUDGET && (x.largest?.bytes ?? 0) <= PAYLOAD_BUDGET_BYTES) && 'bytes' in r.query && r.query.bytes <= PAYLOAD_BUDGET_BYTES;
-  console.log(`  verdict: ${mark(within)} (${r.outcome.reached ? 'grants reached' : 'grants not reached'}; ${short.length ? 'planned load not delivered; ' : ''}payload and history budgets ${budgetHeld ? 'held' : 'exceeded or not measurable'})`);
-  return within;
 }
 
 /** The scale section of `npm run bench`: sizes from BENCH_SCALE_* (defaults: full size). */

@@ -156,6 +156,9 @@ export async function startScaleStack(log: Log): Promise<ScaleStack> {
       API_PORT: String(apiPort),
       MIGRATIONS_RUN: 'false',
       LOG_LEVEL: 'warn',
+      // The bench measures what the engine carries; the per-client rate limits would cap the load.
+      RATE_LIMIT_PER_PRINCIPAL: '100000000',
+      RATE_LIMIT_PER_ADDRESS: '100000000',
     };
     const worker = new AppProcess('worker', 'dist/apps/worker/src/main.js', env, join(logDir, 'worker.log'));
     stops.push(() => worker.stop());
@@ -165,11 +168,18 @@ export async function startScaleStack(log: Log): Promise<ScaleStack> {
     const apiUrl = `http://127.0.0.1:${apiPort}`;
     const healthy = await until(90_000, async () => (await fetch(`${apiUrl}/health`).catch(() => null))?.status === 200, () => api.exited);
     if (!healthy) throw new Error(`the admin API did not answer /health within 90 s; see ${api.logFile}:\n${api.tail.slice(-10).join('\n')}`);
-    const polling = await worker.waitForLine((line) => line.includes('polling task queue'), 240_000);
-    if (!polling) throw new Error(`the worker did not poll its task queue within 4 minutes; see ${worker.logFile}:\n${worker.tail.slice(-10).join('\n')}`);
-
     const connection = await Connection.connect({ address: server.address });
     stops.push(() => connection.close());
+    // Ready when the server sees the worker polling (at LOG_LEVEL warn it prints no line saying so).
+    const polling = await until(
+      240_000,
+      async () => {
+        const queue = await connection.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name: 'program-cycles' }, taskQueueType: 1 });
+        return (queue.pollers?.length ?? 0) > 0;
+      },
+      () => worker.exited,
+    );
+    if (!polling) throw new Error(`the worker did not poll its task queue within 4 minutes; see ${worker.logFile}:\n${worker.tail.slice(-10).join('\n')}`);
     const client = new Client({ connection, namespace: 'default' });
     return { apiUrl, temporalAddress: server.address, client, worker, api, logDir, postgresSource: pg.source, stop: stopAll };
   } catch (error) {

@@ -4,8 +4,9 @@ import { DEFAULT_DATABASE_URL, jwtSecret, loadEnvironment } from '@concentra/con
 import { createDataSource, migrate } from '@concentra/persistence';
 import { ROLES, issueToken, type Principal } from '@concentra/auth';
 import { registerAuditCommands } from './audit-commands';
+import { registerSimulateCommand } from './simulate/simulate';
 
-const program = new Command('concentra').description('Concentra command line: tokens, migrations, audits');
+const program = new Command('concentra').description('Concentra command line: tokens, migrations, audits, policy simulation');
 
 program
   .command('token')
@@ -40,6 +41,7 @@ program
   });
 
 registerAuditCommands(program);
+registerSimulateCommand(program);
 
 program.parseAsync().catch((error: Error) => {
   console.error(error.message);

@@ -46,56 +46,59 @@ export class GpuPoolReads {
   constructor(private readonly db: DataSource) {}
 
   async pool(query: PoolQuery): Promise<PoolView> {
-    const [policy] = (await this.db.query('SELECT version, document FROM gpu_pool_policies ORDER BY version DESC LIMIT 1')) as {
-      version: number;
-      document: Record<string, unknown>;
-    }[];
-    const capacityRows = (await this.db.query(
+    // The five reads are independent: sent at once on the pool's connections, not one after another.
+    const [policies, capacityRows, statusRows, liveRows, series] = await Promise.all([
+      this.db.query('SELECT version, document FROM gpu_pool_policies ORDER BY version DESC LIMIT 1') as Promise<{ version: number; document: Record<string, unknown> }[]>,
+      this.db.query(
       `SELECT c.*,
          coalesce((SELECT sum(a.count) FROM gpu_allocations a WHERE a.capacity_id = c.id AND a.status IN ('reserved', 'active')), 0)::int AS held,
          coalesce((SELECT sum(a.count) FROM gpu_allocations a WHERE a.capacity_id = c.id AND a.status IN ('reserved', 'active') AND a.window_from <= now()), 0)::int AS in_use
        FROM gpu_capacity c ORDER BY c.site, c.gpu_type, c.id`,
-    )) as Record<string, unknown>[];
-    const byStatus = Object.fromEntries(
-      ((await this.db.query('SELECT status, count(*)::int AS n FROM gpu_allocations GROUP BY status ORDER BY status')) as { status: string; n: number }[]).map((r) => [r.status, r.n]),
-    );
-    const live = ((await this.db.query(`SELECT * FROM gpu_allocations WHERE status IN ('reserved', 'active') ORDER BY window_from, id`)) as Record<string, unknown>[]).map(toView);
-    // One pass per kind (capacity, holdings, usage) grouped by instant, site and type, rather than a
-    // subquery per point: a year by day is 366 instants × every site and type.
-    const series = (await this.db.query(
+      ) as Promise<Record<string, unknown>[]>,
+      this.db.query('SELECT status, count(*)::int AS n FROM gpu_allocations GROUP BY status ORDER BY status') as Promise<{ status: string; n: number }[]>,
+      this.db.query(`SELECT * FROM gpu_allocations WHERE status IN ('reserved', 'active') ORDER BY window_from, id`) as Promise<Record<string, unknown>[]>,
+    // One pass per kind (capacity, holdings, usage) grouped by point, rather than a subquery per
+    // point: a year by day is 366 instants × every site and type. Points are numbered so that the
+    // grouping and the joins sort integers: sorting (instant, site, type) text keys of every
+    // allocation at every instant cost 40 ms of the 55 ms read at 159 allocations.
+      this.db.query(
       `WITH instants AS (SELECT generate_series($1::timestamptz, $2::timestamptz, $3::interval) AS at),
             keys AS (SELECT DISTINCT site, gpu_type FROM gpu_capacity),
-            points AS (SELECT i.at, k.site, k.gpu_type FROM instants i CROSS JOIN keys k),
+            points AS (SELECT row_number() OVER (ORDER BY i.at, k.site, k.gpu_type) AS n, i.at, k.site, k.gpu_type FROM instants i CROSS JOIN keys k),
             cap AS (
-              SELECT p.at, p.site, p.gpu_type, sum(c.count)::int AS capacity FROM points p JOIN gpu_capacity c
+              SELECT p.n, sum(c.count)::int AS capacity FROM points p JOIN gpu_capacity c
                 ON c.site = p.site AND c.gpu_type = p.gpu_type AND c.available_from <= p.at AND (c.available_until IS NULL OR c.available_until > p.at)
-              GROUP BY 1, 2, 3),
+              GROUP BY 1),
             holding AS (
               SELECT a.status, a.count, a.window_from, a.released_at, c.site, c.gpu_type, c.available_until
               FROM gpu_allocations a JOIN gpu_capacity c ON c.id = a.capacity_id
               WHERE a.status IN ('reserved', 'active') OR (a.status = 'released' AND a.released_at > a.window_from AND a.released_at > $1::timestamptz)),
             held AS (
-              SELECT p.at, p.site, p.gpu_type,
+              SELECT p.n,
                 sum(h.count) FILTER (WHERE h.status = 'reserved')::int AS reserved,
                 sum(h.count) FILTER (WHERE h.status <> 'reserved')::int AS allocated
               FROM points p JOIN holding h ON h.site = p.site AND h.gpu_type = p.gpu_type AND h.window_from <= p.at
                 AND (h.available_until IS NULL OR h.available_until > p.at) AND (h.status <> 'released' OR h.released_at > p.at)
-              GROUP BY 1, 2, 3),
+              GROUP BY 1),
             last_sample AS (
-              SELECT p.at, p.site, p.gpu_type, u.allocation_id, max(u.measured_at) AS measured_at
+              SELECT p.n, u.allocation_id, max(u.measured_at) AS measured_at
               FROM points p JOIN gpu_usage_samples u ON u.site = p.site AND u.gpu_type = p.gpu_type AND u.measured_at <= p.at
-              GROUP BY 1, 2, 3, 4),
+              GROUP BY 1, 2),
             used AS (
-              SELECT l.at, l.site, l.gpu_type, sum(u.gpu_minutes_used) AS minutes FROM last_sample l
+              SELECT l.n, sum(u.gpu_minutes_used) AS minutes FROM last_sample l
               JOIN gpu_usage_samples u ON u.allocation_id = l.allocation_id AND u.measured_at = l.measured_at
-              GROUP BY 1, 2, 3)
+              GROUP BY 1)
        SELECT p.at, p.site, p.gpu_type, coalesce(cap.capacity, 0) AS capacity, coalesce(held.reserved, 0) AS reserved,
               coalesce(held.allocated, 0) AS allocated, coalesce(used.minutes, 0) / 60.0 AS gpu_hours_used
        FROM points p
-       LEFT JOIN cap USING (at, site, gpu_type) LEFT JOIN held USING (at, site, gpu_type) LEFT JOIN used USING (at, site, gpu_type)
-       ORDER BY p.at, p.site, p.gpu_type`,
+       LEFT JOIN cap USING (n) LEFT JOIN held USING (n) LEFT JOIN used USING (n)
+       ORDER BY p.n`,
       [query.from, query.to, query.step],
-    )) as { at: Date; site: string; gpu_type: string; capacity: number; reserved: number; allocated: number; gpu_hours_used: string | number }[];
+      ) as Promise<{ at: Date; site: string; gpu_type: string; capacity: number; reserved: number; allocated: number; gpu_hours_used: string | number }[]>,
+    ]);
+    const policy = policies[0];
+    const byStatus = Object.fromEntries(statusRows.map((r) => [r.status, r.n]));
+    const live = liveRows.map(toView);
     return {
       at: new Date().toISOString(),
       policy: policy ?? { version: 0, document: {} },

@@ -69,27 +69,33 @@ export class EventStore {
     }
   }
 
+  /**
+   * Round trips per append: BEGIN, the stream's lock, one read (head, the batch's ids already stored,
+   * the recording time), one write (every fresh event and the projections' checkpoints), the
+   * projections that apply, COMMIT. It was a read per event id, an INSERT per event and a
+   * checkpoint per projection: 11 round trips for one event, now 5.
+   */
   private async appendInTransaction(streamId: string, events: NewEvent[], options: { expectedPosition?: number }, at: { eventId?: string }): Promise<AppendResult> {
     return this.db.transaction(async (tx) => {
-      // Writers to one stream queue up here; the chain has exactly one next link.
+      // Writers to one stream queue up here; the chain has exactly one next link. Its own statement:
+      // a statement reads with the snapshot it started with, before any wait for the lock.
       await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [streamId]);
-      const head = await this.head(tx, streamId);
+      const { head, existing, now } = await this.beforeAppend(tx, streamId, events.map((e) => e.eventId));
       let position = head.position;
       let prevHash = head.hash;
-      const fresh = [];
+      const fresh: NewEvent[] = [];
       const result: StoredEvent[] = [];
       for (const event of events) {
-        at.eventId = event.eventId;
-        const existing = await this.byEventId(tx, event.eventId);
-        if (existing) {
+        const stored = existing.get(event.eventId);
+        if (stored) {
           const candidate = { ...event, schemaVersion: event.schemaVersion ?? 1 };
-          if (existing.streamId !== streamId || !sameContent(existing, candidate)) {
+          if (stored.streamId !== streamId || !sameContent(stored, candidate)) {
             throw new EventStoreError(
               'event_id_conflict',
-              `event ${event.eventId} is already stored in ${existing.streamId} at ${existing.streamPosition} with different content`,
+              `event ${event.eventId} is already stored in ${stored.streamId} at ${stored.streamPosition} with different content`,
             );
           }
-          result.push(existing);
+          result.push(stored);
           continue;
         }
         fresh.push(event);
@@ -100,10 +106,8 @@ export class EventStore {
           `stream ${streamId} is at ${position}, the writer expected ${options.expectedPosition}`,
         );
       }
-      // now() is the transaction's start: one recording time for the whole batch, read once.
-      const [{ now }] = fresh.length > 0 ? ((await tx.query('SELECT now() AS now')) as [{ now: Date }]) : [{ now: new Date(0) }];
-      for (const event of fresh) {
-        at.eventId = event.eventId;
+      if (fresh.length === 0) return { events: result, appended: 0, streamPosition: position };
+      const records = fresh.map((event) => {
         position += 1;
         const record = {
           streamId,
@@ -114,24 +118,85 @@ export class EventStore {
           data: event.data,
           metadata: event.metadata,
           occurredAt: new Date(event.occurredAt).toISOString(),
+          // now() is the transaction's start: one recording time for the whole batch.
           recordedAt: now.toISOString(),
           prevHash,
         };
         const hash = eventHash(record);
-        const [row] = (await tx.query(
-          `INSERT INTO events (stream_id, stream_position, event_id, type, schema_version, data, metadata, occurred_at, recorded_at, prev_hash, hash)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING global_position`,
-          [streamId, position, record.eventId, record.type, record.schemaVersion, record.data, record.metadata, record.occurredAt, record.recordedAt, prevHash, hash],
-        )) as [{ global_position: string }];
-        const stored: StoredEvent = { ...record, hash, globalPosition: Number(row.global_position) };
+        prevHash = hash;
+        return { ...record, hash };
+      });
+      let positions: Map<string, number>;
+      try {
+        positions = await this.insert(tx, records);
+      } catch (error) {
+        // Which event PostgreSQL refused, so the failure can name it (rare: find it one by one).
+        at.eventId = records.length === 1 ? records[0].eventId : await this.firstUnstorable(records, error);
+        throw error;
+      }
+      for (const record of records) {
+        const stored: StoredEvent = { ...record, globalPosition: positions.get(record.eventId)! };
         for (const projection of this.projections) await projection.apply(tx, stored);
         result.push(stored);
-        prevHash = hash;
       }
-      at.eventId = undefined;
-      if (fresh.length > 0) await this.checkpoint(tx, result[result.length - 1].globalPosition);
       return { events: result, appended: fresh.length, streamPosition: position };
     });
+  }
+
+  /** The stream's head, the batch's event ids already stored (anywhere), and the transaction's time: one statement. */
+  private async beforeAppend(tx: EntityManager, streamId: string, eventIds: string[]) {
+    const [row] = (await tx.query(
+      `SELECT now() AS now,
+         (SELECT json_build_object('position', stream_position, 'hash', hash) FROM events WHERE stream_id = $1 ORDER BY stream_position DESC LIMIT 1) AS head,
+         (SELECT coalesce(json_agg(e), '[]'::json) FROM events e WHERE e.event_id = ANY($2::text[])) AS existing`,
+      [streamId, eventIds],
+    )) as [{ now: Date; head: { position: number; hash: string } | null; existing: Array<Omit<EventRow, 'occurred_at' | 'recorded_at'> & { occurred_at: string; recorded_at: string }> }];
+    const existing = new Map(row.existing.map((e) => [e.event_id, toStored({ ...e, occurred_at: new Date(e.occurred_at), recorded_at: new Date(e.recorded_at) })]));
+    return { head: row.head ?? { position: 0, hash: null as string | null }, existing, now: row.now };
+  }
+
+  /** Every fresh event and every projection's checkpoint in one statement; the global position of each event. */
+  private async insert(tx: EntityManager, records: Array<Omit<StoredEvent, 'globalPosition'>>): Promise<Map<string, number>> {
+    const params: unknown[] = [this.projections.map((p) => p.name)];
+    const values = records.map((r) => {
+      const from = params.length;
+      params.push(r.streamId, r.streamPosition, r.eventId, r.type, r.schemaVersion, r.data, r.metadata, r.occurredAt, r.recordedAt, r.prevHash, r.hash);
+      return `(${Array.from({ length: 11 }, (_, i) => `$${from + i + 1}`).join(', ')})`;
+    });
+    const rows = (await tx.query(
+      `WITH inserted AS (
+         INSERT INTO events (stream_id, stream_position, event_id, type, schema_version, data, metadata, occurred_at, recorded_at, prev_hash, hash)
+         VALUES ${values.join(', ')} RETURNING event_id, global_position),
+       checkpoint AS (
+         INSERT INTO projection_checkpoints (projection, position, updated_at)
+         SELECT name, (SELECT max(global_position) FROM inserted), now() FROM unnest($1::text[]) AS name
+         ON CONFLICT (projection) DO UPDATE SET position = GREATEST(projection_checkpoints.position, EXCLUDED.position), updated_at = now())
+       SELECT event_id, global_position FROM inserted`,
+      params,
+    )) as Array<{ event_id: string; global_position: string }>;
+    return new Map(rows.map((r) => [r.event_id, Number(r.global_position)]));
+  }
+
+  /**
+   * After a batch was refused as data: each event inserted alone, in a transaction that is always
+   * rolled back, until one is refused the same way. Undefined when none is (the batch as a whole was).
+   */
+  private async firstUnstorable(records: Array<Omit<StoredEvent, 'globalPosition'>>, original: unknown): Promise<string | undefined> {
+    if (classifyDatabaseError(original).kind !== 'unstorable') return undefined;
+    const rollback = new Error('rollback');
+    for (const record of records) {
+      const refused = await this.db
+        .transaction(async (probe) => {
+          await this.insert(probe, [record]);
+          throw rollback;
+        })
+        .then(
+          () => false,
+          (error: unknown) => error !== rollback && classifyDatabaseError(error).kind === 'unstorable',
+        );
+      if (refused) return record.eventId;
+    }
+    return undefined;
   }
 
   async readStream(streamId: string, options: { until?: string } = {}): Promise<StoredEvent[]> {
@@ -190,19 +255,6 @@ export class EventStore {
         [projection.name, position],
       );
     }
-  }
-
-  private async head(tx: EntityManager, streamId: string): Promise<{ position: number; hash: string | null }> {
-    const [row] = (await tx.query(
-      'SELECT stream_position, hash FROM events WHERE stream_id = $1 ORDER BY stream_position DESC LIMIT 1',
-      [streamId],
-    )) as { stream_position: number; hash: string }[];
-    return row ? { position: row.stream_position, hash: row.hash } : { position: 0, hash: null };
-  }
-
-  private async byEventId(tx: EntityManager, eventId: string): Promise<StoredEvent | undefined> {
-    const [row] = (await tx.query('SELECT * FROM events WHERE event_id = $1', [eventId])) as EventRow[];
-    return row ? toStored(row) : undefined;
   }
 }
 
