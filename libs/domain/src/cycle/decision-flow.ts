@@ -5,7 +5,8 @@
  */
 import type { RefillStage } from '../policy/schema';
 import type { RankFacts } from '../scoring/record';
-import { addDays, resolveDue } from '../shared/time';
+import { resolveDue } from '../shared/time';
+import { objectionWindowEndsAt as windowEnd } from './periods';
 import type { Approval, CycleEvent, DecisionBasis } from './events';
 import { decisionOutcome } from './decision-rules';
 import { gpusByTeam } from './grant-gpus';
@@ -39,7 +40,7 @@ export function takeDecision(s: RunningCycle, kept: string[], approval: Approval
   const dec = s.decision!;
   const { kept: liveKept, dropped } = decisionOutcome(kept, decisionPool(s, dec.kind, dec.roundKey));
   const windowApplies = s.policy.objections.appliesTo.includes(dec.kind) && dropped.length > 0;
-  const objectionWindowEndsAt = windowApplies ? addDays(now, s.policy.objections.windowDays) : null;
+  const objectionWindowEndsAt = windowApplies ? windowEnd(s.policy, now) : null;
   const common = {
     decisionKey: dec.key,
     ...basisOf(s.rounds[dec.roundKey]?.result),

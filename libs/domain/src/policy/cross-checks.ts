@@ -112,6 +112,10 @@ export function crossCheckPolicy(policy: ProgramPolicy): DomainIssue[] {
   if (selectionMin === 0 && PIPELINE.test(kinds)) add('stages', 'a selection stage is required');
 
   duplicates(policy.reminders.before).forEach((d) => add('reminders.before', `offset ${d} appears twice`));
+  // Any duration (issue 15): `window` or the older `windowDays`, exactly one.
+  if ((policy.objections.window === undefined) === (policy.objections.windowDays === undefined)) {
+    add('objections.window', 'give the objection window once: `window` (days or an ISO-8601 duration) or `windowDays`');
+  }
   duplicates(policy.objections.appliesTo).forEach((d) => add('objections.appliesTo', `"${d}" appears twice`));
   return issues;
 }

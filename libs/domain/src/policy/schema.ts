@@ -234,8 +234,14 @@ export const MissingInputsSchema = z.strictObject({
   objectionDecisionDue: DueSchema.default('P14D'),
 });
 
+/** A period counted from an instant: a number of days (`10`, `0.5`) or an ISO-8601 duration (`"P10D"`, `"PT30S"`); never a fixed date. */
+export const PeriodSchema = z.union([z.number().positive('must be a positive number of days'), DurationSchema]);
+
 export const ObjectionsSchema = z.strictObject({
-  windowDays: positive,
+  /** The window in whole days, as policies were first written; `window` says the same in any duration. One of the two. */
+  windowDays: positive.optional(),
+  /** The window as days or an ISO-8601 duration (`"P10D"`, `"PT30S"`); absent = `windowDays`. */
+  window: PeriodSchema.optional(),
   appliesTo: z.array(z.enum(['selection', 'narrowing'])).default(['narrowing']),
 });
 
