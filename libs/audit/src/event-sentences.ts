@@ -113,6 +113,17 @@ function cycleSentence(e: CycleEvent): string | undefined {
       return `cycle closed (${words(e.data.outcome)}); finalists ${list(e.data.finalists)}`;
     case 'CycleCancelled':
       return `cycle cancelled by ${e.data.by} during ${e.data.stage}: ${e.data.reason}`;
+    // Issue 15: reviewer assignment and funding tiers.
+    case 'ReviewersAssigned': {
+      const loads = Object.values(e.data.loads);
+      const busiest = loads.length ? Math.max(...loads) : 0;
+      const short = e.data.short.length ? `; ${e.data.short.length} application(s) short of reviewers: ${list(e.data.short.map((x) => x.applicationId))}` : '';
+      return `${e.data.perApplication} reviewer(s) assigned to each of ${e.data.assignments.length} application(s) in ${e.data.roundKey}, none conflicted, the busiest reviewing ${busiest} (limit ${e.data.maxPerReviewer})${short}`;
+    }
+    case 'ReviewAssignmentDeclined':
+      return `${e.data.reviewer} declined to review "${e.data.applicationId}" (${e.data.reason}); ${e.data.replacement ? `${e.data.replacement.reviewer} assigned in their place (${words(e.data.replacement.reason)})` : 'no free reviewer could take it'}`;
+    case 'FundingLotteryDrawn':
+      return `funding tiers for ${e.data.seats} award(s): ${list(e.data.fundedOutright)} funded outright (total at or above ${e.data.fundAtOrAbove}); lottery with seed "${e.data.seed}" among ${list(e.data.band)} drew ${list(e.data.order)}, funding ${list(e.data.drawnFunded)}; not funded: ${list(e.data.notFunded)}`;
     default:
       return undefined;
   }

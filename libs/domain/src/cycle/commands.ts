@@ -25,6 +25,8 @@ export interface Organisation {
 export interface PanelMember {
   subject: string;
   organisationId?: string;
+  /** Expertise tags, matched against an application's `topics` by reviewer assignment (issue 15); absent = none. */
+  expertise?: string[];
 }
 
 export interface Artifact {
@@ -70,6 +72,8 @@ export type SubmitApplication = Cmd<
     members: Organisation[];
     /** GPUs asked for (of the grant stage's first type), when the policy takes requests (`applicantRequests`). */
     gpusRequested?: number;
+    /** Topic tags that reviewer assignment matches with reviewers' expertise (issue 15); absent = none. */
+    topics?: string[];
   }
 >;
 export type WithdrawApplication = Cmd<'WithdrawApplication', { applicationId: string; reason?: string }>;
@@ -159,6 +163,8 @@ export type RecordReleaseDeclaration = Cmd<
   { applicationId: string; repository: string; licence: string; artifacts: Artifact[] }
 >;
 export type CancelCycle = Cmd<'CancelCycle', { reason: string }>;
+/** An assigned reviewer declines an application (issue 15): another is assigned in their place when one is free. */
+export type DeclineReviewAssignment = Cmd<'DeclineReviewAssignment', { applicationId: string; reason: string }>;
 
 export type CycleCommand =
   | OpenCall
@@ -185,7 +191,8 @@ export type CycleCommand =
   | RecordGpusServed
   | RecordProcurementContract
   | RecordReleaseDeclaration
-  | CancelCycle;
+  | CancelCycle
+  | DeclineReviewAssignment;
 
 export type CycleCommandType = CycleCommand['type'];
 
@@ -213,6 +220,7 @@ export const PERSON_COMMAND_TYPES = [
   'RecordProcurementContract',
   'RecordReleaseDeclaration',
   'CancelCycle',
+  'DeclineReviewAssignment',
 ] as const satisfies readonly CycleCommandType[];
 export type PersonCommandType = (typeof PERSON_COMMAND_TYPES)[number];
 

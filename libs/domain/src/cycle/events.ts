@@ -35,7 +35,9 @@ export type EscalationReason =
   | 'fewer_candidates_than_minimum'
   | 'procurement_overdue'
   | 'release_overdue'
-  | 'gpus_withheld';
+  | 'gpus_withheld'
+  /** Reviewer assignment found fewer free, unconflicted reviewers than the policy asks for (issue 15). */
+  | 'reviewers_short';
 
 type Ev<T extends string, D> = { type: T; data: D };
 
@@ -70,6 +72,8 @@ export type ApplicationSubmitted = Ev<
     refillKey: string | null;
     /** Present only when the applicant asked for an amount (policy `applicantRequests`). */
     gpusRequested?: number;
+    /** Present only when the applicant gave topics (reviewer assignment's expertise match). */
+    topics?: string[];
   }
 >;
 export type ApplicationWithdrawn = Ev<'ApplicationWithdrawn', { applicationId: string; reason: string | null; withdrawnAt: string; by: string }>;
@@ -239,6 +243,53 @@ export type CycleClosed = Ev<
 >;
 export type CycleCancelled = Ev<'CycleCancelled', { reason: string; by: Actor['subject']; at: string; stage: string }>;
 
+// Issue 15: reviewer assignment and funding tiers (cycle/assignment.ts, cycle/funding-tiers.ts).
+export type AssignmentReason = 'expertise' | 'least_loaded';
+export type ExclusionReason = 'same_organisation' | 'consortium_member' | 'declared_conflict' | 'recent_collaboration';
+export type ReviewersAssigned = Ev<
+  'ReviewersAssigned',
+  {
+    roundKey: string;
+    perApplication: number;
+    maxPerReviewer: number;
+    /**
+     * Per application: who reviews it and, in the same order, why; who may not and why (conflicts
+     * only, absent when none; who was full is in `loads`). Compact: a thousand applications stay
+     * within the workflow's payload budget.
+     */
+    assignments: Array<{ applicationId: string; reviewers: string[]; reasons: AssignmentReason[]; conflicts?: Partial<Record<ExclusionReason, string[]>> }>;
+    /** Applications per reviewer after assignment. */
+    loads: Record<string, number>;
+    short: Array<{ applicationId: string; have: number; need: number }>;
+    at: string;
+  }
+>;
+export type ReviewAssignmentDeclined = Ev<
+  'ReviewAssignmentDeclined',
+  { roundKey: string; applicationId: string; reviewer: string; reason: string; replacement: { reviewer: string; reason: AssignmentReason } | null; at: string }
+>;
+/** The seeded draw among a selection's middle band (policy `fundingTiers`), recorded before the proposal it makes. */
+export type FundingLotteryDrawn = Ev<
+  'FundingLotteryDrawn',
+  {
+    decisionKey: string;
+    roundKey: string;
+    fundAtOrAbove: number;
+    rejectBelow: number;
+    seats: number;
+    /** Top band (total at or above `fundAtOrAbove`) funded without a draw, best first. */
+    fundedOutright: string[];
+    /** The middle band in ranking order, the order the draw gave it, and who the draw funded. */
+    band: string[];
+    seed: string;
+    order: string[];
+    drawnFunded: string[];
+    /** Bottom band (total below `rejectBelow`), and the top or middle candidates for whom no award was left. */
+    notFunded: string[];
+    at: string;
+  }
+>;
+
 export type CycleEvent =
   | CallOpened
   | ApplicationSubmitted
@@ -285,6 +336,9 @@ export type CycleEvent =
   | ProcurementDeadlinePassed
   | ModelReleased
   | CycleClosed
-  | CycleCancelled;
+  | CycleCancelled
+  | ReviewersAssigned
+  | ReviewAssignmentDeclined
+  | FundingLotteryDrawn;
 
 export type CycleEventType = CycleEvent['type'];

@@ -5,6 +5,14 @@
 import { canonicalJson } from '../shared/canonical';
 import type { CycleEvent } from './events';
 import { rankFacts } from '../scoring/record';
+import { collaboratingReviewers, withAssignments } from './assignment-state';
+import { withTotals } from './funding-tiers';
+
+/** Reviewers who may not be assigned for a recent collaboration (issue 15), as the record's optional field. */
+const collaborating = (s: RunningCycle, consortium: string[]) => {
+  const ids = collaboratingReviewers(s, consortium);
+  return ids.length > 0 ? { collaborating: ids } : {};
+};
 import type { ApplicationRecord, CycleState, DecisionRecord, GrantRecord, RoundRecord, RunningCycle } from './state';
 import {
   addSheet,
@@ -92,6 +100,8 @@ function apply(s: RunningCycle, event: CycleEvent): RunningCycle {
         ...(d.refillKey ? { refillKey: d.refillKey } : {}),
         ...(conflicted.length > 0 ? { conflicted } : {}),
         ...(d.gpusRequested ? { gpusRequested: d.gpusRequested } : {}),
+        ...(d.topics?.length ? { topics: d.topics } : {}),
+        ...collaborating(s, [d.lead.organisationId, ...d.members.map((m) => m.organisationId)]),
       };
       return { ...s, applications: { ...s.applications, [d.applicationId]: app } };
     }
@@ -101,9 +111,10 @@ function apply(s: RunningCycle, event: CycleEvent): RunningCycle {
       const id = event.data.applicationId;
       const app = s.applications[id];
       if (!app) return s;
-      const { conflicted: _previous, ...rest } = app;
-      const conflicted = conflictedPanel(s, [app.lead, ...event.data.members.map((m) => m.organisationId)]);
-      return { ...s, applications: { ...s.applications, [id]: { ...rest, ...(conflicted.length > 0 ? { conflicted } : {}) } } };
+      const { conflicted: _previous, collaborating: _before, ...rest } = app;
+      const consortium = [app.lead, ...event.data.members.map((m) => m.organisationId)];
+      const conflicted = conflictedPanel(s, consortium);
+      return { ...s, applications: { ...s.applications, [id]: { ...rest, ...(conflicted.length > 0 ? { conflicted } : {}), ...collaborating(s, consortium) } } };
     }
     case 'CallCutoffPassed':
       return withDeadline(s, 'call_cutoff', event.data.nextCutoffAt);
@@ -136,7 +147,7 @@ function apply(s: RunningCycle, event: CycleEvent): RunningCycle {
     }
     case 'ReviewRoundClosed': {
       const d = event.data;
-      const closed = updateRound(clearDeadlines(s, 'review_due'), d.roundKey, (r) => closeRound(r, rankFacts(d.result)));
+      const closed = updateRound(clearDeadlines(s, 'review_due'), d.roundKey, (r) => withTotals(s.policy, closeRound(r, rankFacts(d.result)), d.result));
       return setStatus(closed, d.dropped, 'dropped_in_review');
     }
     case 'SelectionProposed': {
@@ -333,6 +344,12 @@ function apply(s: RunningCycle, event: CycleEvent): RunningCycle {
       return { ...s, stage: 'closed', deadlines: {}, closedAt: event.data.closedAt };
     case 'CycleCancelled':
       return { ...s, stage: 'cancelled', deadlines: {}, closedAt: event.data.at };
+    // Issue 15: reviewer assignment and funding tiers.
+    case 'ReviewersAssigned':
+    case 'ReviewAssignmentDeclined':
+      return updateRound(s, event.data.roundKey, (r) => withAssignments(s, r, event));
+    case 'FundingLotteryDrawn':
+      return s;
     default: {
       const never: never = event;
       throw new Error(`unknown event ${canonicalJson(never)}`);

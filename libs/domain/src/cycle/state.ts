@@ -53,6 +53,10 @@ export interface ApplicationRecord {
   gpusRequested?: number;
   /** The program manager's GPU amount for this team (GrantGpusChanged `override`); wins over the policy's amounts. */
   gpusOverride?: GpuAllocation[];
+  /** Topic tags (reviewer assignment's expertise match); absent when none. */
+  topics?: string[];
+  /** Panel reviewers whose organisation recently collaborated with one of the consortium's (policy `recentCollaborations`); absent when none. */
+  collaborating?: string[];
 }
 
 /** An application record with its id, as the deciders pass it around. */
@@ -91,6 +95,15 @@ export interface RoundRecord {
    * re-proposed after an upheld objection records again.
    */
   record?: RankingRecord;
+  /**
+   * Review rounds with reviewer assignment (issue 15): who is assigned to each application, as places
+   * in `panel.reviewers` (compact; `assignedTo` names them); only they may score it.
+   */
+  assigned?: Record<string, number[]>;
+  /** ... and who declined it (never assigned to it again), likewise. */
+  declined?: Record<string, number[]>;
+  /** Review rounds whose selection has funding tiers (issue 15): each ranked application's total, for the bands. */
+  totals?: Record<string, number>;
 }
 
 export interface ObjectionRecord {

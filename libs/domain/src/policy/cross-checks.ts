@@ -74,11 +74,15 @@ export function crossCheckPolicy(policy: ProgramPolicy): DomainIssue[] {
           add(`${base}.keep`, `must keep fewer than the previous review round (${lastReviewKeep})`);
         }
         if (stage.keep !== undefined) lastReviewKeep = stage.keep;
+        if (stage.assignment && stage.assignment.reviewersPerApplication < (policy.scoring[stage.scoring]?.minimumScoresPerApplication ?? 0)) {
+          add(`${base}.assignment.reviewersPerApplication`, `fewer than the ${policy.scoring[stage.scoring].minimumScoresPerApplication} scores the scheme needs per application`);
+        }
         break;
       case 'selection':
         selectionMin = stage.minAwardees;
         teamsAfterSelection = stage.maxAwardees;
         if (stage.minAwardees > stage.maxAwardees) add(`${base}.minAwardees`, 'must not exceed maxAwardees');
+        if (stage.fundingTiers && stage.fundingTiers.rejectBelow > stage.fundingTiers.fundAtOrAbove) add(`${base}.fundingTiers.rejectBelow`, 'must not be above fundAtOrAbove');
         if (lastReviewKeep !== undefined && lastReviewKeep < stage.minAwardees) {
           add(`${base}.minAwardees`, `the last review round keeps only ${lastReviewKeep}`);
         }

@@ -55,6 +55,21 @@ export const CallStageSchema = z.strictObject({
   }),
 });
 
+/**
+ * Reviewer assignment (issue 15, item 1): when the round opens, each application gets
+ * `reviewersPerApplication` reviewers from the named panel, none conflicted (same organisation,
+ * consortium member, declared conflict, a recent collaboration listed here), nobody above
+ * `maxPerReviewer`, loads balanced; only assigned reviewers may score. Absent = every panel reviewer may score.
+ */
+export const ReviewerAssignmentSchema = z.strictObject({
+  reviewersPerApplication: positive,
+  maxPerReviewer: positive,
+  /** `prefer`: a reviewer whose expertise tags meet the application's topics goes first; `require`: only those. */
+  expertise: z.enum(['prefer', 'require']).default('prefer'),
+  /** Organisations that worked together recently: a reviewer from one does not review an application involving the other. */
+  recentCollaborations: z.array(z.strictObject({ organisations: z.array(text).length(2, 'two organisation ids') })).default([]),
+});
+
 export const ReviewStageSchema = z.strictObject({
   kind: z.literal('review'),
   name: text,
@@ -63,6 +78,18 @@ export const ReviewStageSchema = z.strictObject({
   scoring: id,
   /** How many applications go on to the next stage; absent = all that pass the gates. */
   keep: positive.optional(),
+  /** Reviewers assigned per application; absent = every panel reviewer may review every application. */
+  assignment: ReviewerAssignmentSchema.optional(),
+});
+
+/**
+ * Funding tiers with partial randomisation (issue 15, item 3), on the ranking's totals: at or above
+ * `fundAtOrAbove` funded outright (best first while awards remain), below `rejectBelow` not funded,
+ * and between them a recorded seeded lottery gives the awards left (`maxAwardees` is the budget).
+ */
+export const FundingTiersSchema = z.strictObject({
+  fundAtOrAbove: z.number().min(0, 'must not be negative'),
+  rejectBelow: z.number().min(0, 'must not be negative'),
 });
 
 export const SelectionStageSchema = z.strictObject({
@@ -72,6 +99,8 @@ export const SelectionStageSchema = z.strictObject({
   maxAwardees: positive,
   approvalDue: DueSchema,
   onApprovalTimeout: ApprovalTimeoutSchema,
+  /** Absent = the top `maxAwardees` of the ranking are proposed. */
+  fundingTiers: FundingTiersSchema.optional(),
 });
 
 export const GpuAllocationSchema = z.strictObject({ type: text, count: positive });
@@ -271,6 +300,8 @@ export type Stage = z.infer<typeof StageSchema>;
 export type StageKind = Stage['kind'];
 export type CallStage = z.infer<typeof CallStageSchema>;
 export type ReviewStage = z.infer<typeof ReviewStageSchema>;
+export type ReviewerAssignmentPolicy = z.infer<typeof ReviewerAssignmentSchema>;
+export type FundingTiers = z.infer<typeof FundingTiersSchema>;
 export type SelectionStage = z.infer<typeof SelectionStageSchema>;
 export type GrantStage = z.infer<typeof GrantStageSchema>;
 export type EvaluationStage = z.infer<typeof EvaluationStageSchema>;
