@@ -10,6 +10,13 @@ type Data = Record<string, unknown>;
 
 const list = (ids: readonly string[]) => (ids.length === 0 ? 'none' : ids.join(', '));
 const words = (s: string) => s.replace(/_/g, ' ');
+/** `technical 7, team 5 and impact 6`: scores as words, not a JSON object. */
+const scoreWords = (scores: Record<string, number> | undefined) => {
+  const parts = Object.entries(scores ?? {}).map(([k, v]) => `${words(k)} ${v}`);
+  return parts.length === 0 ? 'nothing' : parts.length === 1 ? parts[0] : `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]}`;
+};
+/** `ProgramArchived` → `program archived`. */
+const typeWords = (type: string) => type.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase();
 
 /** How a decision was taken: approved by whom, by the policy's default, overridden with a rationale. */
 function decisionNote(d: { approval: unknown; overridden?: boolean; rationale?: string | null }): string {
@@ -38,7 +45,7 @@ function cycleSentence(e: CycleEvent): string | undefined {
     case 'ConflictOfInterestDeclared':
       return `${e.data.scorer} declared a conflict of interest with "${e.data.applicationId}"${e.data.reason ? `: ${e.data.reason}` : ''}`;
     case 'ReviewSubmitted':
-      return `review ${e.data.reviewId} of "${e.data.applicationId}" submitted by ${e.data.reviewer}: ${JSON.stringify(e.data.scores ?? {})}`;
+      return `review ${e.data.reviewId} of "${e.data.applicationId}" submitted by ${e.data.reviewer}, scoring ${scoreWords(e.data.scores)}`;
     case 'ReviewDeadlineExtended':
       return `${words(e.data.deadline)} extended from ${e.data.previousDueAt} to ${e.data.dueAt} (${e.data.missing.length} application(s) short of scores)`;
     case 'EscalationRaised':
@@ -58,7 +65,7 @@ function cycleSentence(e: CycleEvent): string | undefined {
     case 'ObjectionWaived':
       return `"${e.data.applicationId}" waived its objection to ${e.data.decisionKey}`;
     case 'ObjectionWindowClosed':
-      return `objection window of ${e.data.decisionKey} closed${e.data.early ? ' early' : ''}; pending: ${list(e.data.pending)}`;
+      return `objection window of ${e.data.decisionKey} closed${e.data.early ? ' early, every affected team having objected or waived' : ''}; objections pending: ${list(e.data.pending)}`;
     case 'ObjectionDecided':
       return `objection of "${e.data.applicationId}" ${e.data.upheld ? 'upheld' : 'dismissed'} by ${e.data.by}: ${e.data.reasoning}`;
     case 'GrantPeriodStarted':
@@ -76,7 +83,7 @@ function cycleSentence(e: CycleEvent): string | undefined {
     case 'EvaluationSubmissionsClosed':
       return `model submissions closed: ${list(e.data.submitted)} submitted; missing ${list(e.data.missing)}${e.data.missing.length ? ` (${words(e.data.outcome)})` : ''}`;
     case 'EvaluationScoresSubmitted':
-      return `evaluation scores ${e.data.scoreSetId} for "${e.data.applicationId}" submitted by ${e.data.evaluator}: ${JSON.stringify(e.data.scores ?? {})}`;
+      return `evaluation scores ${e.data.scoreSetId} for "${e.data.applicationId}" submitted by ${e.data.evaluator}, scoring ${scoreWords(e.data.scores)}`;
     case 'TeamEliminated':
       return `"${e.data.applicationId}" eliminated in round ${e.data.round} (${words(e.data.reason)})`;
     case 'GrantExtended':
@@ -135,14 +142,13 @@ const OTHER_SENTENCES: Record<string, (d: Data) => string> = {
   AuditAccessed: (d) => `audit ${String(d.action)} of ${String(d.target)}`,
 };
 
-/** A shape no sentence reads (an older or foreign event): its plain fields, else its type. */
+/** A shape no sentence reads (an older or foreign event): its type in words, with up to four plain fields in words. */
 function plainFields(type: string, d: Data): string {
   const fields = Object.entries(d)
     .filter(([k, v]) => k !== 'stage' && k !== 'policy' && (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean'))
     .slice(0, 4)
-    .map(([k, v]) => `${k}=${String(v)}`)
-    .join(' ');
-  return fields || type;
+    .map(([k, v]) => `${typeWords(k)} ${String(v)}`);
+  return fields.length ? `${typeWords(type)}, with ${fields.join(', ')}` : typeWords(type);
 }
 
 /** One readable sentence for any recorded event. */

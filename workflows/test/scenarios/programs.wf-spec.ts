@@ -2,10 +2,10 @@
  * What real programs also do (issue 15), each as policy data run through the cycle workflow on the
  * time-skipping test server, its events re-derived by the auditor's `rederive`.
  */
-import { defaultPolicyDocument, parsePolicy, type CycleCommand } from '@concentra/domain';
+import { defaultPolicy, defaultPolicyDocument, parsePolicy, type CycleCommand } from '@concentra/domain';
 import { rederive, timeline } from '@concentra/audit';
 import { useCycleHarness } from '../cycle-harness';
-import { PANEL, application, applyAll, cancelAndDrain, expectRefused, reviewAll } from '../cycle-drivers';
+import { PANEL, application, applyAll, cancelAndDrain, expectRefused, reviewAll, toNarrowing, waive } from '../cycle-drivers';
 import { pm, reviewer } from '../../../libs/domain/src/cycle/testing';
 
 const number = (subject: string) => Number(subject.replace('reviewer-', ''));
@@ -76,6 +76,25 @@ describe('programs: policy features real funders use', () => {
     expect((await run.passDeadline('review_due')).stage).toBe('selection');
     const audit = rederive(await run.events());
     expect(audit.decisions.map((d) => [d.decisionKey, d.ok])).toEqual([['review:1:assignment', true], ['review:1', true]]);
+    await cancelAndDrain(run);
+  });
+
+  it('who did it: the eliminations a last waiver sets off read as the narrowing decision of the program manager, the waiver as their cause', async () => {
+    const run = await harness.start(defaultPolicy, { panel: PANEL });
+    await toNarrowing(run, 5);
+    expect((await run.send({ type: 'ApproveNarrowing', actor: pm, data: { round: 1 } })).events).toEqual(['TeamsNarrowed']);
+    await waive(run, 'a3');
+    await waive(run, 'a4');
+    const last = await waive(run, 'a5');
+    expect(last.events.slice(0, 5)).toEqual(['ObjectionWaived', 'ObjectionWindowClosed', 'TeamEliminated', 'TeamEliminated', 'TeamEliminated']);
+    const entries = timeline(await run.events());
+    const eliminated = entries.filter((e) => e.type === 'TeamEliminated');
+    expect(eliminated.map((e) => [e.who, e.summary, e.cause])).toEqual(
+      ['a3', 'a4', 'a5'].map((id) => ['pm-1', `"${id}" eliminated by the narrowing decision of pm-1, effective when the objection window closed`, 'the waiver of user@org-a5, the last of the affected teams to answer, which closed the objection window early']),
+    );
+    const events = await run.events();
+    expect(events.find((e) => e.type === 'TeamEliminated')!.metadata).toMatchObject({ actor: { subject: 'user@org-a5' }, causationId: 'WaiveObjection' }); // what was recorded stands
+    expect(rederive(events).ok).toBe(true);
     await cancelAndDrain(run);
   });
 

@@ -11,7 +11,7 @@ import {
   type OwedView,
   type RankingView,
 } from '@concentra/persistence';
-import { cycleTimelineEntry, type CycleTimelineEntry } from '@concentra/audit';
+import { cycleTimelineEntries, type CycleTimelineEntry } from '@concentra/audit';
 import type { Principal } from '@concentra/auth';
 
 /** A ranking as someone who may not see per-team scores sees it: the aggregates the policy publishes. */
@@ -49,7 +49,7 @@ export class CycleReadsService {
   async timeline(cycleId: string): Promise<{ cycleId: string; events: CycleTimelineEntry[] }> {
     const events = await this.events.readStream(cycleId);
     if (events.length === 0) throw notFound(cycleId);
-    return { cycleId, events: events.map(cycleTimelineEntry) };
+    return { cycleId, events: cycleTimelineEntries(events) };
   }
 
   /** Applicants see their own organisation's applications (as lead or member); the panel and managers see all. */
