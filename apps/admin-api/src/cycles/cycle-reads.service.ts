@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DomainError, canSeeAwardeeNames, canSeeTeamScores, namedRanking, publishedAggregates, type CycleState, type PublishedAggregates, type RankingRecord } from '@concentra/domain';
+import { DomainError, canSeeAwardeeNames, canSeeTeamScores, namedRanking, publishedAggregates, publishesRanking, type CycleState, type PublishedAggregates, type RankingRecord } from '@concentra/domain';
 import {
   CycleDetailsReads,
   EventStore,
@@ -66,7 +66,9 @@ export class CycleReadsService {
     if (privileged(p)) return { cycleId, rankings: rankings.map((r) => ({ ...r, result: { ...r.result, ranking: namedRanking(r.result) } })) };
     return {
       cycleId,
-      rankings: rankings.map((r) => ({ kind: r.kind, key: r.key, round: r.round, at: r.at, aggregates: publishedAggregates(r.result, cycle.policy.confidentiality) })),
+      rankings: rankings
+        .filter((r) => publishesRanking(cycle.policy.confidentiality, r.kind)) // policy `confidentiality.publish.rounds`
+        .map((r) => ({ kind: r.kind, key: r.key, round: r.round, at: r.at, aggregates: publishedAggregates(r.result, cycle.policy.confidentiality) })),
     };
   }
 

@@ -243,6 +243,13 @@ export const ConfidentialitySchema = z.strictObject({
     topScore: z.boolean().default(false),
     meanScore: z.boolean().default(false),
     medianScore: z.boolean().default(false),
+    // Issue 15, item 7: optional, without defaults, so that policies written before keep their hash.
+    /** Scores over the ranked teams only (`ranked`, the default) or every evaluated team, those a gate removed included (`evaluated`). */
+    over: z.enum(['ranked', 'evaluated']).optional(),
+    /** Decimal places of published scores, 0..6; absent = 6. */
+    decimals: z.number().int('must be a whole number').min(0, 'must not be negative').max(6, 'at most 6').optional(),
+    /** Which rounds' aggregates are published (`review`, `evaluation`, `refill`); absent = every round. */
+    rounds: z.array(z.enum(['review', 'evaluation', 'refill'])).optional(),
   }),
 });
 
