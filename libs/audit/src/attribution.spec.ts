@@ -78,3 +78,14 @@ describe('who did it', () => {
     for (const s of [review, describeEvent('ProgramArchived', { slug: 'x' })]) expect(s).not.toMatch(/=|\{/);
   });
 });
+
+describe('a release checked against the evaluated model reads as such', () => {
+  it('says whether the release includes the evaluated model', () => {
+    const base = { applicationId: 'a1', repository: 'https://git.example/a1', licence: 'MIT', artifacts: [], declaredBy: 'user@org-a1', at: '' };
+    expect(describeEvent('ModelReleased', { ...base, verification: { evaluatedSha256: 'a'.repeat(64), matched: false } })).toBe(
+      '"a1" released its basic model at https://git.example/a1 under MIT, not verified: no artifact is the evaluated model (sha256 aaaaaaaaaaaa)',
+    );
+    expect(describeEvent('ModelReleased', { ...base, verification: { evaluatedSha256: 'a'.repeat(64), matched: true } })).toMatch(/, verified: it includes the evaluated model$/);
+    expect(describeEvent('ModelReleased', base)).toBe('"a1" released its basic model at https://git.example/a1 under MIT');
+  });
+});

@@ -15,6 +15,9 @@ const scoreWords = (scores: Record<string, number> | undefined) => {
   const parts = Object.entries(scores ?? {}).map(([k, v]) => `${words(k)} ${v}`);
   return parts.length === 0 ? 'nothing' : parts.length === 1 ? parts[0] : `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]}`;
 };
+/** Issue 15: whether a release includes the evaluated model, when the policy verifies releases. */
+const releaseCheck = (v: { evaluatedSha256: string | null; matched: boolean } | undefined) =>
+  !v ? '' : v.matched ? ', verified: it includes the evaluated model' : `, not verified: no artifact is the evaluated model${v.evaluatedSha256 ? ` (sha256 ${v.evaluatedSha256.slice(0, 12)})` : ''}`;
 /** `ProgramArchived` → `program archived`. */
 const typeWords = (type: string) => type.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase();
 
@@ -115,7 +118,7 @@ function cycleSentence(e: CycleEvent): string | undefined {
     case 'ProcurementDeadlinePassed':
       return `${words(e.data.deadline)} passed; missing ${list(e.data.missing)}`;
     case 'ModelReleased':
-      return `"${e.data.applicationId}" released its basic model at ${e.data.repository} under ${e.data.licence}`;
+      return `"${e.data.applicationId}" released its basic model at ${e.data.repository} under ${e.data.licence}${releaseCheck(e.data.verification)}`;
     case 'CycleClosed':
       return `cycle closed (${words(e.data.outcome)}); finalists ${list(e.data.finalists)}`;
     case 'CycleCancelled':

@@ -37,7 +37,9 @@ export type EscalationReason =
   | 'release_overdue'
   | 'gpus_withheld'
   /** Reviewer assignment found fewer free, unconflicted reviewers than the policy asks for (issue 15). */
-  | 'reviewers_short';
+  | 'reviewers_short'
+  /** A declared open-source release does not include the evaluated model (issue 15). */
+  | 'release_mismatch';
 
 type Ev<T extends string, D> = { type: T; data: D };
 
@@ -230,7 +232,19 @@ export type ProcurementDeadlinePassed = Ev<
   'ProcurementDeadlinePassed',
   { deadline: 'procurement_contracts_due' | 'release_due'; missing: string[]; at: string }
 >;
-export type ModelReleased = Ev<'ModelReleased', { applicationId: string; repository: string; licence: string; artifacts: Artifact[]; declaredBy: string; at: string }>;
+export type ModelReleased = Ev<
+  'ModelReleased',
+  {
+    applicationId: string;
+    repository: string;
+    licence: string;
+    artifacts: Artifact[];
+    declaredBy: string;
+    at: string;
+    /** Present when the policy verifies releases (issue 15): the evaluated model's SHA-256 and whether an artifact matched it. */
+    verification?: { evaluatedSha256: string | null; matched: boolean };
+  }
+>;
 export type CycleClosed = Ev<
   'CycleClosed',
   {

@@ -7,6 +7,7 @@ import type { CycleEvent } from './events';
 import { rankFacts } from '../scoring/record';
 import { collaboratingReviewers, withAssignments } from './assignment-state';
 import { withTotals } from './funding-tiers';
+import { verifiesReleases } from './release-verification';
 
 /** Reviewers who may not be assigned for a recent collaboration (issue 15), as the record's optional field. */
 const collaborating = (s: RunningCycle, consortium: string[]) => {
@@ -271,7 +272,10 @@ function apply(s: RunningCycle, event: CycleEvent): RunningCycle {
     }
     case 'ModelSubmitted': {
       const d = event.data;
-      return updateRound(s, d.roundKey, (r) => ({ ...r, submissions: { ...r.submissions, [d.applicationId]: d.submittedAt } }));
+      const submitted = updateRound(s, d.roundKey, (r) => ({ ...r, submissions: { ...r.submissions, [d.applicationId]: d.submittedAt } }));
+      // Issue 15: the evaluated model, that a release is verified against, when the policy verifies.
+      const app = submitted.applications[d.applicationId];
+      return verifiesReleases(s) && app ? { ...submitted, applications: { ...submitted.applications, [d.applicationId]: { ...app, evaluatedModel: d.artifact.sha256 } } } : submitted;
     }
     case 'EvaluationSubmissionsClosed': {
       const d = event.data;
@@ -338,6 +342,14 @@ function apply(s: RunningCycle, event: CycleEvent): RunningCycle {
     case 'ModelReleased': {
       const d = event.data;
       const p = s.procurement!;
+      // Issue 15: a release that does not include the evaluated model stays outstanding.
+      if (d.verification && !d.verification.matched) return { ...s, procurement: { ...p, mismatched: [...(p.mismatched ?? []).filter((id) => id !== d.applicationId), d.applicationId] } };
+      if (d.verification) {
+        const mismatched = (p.mismatched ?? []).filter((id) => id !== d.applicationId);
+        const { mismatched: _old, ...rest } = p;
+        const cleared = mismatched.length > 0 ? { ...rest, mismatched } : rest;
+        return cleared.released.includes(d.applicationId) ? { ...s, procurement: cleared } : { ...s, procurement: { ...cleared, released: [...cleared.released, d.applicationId] } };
+      }
       return p.released.includes(d.applicationId) ? s : { ...s, procurement: { ...p, released: [...p.released, d.applicationId] } };
     }
     case 'CycleClosed':

@@ -55,6 +55,8 @@ export interface ApplicationRecord {
   gpusOverride?: GpuAllocation[];
   /** Topic tags (reviewer assignment's expertise match); absent when none. */
   topics?: string[];
+  /** SHA-256 of the team's last model submission, kept only when the policy verifies releases (issue 15). */
+  evaluatedModel?: string;
   /** Panel reviewers whose organisation recently collaborated with one of the consortium's (policy `recentCollaborations`); absent when none. */
   collaborating?: string[];
 }
@@ -168,6 +170,8 @@ export interface ProcurementRecord {
   contracts: Record<string, string>;
   /** Finalists whose open-source release was declared (the declaration is in its ModelReleased event). */
   released: string[];
+  /** Finalists whose declared release did not include the evaluated model (issue 15); absent when none. */
+  mismatched?: string[];
   contractsDueAt: string;
   releaseDueAt: string;
 }

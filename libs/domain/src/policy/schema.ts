@@ -188,6 +188,12 @@ export const ProcurementStageSchema = z.strictObject({
   contractsDue: DueSchema,
   openSourceReleaseDue: DueSchema,
   allowedLicences: z.array(text).min(1, 'at least one licence'),
+  /**
+   * Issue 15: the release must include the evaluated model (an artifact whose SHA-256 is that of the
+   * team's last model submission); a mismatch is escalated and, with `block_procurement`, the team's
+   * contract waits for a release that matches. Absent = releases are not checked against submissions.
+   */
+  releaseVerification: z.strictObject({ onMismatch: z.enum(['escalate', 'block_procurement']) }).optional(),
 });
 
 export const StageSchema = z.discriminatedUnion('kind', [
