@@ -6,7 +6,7 @@ import { defaultPolicy, defaultPolicyDocument, parsePolicy, type CycleCommand } 
 import { rederive, timeline } from '@concentra/audit';
 import { useCycleHarness } from '../cycle-harness';
 import { PANEL, application, applyAll, cancelAndDrain, expectRefused, reviewAll, toNarrowing, waive } from '../cycle-drivers';
-import { pm, reviewer } from '../../../libs/domain/src/cycle/testing';
+import { applicantOf, contractCommand, pm, reviewer } from '../../../libs/domain/src/cycle/testing';
 
 const number = (subject: string) => Number(subject.replace('reviewer-', ''));
 /** Six reviewers of two expertise tags; application a1's consortium holds reviewer-1's university. */
@@ -96,6 +96,36 @@ describe('programs: policy features real funders use', () => {
     expect(events.find((e) => e.type === 'TeamEliminated')!.metadata).toMatchObject({ actor: { subject: 'user@org-a5' }, causationId: 'WaiveObjection' }); // what was recorded stands
     expect(rederive(events).ok).toBe(true);
     await cancelAndDrain(run);
+  });
+
+  it('verified release: a release without the evaluated model is escalated and holds the contract; a matching one clears it and the cycle closes', async () => {
+    const policy = parsePolicy({ ...defaultPolicyDocument, stages: defaultPolicyDocument.stages.map((st) => (st.kind === 'procurement' ? { ...st, releaseVerification: { onMismatch: 'block_procurement' } } : st)) });
+    const run = await harness.start(policy, { panel: PANEL });
+    await toNarrowing(run, 5);
+    await run.send({ type: 'ApproveNarrowing', actor: pm, data: { round: 1 } });
+    for (const id of ['a3', 'a4', 'a5']) await waive(run, id);
+    await run.untilEvents('ExtensionStarted', 'GrantEnded', 'GrantEnded', 'GrantEnded');
+    expect((await run.passDeadline('extension_end')).stage).toBe('procurement');
+
+    const declare = (id: string, sha256: string): CycleCommand => ({
+      type: 'RecordReleaseDeclaration',
+      actor: applicantOf(`org-${id}`),
+      data: { applicationId: id, repository: `https://git.example/${id}/base`, licence: 'Apache-2.0', artifacts: [{ name: 'weights.safetensors', sha256 }] },
+    });
+    expect((await run.send(declare('a1', 'b'.repeat(64)))).events).toEqual(['ModelReleased', 'EscalationRaised']); // the models were submitted as sha256 "aaa…"
+    await expectRefused(run, contractCommand('a1'), 'invalid_state');
+    expect((await run.send(declare('a1', 'a'.repeat(64)))).events).toEqual(['ModelReleased']);
+    await run.send(declare('a2', 'a'.repeat(64)));
+    await run.send(contractCommand('a2'));
+    expect((await run.send(contractCommand('a1'))).events).toEqual(['ProcurementAwarded', 'CycleClosed']);
+    const outcome = await run.result();
+    expect(outcome).toMatchObject({ stage: 'closed' });
+    await run.stopNextCycle(outcome.nextCycleId);
+    const released = await run.eventsOf('ModelReleased');
+    expect(released.map((e) => [e.data.applicationId, e.data.verification.matched])).toEqual([['a1', false], ['a1', true], ['a2', true]]);
+    const lines = timeline(await run.events()).map((e) => e.summary);
+    expect(lines).toContainEqual(expect.stringMatching(/^"a1" released its basic model .* not verified: no artifact is the evaluated model/));
+    expect(rederive(await run.events()).ok).toBe(true);
   });
 
   describe('funding tiers with partial randomisation', () => {
