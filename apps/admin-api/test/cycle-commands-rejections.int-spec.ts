@@ -161,7 +161,7 @@ describe('cycle commands: refusals change nothing', () => {
   it('documents every command route with its body schema, and every read route, in OpenAPI', async () => {
     const docs = expectStatus(await h.http().get('/docs/json'), 200).body as { paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: { properties?: object } }> } }>> };
     const commands = [
-      'applications', 'applications/{applicationId}/withdraw', 'applications/{applicationId}/membership', 'applications/{applicationId}/conflicts',
+      'applications', 'applications/{applicationId}/withdraw', 'applications/{applicationId}/membership', 'applications/{applicationId}/conflicts', 'applications/{applicationId}/assignment/decline',
       'reviews', 'selection/approve', 'selection/override', 'models', 'evaluation-scores', 'narrowing/approve', 'narrowing/override',
       'objections', 'objections/{applicationId}/waive', 'objections/{applicationId}/decision', 'refill/selection',
       'procurement/contracts', 'procurement/releases', 'cancel',

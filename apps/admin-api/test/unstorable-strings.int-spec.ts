@@ -31,6 +31,7 @@ const COMMANDS: Record<string, { type: PersonCommandType; body: Record<string, u
   'applications/:applicationId/withdraw': { type: 'WithdrawApplication', body: { reason: 'no longer' } },
   'applications/:applicationId/membership': { type: 'ApproveMembershipChange', body: { members: [company('org-b')], rationale: 'merger' } },
   'applications/:applicationId/conflicts': { type: 'DeclareConflictOfInterest', body: { reason: 'former employer' } },
+  'applications/:applicationId/assignment/decline': { type: 'DeclineReviewAssignment', body: { reason: 'on leave' } },
   reviews: { type: 'SubmitReview', body: { reviewId: 'rev-1', applicationId: APP, scores: { technical: 7 }, verdicts: { ethics: 'pass' }, conflictOfInterest: { declared: false, note: 'none' } } },
   'selection/approve': { type: 'ApproveSelection', body: { rationale: 'as ranked' } },
   'selection/override': { type: 'OverrideSelection', body: { awardees: [APP], rationale: 'because' } },

@@ -10,6 +10,16 @@ type Data = Record<string, unknown>;
 
 const list = (ids: readonly string[]) => (ids.length === 0 ? 'none' : ids.join(', '));
 const words = (s: string) => s.replace(/_/g, ' ');
+/** `technical 7, team 5 and impact 6`: scores as words, not a JSON object. */
+const scoreWords = (scores: Record<string, number> | undefined) => {
+  const parts = Object.entries(scores ?? {}).map(([k, v]) => `${words(k)} ${v}`);
+  return parts.length === 0 ? 'nothing' : parts.length === 1 ? parts[0] : `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]}`;
+};
+/** Issue 15: whether a release includes the evaluated model, when the policy verifies releases. */
+const releaseCheck = (v: { evaluatedSha256: string | null; matched: boolean } | undefined) =>
+  !v ? '' : v.matched ? ', verified: it includes the evaluated model' : `, not verified: no artifact is the evaluated model${v.evaluatedSha256 ? ` (sha256 ${v.evaluatedSha256.slice(0, 12)})` : ''}`;
+/** `ProgramArchived` → `program archived`. */
+const typeWords = (type: string) => type.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase();
 
 /** How a decision was taken: approved by whom, by the policy's default, overridden with a rationale. */
 function decisionNote(d: { approval: unknown; overridden?: boolean; rationale?: string | null }): string {
@@ -38,7 +48,7 @@ function cycleSentence(e: CycleEvent): string | undefined {
     case 'ConflictOfInterestDeclared':
       return `${e.data.scorer} declared a conflict of interest with "${e.data.applicationId}"${e.data.reason ? `: ${e.data.reason}` : ''}`;
     case 'ReviewSubmitted':
-      return `review ${e.data.reviewId} of "${e.data.applicationId}" submitted by ${e.data.reviewer}: ${JSON.stringify(e.data.scores ?? {})}`;
+      return `review ${e.data.reviewId} of "${e.data.applicationId}" submitted by ${e.data.reviewer}, scoring ${scoreWords(e.data.scores)}`;
     case 'ReviewDeadlineExtended':
       return `${words(e.data.deadline)} extended from ${e.data.previousDueAt} to ${e.data.dueAt} (${e.data.missing.length} application(s) short of scores)`;
     case 'EscalationRaised':
@@ -60,7 +70,7 @@ function cycleSentence(e: CycleEvent): string | undefined {
     case 'ObjectionWindowStarted':
       return `objection window of ${e.data.decisionKey} started for ${list(e.data.applicationIds)} (${e.data.notified ? 'notice delivered' : 'not reached in time'})${e.data.windowEndsAt ? `; open until ${e.data.windowEndsAt}` : ''}`;
     case 'ObjectionWindowClosed':
-      return `objection window of ${e.data.decisionKey} closed${e.data.early ? ' early' : ''}; pending: ${list(e.data.pending)}`;
+      return `objection window of ${e.data.decisionKey} closed${e.data.early ? ' early, every affected team having objected or waived' : ''}; objections pending: ${list(e.data.pending)}`;
     case 'ObjectionDecided':
       return `objection of "${e.data.applicationId}" ${e.data.upheld ? 'upheld' : 'dismissed'} by ${e.data.by}: ${e.data.reasoning}`;
     case 'GrantPeriodStarted':
@@ -78,7 +88,7 @@ function cycleSentence(e: CycleEvent): string | undefined {
     case 'EvaluationSubmissionsClosed':
       return `model submissions closed: ${list(e.data.submitted)} submitted; missing ${list(e.data.missing)}${e.data.missing.length ? ` (${words(e.data.outcome)})` : ''}`;
     case 'EvaluationScoresSubmitted':
-      return `evaluation scores ${e.data.scoreSetId} for "${e.data.applicationId}" submitted by ${e.data.evaluator}: ${JSON.stringify(e.data.scores ?? {})}`;
+      return `evaluation scores ${e.data.scoreSetId} for "${e.data.applicationId}" submitted by ${e.data.evaluator}, scoring ${scoreWords(e.data.scores)}`;
     case 'TeamEliminated':
       return `"${e.data.applicationId}" eliminated in round ${e.data.round} (${words(e.data.reason)})`;
     case 'GrantExtended':
@@ -110,11 +120,22 @@ function cycleSentence(e: CycleEvent): string | undefined {
     case 'ProcurementDeadlinePassed':
       return `${words(e.data.deadline)} passed; missing ${list(e.data.missing)}`;
     case 'ModelReleased':
-      return `"${e.data.applicationId}" released its basic model at ${e.data.repository} under ${e.data.licence}`;
+      return `"${e.data.applicationId}" released its basic model at ${e.data.repository} under ${e.data.licence}${releaseCheck(e.data.verification)}`;
     case 'CycleClosed':
       return `cycle closed (${words(e.data.outcome)}); finalists ${list(e.data.finalists)}`;
     case 'CycleCancelled':
       return `cycle cancelled by ${e.data.by} during ${e.data.stage}: ${e.data.reason}${e.data.affected ? `; teams told: ${list(e.data.affected)}` : ''}`;
+    // Issue 15: reviewer assignment and funding tiers.
+    case 'ReviewersAssigned': {
+      const loads = Object.values(e.data.loads);
+      const busiest = loads.length ? Math.max(...loads) : 0;
+      const short = e.data.short.length ? `; ${e.data.short.length} application(s) short of reviewers: ${list(e.data.short.map((x) => x.applicationId))}` : '';
+      return `${e.data.perApplication} reviewer(s) assigned to each of ${e.data.assignments.length} application(s) in ${e.data.roundKey}, none conflicted, the busiest reviewing ${busiest} (limit ${e.data.maxPerReviewer})${short}`;
+    }
+    case 'ReviewAssignmentDeclined':
+      return `${e.data.reviewer} declined to review "${e.data.applicationId}" (${e.data.reason}); ${e.data.replacement ? `${e.data.replacement.reviewer} assigned in their place (${words(e.data.replacement.reason)})` : 'no free reviewer could take it'}`;
+    case 'FundingLotteryDrawn':
+      return `funding tiers for ${e.data.seats} award(s): ${list(e.data.fundedOutright)} funded outright (total at or above ${e.data.fundAtOrAbove}); lottery with seed "${e.data.seed}" among ${list(e.data.band)} drew ${list(e.data.order)}, funding ${list(e.data.drawnFunded)}; not funded: ${list(e.data.notFunded)}`;
     default:
       return undefined;
   }
@@ -126,14 +147,13 @@ const OTHER_SENTENCES: Record<string, (d: Data) => string> = {
   AuditAccessed: (d) => `audit ${String(d.action)} of ${String(d.target)}`,
 };
 
-/** A shape no sentence reads (an older or foreign event): its plain fields, else its type. */
+/** A shape no sentence reads (an older or foreign event): its type in words, with up to four plain fields in words. */
 function plainFields(type: string, d: Data): string {
   const fields = Object.entries(d)
     .filter(([k, v]) => k !== 'stage' && k !== 'policy' && (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean'))
     .slice(0, 4)
-    .map(([k, v]) => `${k}=${String(v)}`)
-    .join(' ');
-  return fields || type;
+    .map(([k, v]) => `${typeWords(k)} ${String(v)}`);
+  return fields.length ? `${typeWords(type)}, with ${fields.join(', ')}` : typeWords(type);
 }
 
 /** One readable sentence for any recorded event. */

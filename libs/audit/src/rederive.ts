@@ -11,6 +11,8 @@ import {
   rankingRecord,
   reviewRoundOutcome,
   selectionCandidates,
+  selectionProposal,
+  assignReviewers,
   type CycleEvent,
   type CycleState,
   type EvaluationStage,
@@ -31,7 +33,7 @@ export interface Difference {
   rederived: unknown;
 }
 
-export type DecisionKind = 'review_round' | 'selection' | 'narrowing' | 'refill';
+export type DecisionKind = 'review_round' | 'selection' | 'narrowing' | 'refill' | 'funding_lottery' | 'reviewer_assignment';
 
 export interface DecisionCheck {
   cycleId: string;
@@ -121,7 +123,27 @@ function rederiveCycle(cycleId: string, events: DecisionSource[], notes: string[
           const result = roundResults.get(d.roundKey) ?? rederiveRound(s, d.roundKey, false);
           const candidates = selectionCandidates(s, result.ranking.map((r) => r.candidateId));
           const pool = decisionPool(s, 'selection', d.roundKey);
-          proposals.set(d.decisionKey, { result, recorded: recordedResults.get(d.roundKey), candidates, proposed: proposedOf(candidates, stage.maxAwardees), pool });
+          // The domain's own rule: the top `maxAwardees`, or by funding tiers and their draw (issue 15).
+          const { proposed } = selectionProposal(s, stage, d.roundKey, d.decisionKey, candidates);
+          proposals.set(d.decisionKey, { result, recorded: recordedResults.get(d.roundKey), candidates, proposed, pool });
+          break;
+        }
+        case 'FundingLotteryDrawn': {
+          // The draw again, from the recorded ranking and the published seed, with the domain's own rule.
+          const { at: _at, ...recorded } = event.data;
+          const round = s.rounds[recorded.roundKey];
+          const stage = s.policy.stages.find((st): st is SelectionStage => st.kind === 'selection')!;
+          const candidates = round?.result ? selectionCandidates(s, round.result.order) : [];
+          const again = selectionProposal(s, stage, recorded.roundKey, recorded.decisionKey, candidates).draw;
+          check(e, `${recorded.decisionKey}:lottery`, 'funding_lottery', compareValue('draw', recorded, again));
+          break;
+        }
+        case 'ReviewersAssigned': {
+          // The assignment again, from the state as the round opened, with the domain's own rule.
+          const { at, ...recorded } = event.data;
+          const again = assignReviewers(s, recorded.roundKey, at).find((x) => x.type === 'ReviewersAssigned');
+          const { at: _again, ...rederived } = (again?.data ?? {}) as { at?: string };
+          check(e, `${recorded.roundKey}:assignment`, 'reviewer_assignment', compareValue('assignment', recorded, rederived));
           break;
         }
         case 'NarrowingProposed': {

@@ -4,6 +4,7 @@
  * API's `GET /v1/cycles/:id/timeline`: position, stage and actor).
  */
 import type { StoredEvent } from '@concentra/persistence';
+import { attribute } from './attribution';
 import { describeEvent } from './event-sentences';
 
 export { describeEvent };
@@ -20,7 +21,21 @@ export interface CycleTimelineEntry {
   actor: string | null;
   /** One readable sentence. */
   summary: string;
+  /** Who is answerable when the event is a rule's consequence (issue 15): the decision's approver, `policy default` or `policy`; else absent. */
+  by?: string;
+  /** What set a consequence off (the triggering action), as a sentence; else absent. */
+  cause?: string;
   data: Record<string, unknown>;
+}
+
+/** A cycle's own timeline: each event's entry, consequences attributed to the rule that produced them. */
+export function cycleTimelineEntries(events: readonly StoredEvent[]): CycleTimelineEntry[] {
+  const attributed = attribute(events);
+  return events.map((event) => {
+    const entry = cycleTimelineEntry(event);
+    const a = attributed.get(event.eventId);
+    return a ? { ...entry, summary: a.summary ?? entry.summary, by: a.who, cause: a.cause } : entry;
+  });
 }
 
 export function cycleTimelineEntry(event: StoredEvent): CycleTimelineEntry {
@@ -47,6 +62,8 @@ export interface TimelineEntry {
   who: string;
   policyHash: string | null;
   summary: string;
+  /** What set it off, when it is a rule's consequence rather than the act of whoever sent the command. */
+  cause?: string;
 }
 
 type Data = Record<string, unknown>;
@@ -63,27 +80,30 @@ function who(event: StoredEvent): string {
 
 /** A readable account of who did what when, under which policy, in the order it happened. */
 export function timeline(events: readonly StoredEvent[]): TimelineEntry[] {
+  const attributed = attribute(events);
   return [...events]
     .sort((a, b) => Date.parse(a.occurredAt) - Date.parse(b.occurredAt) || a.globalPosition - b.globalPosition)
     .map((event) => {
       const d = event.data as Data;
       const policyHash = event.metadata.policyHash ?? (typeof d.policyHash === 'string' ? d.policyHash : null);
+      const a = attributed.get(event.eventId);
       return {
         at: event.occurredAt,
         streamId: event.streamId,
         position: event.streamPosition,
         eventId: event.eventId,
         type: event.type,
-        who: who(event),
+        who: a?.who ?? who(event),
         policyHash,
-        summary: describeEvent(event.type, d),
+        summary: a?.summary ?? describeEvent(event.type, d),
+        ...(a ? { cause: a.cause } : {}),
       };
     });
 }
 
 export function formatTimeline(entries: readonly TimelineEntry[]): string[] {
   return entries.map(
-    (e) => `${e.at}  ${e.streamId} #${e.position}  ${e.type}  by ${e.who}${e.policyHash ? `  [policy ${e.policyHash.slice(0, 12)}]` : ''}  ${e.summary}`,
+    (e) => `${e.at}  ${e.streamId} #${e.position}  ${e.type}  by ${e.who}${e.policyHash ? `  [policy ${e.policyHash.slice(0, 12)}]` : ''}  ${e.summary}${e.cause ? `; set off by ${e.cause}` : ''}`,
   );
 }
 

@@ -34,3 +34,7 @@ export * from './cycle/notices';
 export * from './cycle/grant-gpus';
 export { checkEligibility } from './cycle/eligibility';
 export * from './cycle/scorer-organisation';
+// Issue 15: what real programs also do (any duration, reviewer assignment, funding tiers).
+export { objectionWindow, objectionWindowEndsAt } from './cycle/periods';
+export { assignedTo, assignmentPolicy, assignReviewers, requireAssigned } from './cycle/assignment';
+export { selectionProposal, type SelectionProposal } from './cycle/funding-tiers';

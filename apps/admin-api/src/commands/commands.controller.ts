@@ -14,6 +14,7 @@ import {
   ApproveSelectionSchema,
   CancelCycleSchema,
   DeclareConflictSchema,
+  DeclineAssignmentSchema,
   DecideObjectionSchema,
   ObjectToDecisionSchema,
   OverrideNarrowingSchema,
@@ -77,6 +78,14 @@ export class CycleCommandsController {
   @ApiOperation({ summary: 'Declare a conflict of interest with an application (you will not score it)' })
   declareConflict(@Param('id') id: string, @AppId() applicationId: string, @Body(new ZodPipe(DeclareConflictSchema)) body: Body<typeof DeclareConflictSchema>, @CurrentPrincipal() p: Principal) {
     return this.commands.send(id, 'DeclareConflictOfInterest', { applicationId, ...body }, p);
+  }
+
+  @Post('applications/:applicationId/assignment/decline')
+  @HttpCode(200)
+  @Allow('reviewer')
+  @ApiOperation({ summary: 'Decline your assignment to review an application (another reviewer is assigned by the policy)' })
+  declineAssignment(@Param('id') id: string, @AppId() applicationId: string, @Body(new ZodPipe(DeclineAssignmentSchema)) body: Body<typeof DeclineAssignmentSchema>, @CurrentPrincipal() p: Principal) {
+    return this.commands.send(id, 'DeclineReviewAssignment', { applicationId, ...body }, p);
   }
 
   @Post('reviews')

@@ -38,6 +38,8 @@ export const SubmitApplicationSchema = z.strictObject({
   members: z.array(OrganisationSchema).max(100).default([]),
   /** GPUs asked for (of the grant stage's first type), where the policy takes requests; the grant gets at most the policy's cap. */
   gpusRequested: z.number().int('must be a whole number').min(1, 'must be at least 1').max(1_000_000, 'at most 1,000,000').optional(),
+  /** Topic tags matched with reviewers' expertise when the policy assigns reviewers. */
+  topics: z.array(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'use lower-case letters, digits, "-" or "_"')).max(20).optional(),
 });
 export type SubmitApplicationBody = z.infer<typeof SubmitApplicationSchema>;
 
@@ -49,6 +51,8 @@ export const ApproveMembershipChangeSchema = z.strictObject({
 });
 
 export const DeclareConflictSchema = z.strictObject({ reason: text() });
+/** An assigned reviewer declines an application (another is assigned in their place). */
+export const DeclineAssignmentSchema = z.strictObject({ reason: text() });
 
 export const SubmitReviewSchema = z.strictObject({
   /** Idempotent id of this review; generated when absent. */

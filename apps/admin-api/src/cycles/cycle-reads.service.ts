@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DomainError, canSeeAwardeeNames, canSeeTeamScores, namedRanking, publishedAggregates, type CycleState, type PublishedAggregates, type RankingRecord } from '@concentra/domain';
+import { DomainError, canSeeAwardeeNames, canSeeTeamScores, namedRanking, publishedAggregates, publishesRanking, type CycleState, type PublishedAggregates, type RankingRecord } from '@concentra/domain';
 import {
   CycleDetailsReads,
   EventStore,
@@ -11,7 +11,7 @@ import {
   type OwedView,
   type RankingView,
 } from '@concentra/persistence';
-import { cycleTimelineEntry, type CycleTimelineEntry } from '@concentra/audit';
+import { cycleTimelineEntries, type CycleTimelineEntry } from '@concentra/audit';
 import type { Principal } from '@concentra/auth';
 
 /** A ranking as someone who may not see per-team scores sees it: the aggregates the policy publishes. */
@@ -49,7 +49,7 @@ export class CycleReadsService {
   async timeline(cycleId: string): Promise<{ cycleId: string; events: CycleTimelineEntry[] }> {
     const events = await this.events.readStream(cycleId);
     if (events.length === 0) throw notFound(cycleId);
-    return { cycleId, events: events.map(cycleTimelineEntry) };
+    return { cycleId, events: cycleTimelineEntries(events) };
   }
 
   /** Applicants see their own organisation's applications (as lead or member); the panel and managers see all. */
@@ -66,7 +66,9 @@ export class CycleReadsService {
     if (privileged(p)) return { cycleId, rankings: rankings.map((r) => ({ ...r, result: { ...r.result, ranking: namedRanking(r.result) } })) };
     return {
       cycleId,
-      rankings: rankings.map((r) => ({ kind: r.kind, key: r.key, round: r.round, at: r.at, aggregates: publishedAggregates(r.result, cycle.policy.confidentiality) })),
+      rankings: rankings
+        .filter((r) => publishesRanking(cycle.policy.confidentiality, r.kind)) // policy `confidentiality.publish.rounds`
+        .map((r) => ({ kind: r.kind, key: r.key, round: r.round, at: r.at, aggregates: publishedAggregates(r.result, cycle.policy.confidentiality) })),
     };
   }
 

@@ -19,6 +19,8 @@ const PanelMemberSchema = z.strictObject({
   subject: z.string().trim().min(1).max(200),
   /** Their organisation: a conflict of interest with it is detected without a declaration. */
   organisationId: z.string().trim().min(1).max(200).optional(),
+  /** Expertise tags, matched with applications' topics when the policy assigns reviewers. */
+  expertise: z.array(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'use lower-case letters, digits, "-" or "_"')).max(20).optional(),
 });
 
 export const StartCycleSchema = z.strictObject({

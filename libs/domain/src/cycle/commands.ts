@@ -25,6 +25,8 @@ export interface Organisation {
 export interface PanelMember {
   subject: string;
   organisationId?: string;
+  /** Expertise tags, matched against an application's `topics` by reviewer assignment (issue 15); absent = none. */
+  expertise?: string[];
 }
 
 export interface Artifact {
@@ -70,6 +72,8 @@ export type SubmitApplication = Cmd<
     members: Organisation[];
     /** GPUs asked for (of the grant stage's first type), when the policy takes requests (`applicantRequests`). */
     gpusRequested?: number;
+    /** Topic tags that reviewer assignment matches with reviewers' expertise (issue 15); absent = none. */
+    topics?: string[];
   }
 >;
 export type WithdrawApplication = Cmd<'WithdrawApplication', { applicationId: string; reason?: string }>;
@@ -161,6 +165,8 @@ export type RecordReleaseDeclaration = Cmd<
 export type CancelCycle = Cmd<'CancelCycle', { reason: string }>;
 /** The workflow found the decision's notice delivered to these affected teams: their objection window starts. */
 export type RecordTeamsNotified = Cmd<'RecordTeamsNotified', { decisionKey: string; applicationIds: string[] }>;
+/** An assigned reviewer declines an application (issue 15): another is assigned in their place when one is free. */
+export type DeclineReviewAssignment = Cmd<'DeclineReviewAssignment', { applicationId: string; reason: string }>;
 
 export type CycleCommand =
   | OpenCall
@@ -188,7 +194,8 @@ export type CycleCommand =
   | RecordProcurementContract
   | RecordReleaseDeclaration
   | CancelCycle
-  | RecordTeamsNotified;
+  | RecordTeamsNotified
+  | DeclineReviewAssignment;
 
 export type CycleCommandType = CycleCommand['type'];
 
@@ -216,6 +223,7 @@ export const PERSON_COMMAND_TYPES = [
   'RecordProcurementContract',
   'RecordReleaseDeclaration',
   'CancelCycle',
+  'DeclineReviewAssignment',
 ] as const satisfies readonly CycleCommandType[];
 export type PersonCommandType = (typeof PERSON_COMMAND_TYPES)[number];
 

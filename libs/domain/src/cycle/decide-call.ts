@@ -74,6 +74,7 @@ export function submitApplication(state: CycleState, cmd: SubmitApplication, now
     if (typeof requested !== 'number' || !Number.isInteger(requested) || requested < 1) fail('validation_failed', 'must be a whole number of GPUs, at least 1', 'gpusRequested');
   }
 
+  const topics = d.topics === undefined ? undefined : requireTopics(d.topics);
   const call = s.policy.stages[0] as CallStage;
   checkEligibility(call.eligibility, lead, members);
   const byLead = Object.values(s.applications).filter((a) => a.lead === lead.organisationId);
@@ -94,6 +95,7 @@ export function submitApplication(state: CycleState, cmd: SubmitApplication, now
       submittedBy: cmd.actor.subject,
       refillKey: inRefill ? s.refill!.refillKey : null,
       ...(requested !== undefined ? { gpusRequested: requested } : {}),
+      ...(topics ? { topics } : {}),
     },
   };
   const limit = call.closing.afterApplications;
@@ -103,6 +105,14 @@ export function submitApplication(state: CycleState, cmd: SubmitApplication, now
   return chain(s, [submitted], (next) =>
     chain(next, [{ type: 'CallClosed', data: { reason: 'application_limit', applications: liveApplications(next), closedAt: now } }], (after) => enterStage(after, 1, now)),
   );
+}
+
+/** Topic tags (reviewer assignment, issue 15): a short list of short words. */
+function requireTopics(topics: unknown): string[] {
+  if (!Array.isArray(topics) || topics.length > 20 || topics.some((t) => typeof t !== 'string' || !/^[a-z0-9][a-z0-9_-]{0,62}$/.test(t))) {
+    fail('validation_failed', 'must be at most 20 topic tags of lower-case letters, digits, "-" or "_"', 'topics');
+  }
+  return [...new Set(topics as string[])];
 }
 
 /** A refill call is open to newcomers and, by policy, to eliminated teams; never to teams still in. */

@@ -8,6 +8,7 @@ import type { RecordGpusServed, RecordGpusWithheld, RecordGrantEnded, RecordGran
 import type { CycleEvent } from './events';
 import { chain, requireApplication, requireLeadOrganisation, requireRole, requireRunning, requireStage, requireText } from './guards';
 import { closeCycle } from './stage-basis';
+import { requireVerifiedRelease, verifyRelease } from './release-verification';
 import type { CycleState, GrantRecord, RunningCycle } from './state';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -165,6 +166,7 @@ export function recordProcurementContract(state: CycleState, cmd: RecordProcurem
   const s = requireRunning(state);
   const d = cmd.data;
   const applicationId = requireFinalist(s, d?.applicationId);
+  requireVerifiedRelease(s, applicationId); // issue 15: policy releaseVerification
   const contractId = requireText(d.contractId, 'contractId');
   if (s.procurement!.contracts[contractId]) fail('duplicate', `contract "${contractId}" is already recorded`, 'contractId');
   const agency = requireText(d.agency, 'agency');
@@ -202,5 +204,6 @@ export function recordReleaseDeclaration(state: CycleState, cmd: RecordReleaseDe
     if (typeof a.sha256 !== 'string' || !SHA256_HEX.test(a.sha256)) fail('validation_failed', 'must be a lower-case hex SHA-256', `artifacts.${i}.sha256`);
   });
   const artifacts = d.artifacts.map((a) => ({ name: a.name, sha256: a.sha256 }));
-  return closeIfComplete(s, [{ type: 'ModelReleased', data: { applicationId, repository, licence: d.licence, artifacts, declaredBy: cmd.actor.subject, at: now } }], now);
+  const { verification, escalation } = verifyRelease(s, applicationId, artifacts, now); // issue 15
+  return closeIfComplete(s, [{ type: 'ModelReleased', data: { applicationId, repository, licence: d.licence, artifacts, declaredBy: cmd.actor.subject, at: now, ...(verification ? { verification } : {}) } }, ...escalation], now);
 }

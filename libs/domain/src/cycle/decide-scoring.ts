@@ -5,6 +5,7 @@ import type { Actor, DeclareConflictOfInterest, SubmitEvaluationScores, SubmitMo
 import type { CycleEvent } from './events';
 import { requireApplication, requireLeadOrganisation, requireRole, requireRunning, requireText } from './guards';
 import { hasSheetBy } from './sheets';
+import { assignedOpenRound, replaceReviewer, requireAssigned } from './assignment';
 import type { ApplicationRef, CycleState, RoundRecord, RunningCycle } from './state';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -68,7 +69,10 @@ export function declareConflict(state: CycleState, cmd: DeclareConflictOfInteres
   const app = requireApplication(s, cmd.data.applicationId);
   const reason = requireText(cmd.data.reason, 'reason');
   if (s.conflicts.some((c) => c.scorer === cmd.actor.subject && c.applicationId === app.applicationId)) fail('duplicate', 'this conflict is already declared', 'applicationId');
-  return [{ type: 'ConflictOfInterestDeclared', data: { applicationId: app.applicationId, scorer: cmd.actor.subject, reason, at: now } }];
+  const declared: CycleEvent = { type: 'ConflictOfInterestDeclared', data: { applicationId: app.applicationId, scorer: cmd.actor.subject, reason, at: now } };
+  // Issue 15: an assigned reviewer who declares a conflict is replaced, as if they had declined.
+  const assigned = assignedOpenRound(s, app.applicationId, cmd.actor.subject);
+  return assigned ? [declared, ...replaceReviewer(s, assigned, app.applicationId, cmd.actor.subject, `declared conflict of interest: ${reason}`, now)] : [declared];
 }
 
 /**
@@ -103,6 +107,7 @@ export function submitReview(state: CycleState, cmd: SubmitReview, now: string):
   const d = cmd.data;
   const app = requireApplication(s, d.applicationId);
   if (!round.candidates.includes(app.applicationId) || app.status !== 'submitted') fail('invalid_state', 'this application is not in the open review round', 'applicationId');
+  requireAssigned(s, round, app.applicationId, cmd.actor); // issue 15: only assigned reviewers score, when the round assigns
   const reviewId = requireScoreId(d.reviewId, 'reviewId');
   const verdicts = admitSheet(s, round, cmd.actor, app, reviewId, d, 'this reviewer already reviewed this application in this round');
   return [

@@ -18,6 +18,7 @@ import { approveNarrowing, approveSelection, decideObjection, objectToDecision, 
 import { recordGpusServed, recordGpusWithheld, recordGrantEnded, recordGrantStarted, recordProcurementContract, recordReleaseDeclaration, setGrantGpus } from './decide-grant';
 import { declareConflict, submitEvaluationScores, submitModel, submitReview } from './decide-scoring';
 import type { CycleEvent } from './events';
+import { declineReviewAssignment } from './assignment';
 import type { CycleState } from './state';
 
 export function decide(command: CycleCommand, state: CycleState, now: string): CycleEvent[] {
@@ -79,6 +80,8 @@ export function decide(command: CycleCommand, state: CycleState, now: string): C
       return cancelCycle(state, command, at);
     case 'RecordTeamsNotified':
       return recordTeamsNotified(state, command, at);
+    case 'DeclineReviewAssignment':
+      return declineReviewAssignment(state, command, at);
     default: {
       const never: never = command;
       throw new DomainError('validation_failed', `unknown command type ${JSON.stringify((never as { type?: unknown }).type)}`, 'type');

@@ -5,7 +5,8 @@
  */
 import type { RefillStage } from '../policy/schema';
 import type { RankFacts } from '../scoring/record';
-import { addDays, addDuration, resolveDue } from '../shared/time';
+import { addDuration, resolveDue } from '../shared/time';
+import { objectionWindow as policyWindow, objectionWindowEndsAt as windowEnd } from './periods';
 import type { Approval, CycleEvent, DecisionBasis } from './events';
 import { decisionOutcome } from './decision-rules';
 import { gpusByTeam } from './grant-gpus';
@@ -40,9 +41,9 @@ export function takeDecision(s: RunningCycle, kept: string[], approval: Approval
   const { kept: liveKept, dropped } = decisionOutcome(kept, decisionPool(s, dec.kind, dec.roundKey));
   const windowApplies = s.policy.objections.appliesTo.includes(dec.kind) && dropped.length > 0;
   const onNotice = windowApplies && s.policy.objections.windowStartsAt === 'notified';
-  const objectionWindowEndsAt = windowApplies && !onNotice ? addDays(now, s.policy.objections.windowDays) : null;
+  const objectionWindowEndsAt = windowApplies && !onNotice ? windowEnd(s.policy, now) : null;
   const objectionWindow = windowApplies
-    ? { startsOn: onNotice ? ('notified' as const) : ('decision' as const), days: s.policy.objections.windowDays, notifiedBy: onNotice ? addDuration(now, s.policy.objections.notifiedWithin ?? NOTIFIED_WITHIN) : null }
+    ? { startsOn: onNotice ? ('notified' as const) : ('decision' as const), days: policyWindow(s.policy), notifiedBy: onNotice ? addDuration(now, s.policy.objections.notifiedWithin ?? NOTIFIED_WITHIN) : null }
     : undefined;
   const common = {
     decisionKey: dec.key,
@@ -76,14 +77,14 @@ export function teamsAwaitingNotice(s: CycleState): string[] {
 /**
  * The window opens for `teams` at `now`: their notice was delivered, or (`notified: false`) the
  * policy's bound passed first. Once every affected team's window has started, the decision's window
- * ends `days` after the last start, so each team has at least the policy's days after its notice.
+ * ends one window after the last start, so each team has at least the policy's window after its notice.
  */
 export function startObjectionWindow(s: RunningCycle, teams: string[], notified: boolean, now: string): CycleEvent[] {
   const dec = s.decision!;
   const waiting = teamsAwaitingNotice(s);
   const starting = waiting.filter((id) => teams.includes(id));
   if (starting.length === 0) return [];
-  const windowEndsAt = starting.length === waiting.length ? addDays(now, s.policy.objections.windowDays) : null;
+  const windowEndsAt = starting.length === waiting.length ? windowEnd(s.policy, now) : null;
   return [{ type: 'ObjectionWindowStarted', data: { decisionKey: dec.key, applicationIds: starting, notified, startedAt: now, windowEndsAt } }];
 }
 

@@ -36,7 +36,11 @@ export type EscalationReason =
   | 'procurement_overdue'
   | 'release_overdue'
   | 'gpus_withheld'
-  | 'teams_not_notified';
+  | 'teams_not_notified'
+  /** Reviewer assignment found fewer free, unconflicted reviewers than the policy asks for (issue 15). */
+  | 'reviewers_short'
+  /** A declared open-source release does not include the evaluated model (issue 15). */
+  | 'release_mismatch';
 
 type Ev<T extends string, D> = { type: T; data: D };
 
@@ -71,6 +75,8 @@ export type ApplicationSubmitted = Ev<
     refillKey: string | null;
     /** Present only when the applicant asked for an amount (policy `applicantRequests`). */
     gpusRequested?: number;
+    /** Present only when the applicant gave topics (reviewer assignment's expertise match). */
+    topics?: string[];
   }
 >;
 export type ApplicationWithdrawn = Ev<'ApplicationWithdrawn', { applicationId: string; reason: string | null; withdrawnAt: string; by: string }>;
@@ -116,9 +122,10 @@ interface DecisionApproval {
   objectionWindowEndsAt: string | null;
   /**
    * Recorded when a window applies (decisions since notice-started windows exist): when it starts,
-   * its length, and (`notified`) the instant it starts anyway for a team not reached by then.
+   * its length (`days`: as the policy gives it, whole days or an ISO-8601 duration), and
+   * (`notified`) the instant it starts anyway for a team not reached by then.
    */
-  objectionWindow?: { startsOn: 'decision' | 'notified'; days: number; notifiedBy: string | null };
+  objectionWindow?: { startsOn: 'decision' | 'notified'; days: number | string; notifiedBy: string | null };
 }
 
 export type AwardeesSelected = Ev<
@@ -242,7 +249,19 @@ export type ProcurementDeadlinePassed = Ev<
   'ProcurementDeadlinePassed',
   { deadline: 'procurement_contracts_due' | 'release_due'; missing: string[]; at: string }
 >;
-export type ModelReleased = Ev<'ModelReleased', { applicationId: string; repository: string; licence: string; artifacts: Artifact[]; declaredBy: string; at: string }>;
+export type ModelReleased = Ev<
+  'ModelReleased',
+  {
+    applicationId: string;
+    repository: string;
+    licence: string;
+    artifacts: Artifact[];
+    declaredBy: string;
+    at: string;
+    /** Present when the policy verifies releases (issue 15): the evaluated model's SHA-256 and whether an artifact matched it. */
+    verification?: { evaluatedSha256: string | null; matched: boolean };
+  }
+>;
 export type CycleClosed = Ev<
   'CycleClosed',
   {
@@ -255,6 +274,53 @@ export type CycleClosed = Ev<
 >;
 /** `affected`: the live applications (submitted or funded) told of it; absent in cycles cancelled before it was recorded. */
 export type CycleCancelled = Ev<'CycleCancelled', { reason: string; by: Actor['subject']; at: string; stage: string; affected?: string[] }>;
+
+// Issue 15: reviewer assignment and funding tiers (cycle/assignment.ts, cycle/funding-tiers.ts).
+export type AssignmentReason = 'expertise' | 'least_loaded';
+export type ExclusionReason = 'same_organisation' | 'consortium_member' | 'declared_conflict' | 'recent_collaboration';
+export type ReviewersAssigned = Ev<
+  'ReviewersAssigned',
+  {
+    roundKey: string;
+    perApplication: number;
+    maxPerReviewer: number;
+    /**
+     * Per application: who reviews it and, in the same order, why; who may not and why (conflicts
+     * only, absent when none; who was full is in `loads`). Compact: a thousand applications stay
+     * within the workflow's payload budget.
+     */
+    assignments: Array<{ applicationId: string; reviewers: string[]; reasons: AssignmentReason[]; conflicts?: Partial<Record<ExclusionReason, string[]>> }>;
+    /** Applications per reviewer after assignment. */
+    loads: Record<string, number>;
+    short: Array<{ applicationId: string; have: number; need: number }>;
+    at: string;
+  }
+>;
+export type ReviewAssignmentDeclined = Ev<
+  'ReviewAssignmentDeclined',
+  { roundKey: string; applicationId: string; reviewer: string; reason: string; replacement: { reviewer: string; reason: AssignmentReason } | null; at: string }
+>;
+/** The seeded draw among a selection's middle band (policy `fundingTiers`), recorded before the proposal it makes. */
+export type FundingLotteryDrawn = Ev<
+  'FundingLotteryDrawn',
+  {
+    decisionKey: string;
+    roundKey: string;
+    fundAtOrAbove: number;
+    rejectBelow: number;
+    seats: number;
+    /** Top band (total at or above `fundAtOrAbove`) funded without a draw, best first. */
+    fundedOutright: string[];
+    /** The middle band in ranking order, the order the draw gave it, and who the draw funded. */
+    band: string[];
+    seed: string;
+    order: string[];
+    drawnFunded: string[];
+    /** Bottom band (total below `rejectBelow`), and the top or middle candidates for whom no award was left. */
+    notFunded: string[];
+    at: string;
+  }
+>;
 
 export type CycleEvent =
   | CallOpened
@@ -303,6 +369,9 @@ export type CycleEvent =
   | ProcurementDeadlinePassed
   | ModelReleased
   | CycleClosed
-  | CycleCancelled;
+  | CycleCancelled
+  | ReviewersAssigned
+  | ReviewAssignmentDeclined
+  | FundingLotteryDrawn;
 
 export type CycleEventType = CycleEvent['type'];

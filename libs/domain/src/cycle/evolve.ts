@@ -5,6 +5,15 @@
 import { canonicalJson } from '../shared/canonical';
 import type { CycleEvent } from './events';
 import { rankFacts } from '../scoring/record';
+import { collaboratingReviewers, withAssignments } from './assignment-state';
+import { withTotals } from './funding-tiers';
+import { verifiesReleases } from './release-verification';
+
+/** Reviewers who may not be assigned for a recent collaboration (issue 15), as the record's optional field. */
+const collaborating = (s: RunningCycle, consortium: string[]) => {
+  const ids = collaboratingReviewers(s, consortium);
+  return ids.length > 0 ? { collaborating: ids } : {};
+};
 import type { ApplicationRecord, CycleState, DecisionRecord, GrantRecord, RoundRecord, RunningCycle } from './state';
 import {
   addSheet,
@@ -92,6 +101,8 @@ function apply(s: RunningCycle, event: CycleEvent): RunningCycle {
         ...(d.refillKey ? { refillKey: d.refillKey } : {}),
         ...(conflicted.length > 0 ? { conflicted } : {}),
         ...(d.gpusRequested ? { gpusRequested: d.gpusRequested } : {}),
+        ...(d.topics?.length ? { topics: d.topics } : {}),
+        ...collaborating(s, [d.lead.organisationId, ...d.members.map((m) => m.organisationId)]),
       };
       return { ...s, applications: { ...s.applications, [d.applicationId]: app } };
     }
@@ -101,9 +112,10 @@ function apply(s: RunningCycle, event: CycleEvent): RunningCycle {
       const id = event.data.applicationId;
       const app = s.applications[id];
       if (!app) return s;
-      const { conflicted: _previous, ...rest } = app;
-      const conflicted = conflictedPanel(s, [app.lead, ...event.data.members.map((m) => m.organisationId)]);
-      return { ...s, applications: { ...s.applications, [id]: { ...rest, ...(conflicted.length > 0 ? { conflicted } : {}) } } };
+      const { conflicted: _previous, collaborating: _before, ...rest } = app;
+      const consortium = [app.lead, ...event.data.members.map((m) => m.organisationId)];
+      const conflicted = conflictedPanel(s, consortium);
+      return { ...s, applications: { ...s.applications, [id]: { ...rest, ...(conflicted.length > 0 ? { conflicted } : {}), ...collaborating(s, consortium) } } };
     }
     case 'CallCutoffPassed':
       return withDeadline(s, 'call_cutoff', event.data.nextCutoffAt);
@@ -136,7 +148,7 @@ function apply(s: RunningCycle, event: CycleEvent): RunningCycle {
     }
     case 'ReviewRoundClosed': {
       const d = event.data;
-      const closed = updateRound(clearDeadlines(s, 'review_due'), d.roundKey, (r) => closeRound(r, rankFacts(d.result)));
+      const closed = updateRound(clearDeadlines(s, 'review_due'), d.roundKey, (r) => withTotals(s.policy, closeRound(r, rankFacts(d.result)), d.result));
       return setStatus(closed, d.dropped, 'dropped_in_review');
     }
     case 'SelectionProposed': {
@@ -273,7 +285,10 @@ function apply(s: RunningCycle, event: CycleEvent): RunningCycle {
     }
     case 'ModelSubmitted': {
       const d = event.data;
-      return updateRound(s, d.roundKey, (r) => ({ ...r, submissions: { ...r.submissions, [d.applicationId]: d.submittedAt } }));
+      const submitted = updateRound(s, d.roundKey, (r) => ({ ...r, submissions: { ...r.submissions, [d.applicationId]: d.submittedAt } }));
+      // Issue 15: the evaluated model, that a release is verified against, when the policy verifies.
+      const app = submitted.applications[d.applicationId];
+      return verifiesReleases(s) && app ? { ...submitted, applications: { ...submitted.applications, [d.applicationId]: { ...app, evaluatedModel: d.artifact.sha256 } } } : submitted;
     }
     case 'EvaluationSubmissionsClosed': {
       const d = event.data;
@@ -340,12 +355,26 @@ function apply(s: RunningCycle, event: CycleEvent): RunningCycle {
     case 'ModelReleased': {
       const d = event.data;
       const p = s.procurement!;
+      // Issue 15: a release that does not include the evaluated model stays outstanding.
+      if (d.verification && !d.verification.matched) return { ...s, procurement: { ...p, mismatched: [...(p.mismatched ?? []).filter((id) => id !== d.applicationId), d.applicationId] } };
+      if (d.verification) {
+        const mismatched = (p.mismatched ?? []).filter((id) => id !== d.applicationId);
+        const { mismatched: _old, ...rest } = p;
+        const cleared = mismatched.length > 0 ? { ...rest, mismatched } : rest;
+        return cleared.released.includes(d.applicationId) ? { ...s, procurement: cleared } : { ...s, procurement: { ...cleared, released: [...cleared.released, d.applicationId] } };
+      }
       return p.released.includes(d.applicationId) ? s : { ...s, procurement: { ...p, released: [...p.released, d.applicationId] } };
     }
     case 'CycleClosed':
       return { ...s, stage: 'closed', deadlines: {}, closedAt: event.data.closedAt };
     case 'CycleCancelled':
       return { ...s, stage: 'cancelled', deadlines: {}, closedAt: event.data.at };
+    // Issue 15: reviewer assignment and funding tiers.
+    case 'ReviewersAssigned':
+    case 'ReviewAssignmentDeclined':
+      return updateRound(s, event.data.roundKey, (r) => withAssignments(s, r, event));
+    case 'FundingLotteryDrawn':
+      return s;
     default: {
       const never: never = event;
       throw new Error(`unknown event ${canonicalJson(never)}`);

@@ -7,6 +7,7 @@ import type { GpuAllocation } from '../policy/schema';
 import type { Role } from './commands';
 import { DEADLINE_KINDS, type DeadlineKind } from './deadlines';
 import { liveInRound } from './pipeline';
+import { assignedTo } from './assignment-state';
 import { hasSheetBy, sheetCount } from './sheets';
 import type { CycleState, RoundRecord, RunningCycle } from './state';
 
@@ -74,6 +75,8 @@ function scoresOwed(s: RunningCycle, round: RoundRecord, teams: string[], what: 
   for (const p of panel) {
     for (const id of teams) {
       if (hasSheetBy(round, id, p.subject) || conflicted(s, p.subject, id)) continue;
+      // Reviewer assignment (issue 15): only the assigned owe a review (and are reminded of it).
+      if (round.assigned && !assignedTo(s, round, id).includes(p.subject)) continue;
       out.push({ who: { role, subject: p.subject, ...(p.organisationId ? { organisationId: p.organisationId } : {}) }, what, applicationId: id, dueAt, deadline });
     }
   }

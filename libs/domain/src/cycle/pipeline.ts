@@ -13,6 +13,7 @@ import type { CycleEvent } from './events';
 import { amountFor, gpusByTeam, sameGpus } from './grant-gpus';
 import { proposedOf, reviewRoundOutcome } from './decision-rules';
 import { chain } from './guards';
+import { assignReviewers } from './assignment';
 import { proposeNarrowing, proposeSelection } from './proposals';
 import { roundSheets, sheetCount } from './sheets';
 import { base, callCandidates, closeCycle, grantStage } from './stage-basis';
@@ -34,7 +35,9 @@ export function enterStage(s: RunningCycle, index: number, now: string): CycleEv
       const applications = callCandidates(s);
       if (applications.length === 0) return [closeCycle(s, now, 'no_teams')];
       const round = countStages(s, 'review', index);
-      return [{ type: 'ReviewRoundOpened', data: { roundKey: `review:${round}`, round, stageIndex: index, applications, openedAt: now, dueAt: resolveDue(stage.duration, from) } }];
+      const opened: CycleEvent = { type: 'ReviewRoundOpened', data: { roundKey: `review:${round}`, round, stageIndex: index, applications, openedAt: now, dueAt: resolveDue(stage.duration, from) } };
+      // Reviewer assignment (issue 15), when the stage has one: as the round opens.
+      return stage.assignment ? chain(s, [opened], (next) => assignReviewers(next, `review:${round}`, now)) : [opened];
     }
     case 'selection':
       return proposeSelection(s, index, now, false);

@@ -9,6 +9,7 @@ import { resolveDue } from '../shared/time';
 import { narrowingCandidates, proposedOf, selectionCandidates } from './decision-rules';
 import type { CycleEvent } from './events';
 import { base, closeCycle } from './stage-basis';
+import { selectionProposal } from './funding-tiers';
 import type { RunningCycle } from './state';
 
 export function proposeSelection(s: RunningCycle, index: number, now: string, rerun: boolean): CycleEvent[] {
@@ -18,7 +19,10 @@ export function proposeSelection(s: RunningCycle, index: number, now: string, re
     .sort((a, b) => b.round - a.round)[0];
   const candidates = selectionCandidates(s, lastReview.result!.order);
   if (candidates.length === 0) return [closeCycle(s, now, 'no_teams')];
+  // Funding tiers (issue 15): the draw among the middle band is recorded before the proposal it makes.
+  const { proposed, draw } = selectionProposal(s, stage, lastReview.roundKey, 'selection', candidates);
   const events: CycleEvent[] = [
+    ...(draw ? [{ type: 'FundingLotteryDrawn' as const, data: { ...draw, at: now } }] : []),
     {
       type: 'SelectionProposed',
       data: {
@@ -26,7 +30,7 @@ export function proposeSelection(s: RunningCycle, index: number, now: string, re
         stageIndex: index,
         roundKey: lastReview.roundKey,
         candidates,
-        proposed: proposedOf(candidates, stage.maxAwardees),
+        proposed,
         minAwardees: stage.minAwardees,
         maxAwardees: stage.maxAwardees,
         approvalDueAt: resolveDue(stage.approvalDue, base(s, now)),

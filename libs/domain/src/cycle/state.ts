@@ -53,6 +53,12 @@ export interface ApplicationRecord {
   gpusRequested?: number;
   /** The program manager's GPU amount for this team (GrantGpusChanged `override`); wins over the policy's amounts. */
   gpusOverride?: GpuAllocation[];
+  /** Topic tags (reviewer assignment's expertise match); absent when none. */
+  topics?: string[];
+  /** SHA-256 of the team's last model submission, kept only when the policy verifies releases (issue 15). */
+  evaluatedModel?: string;
+  /** Panel reviewers whose organisation recently collaborated with one of the consortium's (policy `recentCollaborations`); absent when none. */
+  collaborating?: string[];
 }
 
 /** An application record with its id, as the deciders pass it around. */
@@ -91,6 +97,15 @@ export interface RoundRecord {
    * re-proposed after an upheld objection records again.
    */
   record?: RankingRecord;
+  /**
+   * Review rounds with reviewer assignment (issue 15): who is assigned to each application, as places
+   * in `panel.reviewers` (compact; `assignedTo` names them); only they may score it.
+   */
+  assigned?: Record<string, number[]>;
+  /** ... and who declined it (never assigned to it again), likewise. */
+  declined?: Record<string, number[]>;
+  /** Review rounds whose selection has funding tiers (issue 15): each ranked application's total, for the bands. */
+  totals?: Record<string, number>;
 }
 
 export interface ObjectionRecord {
@@ -157,6 +172,8 @@ export interface ProcurementRecord {
   contracts: Record<string, string>;
   /** Finalists whose open-source release was declared (the declaration is in its ModelReleased event). */
   released: string[];
+  /** Finalists whose declared release did not include the evaluated model (issue 15); absent when none. */
+  mismatched?: string[];
   contractsDueAt: string;
   releaseDueAt: string;
 }

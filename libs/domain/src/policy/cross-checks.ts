@@ -74,11 +74,15 @@ export function crossCheckPolicy(policy: ProgramPolicy): DomainIssue[] {
           add(`${base}.keep`, `must keep fewer than the previous review round (${lastReviewKeep})`);
         }
         if (stage.keep !== undefined) lastReviewKeep = stage.keep;
+        if (stage.assignment && stage.assignment.reviewersPerApplication < (policy.scoring[stage.scoring]?.minimumScoresPerApplication ?? 0)) {
+          add(`${base}.assignment.reviewersPerApplication`, `fewer than the ${policy.scoring[stage.scoring].minimumScoresPerApplication} scores the scheme needs per application`);
+        }
         break;
       case 'selection':
         selectionMin = stage.minAwardees;
         teamsAfterSelection = stage.maxAwardees;
         if (stage.minAwardees > stage.maxAwardees) add(`${base}.minAwardees`, 'must not exceed maxAwardees');
+        if (stage.fundingTiers && stage.fundingTiers.rejectBelow > stage.fundingTiers.fundAtOrAbove) add(`${base}.fundingTiers.rejectBelow`, 'must not be above fundAtOrAbove');
         if (lastReviewKeep !== undefined && lastReviewKeep < stage.minAwardees) {
           add(`${base}.minAwardees`, `the last review round keeps only ${lastReviewKeep}`);
         }
@@ -112,6 +116,10 @@ export function crossCheckPolicy(policy: ProgramPolicy): DomainIssue[] {
   if (selectionMin === 0 && PIPELINE.test(kinds)) add('stages', 'a selection stage is required');
 
   duplicates(policy.reminders.before).forEach((d) => add('reminders.before', `offset ${d} appears twice`));
+  // Any duration (issue 15): `window` or the older `windowDays`, exactly one.
+  if ((policy.objections.window === undefined) === (policy.objections.windowDays === undefined)) {
+    add('objections.window', 'give the objection window once: `window` (days or an ISO-8601 duration) or `windowDays`');
+  }
   duplicates(policy.objections.appliesTo).forEach((d) => add('objections.appliesTo', `"${d}" appears twice`));
   if (policy.objections.notifiedWithin !== undefined && policy.objections.windowStartsAt !== 'notified') {
     add('objections.notifiedWithin', 'applies only when objections.windowStartsAt is "notified"');

@@ -55,6 +55,21 @@ export const CallStageSchema = z.strictObject({
   }),
 });
 
+/**
+ * Reviewer assignment (issue 15, item 1): when the round opens, each application gets
+ * `reviewersPerApplication` reviewers from the named panel, none conflicted (same organisation,
+ * consortium member, declared conflict, a recent collaboration listed here), nobody above
+ * `maxPerReviewer`, loads balanced; only assigned reviewers may score. Absent = every panel reviewer may score.
+ */
+export const ReviewerAssignmentSchema = z.strictObject({
+  reviewersPerApplication: positive,
+  maxPerReviewer: positive,
+  /** `prefer`: a reviewer whose expertise tags meet the application's topics goes first; `require`: only those. */
+  expertise: z.enum(['prefer', 'require']).default('prefer'),
+  /** Organisations that worked together recently: a reviewer from one does not review an application involving the other. */
+  recentCollaborations: z.array(z.strictObject({ organisations: z.array(text).length(2, 'two organisation ids') })).default([]),
+});
+
 export const ReviewStageSchema = z.strictObject({
   kind: z.literal('review'),
   name: text,
@@ -63,6 +78,18 @@ export const ReviewStageSchema = z.strictObject({
   scoring: id,
   /** How many applications go on to the next stage; absent = all that pass the gates. */
   keep: positive.optional(),
+  /** Reviewers assigned per application; absent = every panel reviewer may review every application. */
+  assignment: ReviewerAssignmentSchema.optional(),
+});
+
+/**
+ * Funding tiers with partial randomisation (issue 15, item 3), on the ranking's totals: at or above
+ * `fundAtOrAbove` funded outright (best first while awards remain), below `rejectBelow` not funded,
+ * and between them a recorded seeded lottery gives the awards left (`maxAwardees` is the budget).
+ */
+export const FundingTiersSchema = z.strictObject({
+  fundAtOrAbove: z.number().min(0, 'must not be negative'),
+  rejectBelow: z.number().min(0, 'must not be negative'),
 });
 
 export const SelectionStageSchema = z.strictObject({
@@ -72,6 +99,8 @@ export const SelectionStageSchema = z.strictObject({
   maxAwardees: positive,
   approvalDue: DueSchema,
   onApprovalTimeout: ApprovalTimeoutSchema,
+  /** Absent = the top `maxAwardees` of the ranking are proposed. */
+  fundingTiers: FundingTiersSchema.optional(),
 });
 
 export const GpuAllocationSchema = z.strictObject({ type: text, count: positive });
@@ -159,6 +188,12 @@ export const ProcurementStageSchema = z.strictObject({
   contractsDue: DueSchema,
   openSourceReleaseDue: DueSchema,
   allowedLicences: z.array(text).min(1, 'at least one licence'),
+  /**
+   * Issue 15: the release must include the evaluated model (an artifact whose SHA-256 is that of the
+   * team's last model submission); a mismatch is escalated and, with `block_procurement`, the team's
+   * contract waits for a release that matches. Absent = releases are not checked against submissions.
+   */
+  releaseVerification: z.strictObject({ onMismatch: z.enum(['escalate', 'block_procurement']) }).optional(),
 });
 
 export const StageSchema = z.discriminatedUnion('kind', [
@@ -214,6 +249,13 @@ export const ConfidentialitySchema = z.strictObject({
     topScore: z.boolean().default(false),
     meanScore: z.boolean().default(false),
     medianScore: z.boolean().default(false),
+    // Issue 15, item 7: optional, without defaults, so that policies written before keep their hash.
+    /** Scores over the ranked teams only (`ranked`, the default) or every evaluated team, those a gate removed included (`evaluated`). */
+    over: z.enum(['ranked', 'evaluated']).optional(),
+    /** Decimal places of published scores, 0..6; absent = 6. */
+    decimals: z.number().int('must be a whole number').min(0, 'must not be negative').max(6, 'at most 6').optional(),
+    /** Which rounds' aggregates are published (`review`, `evaluation`, `refill`); absent = every round. */
+    rounds: z.array(z.enum(['review', 'evaluation', 'refill'])).optional(),
   }),
 });
 
@@ -234,8 +276,14 @@ export const MissingInputsSchema = z.strictObject({
   objectionDecisionDue: DueSchema.default('P14D'),
 });
 
+/** A period counted from an instant: a number of days (`10`, `0.5`) or an ISO-8601 duration (`"P10D"`, `"PT30S"`); never a fixed date. */
+export const PeriodSchema = z.union([z.number().positive('must be a positive number of days'), DurationSchema]);
+
 export const ObjectionsSchema = z.strictObject({
-  windowDays: positive,
+  /** The window in whole days, as policies were first written; `window` says the same in any duration. One of the two. */
+  windowDays: positive.optional(),
+  /** The window as days or an ISO-8601 duration (`"P10D"`, `"PT30S"`); absent = `windowDays`. */
+  window: PeriodSchema.optional(),
   appliesTo: z.array(z.enum(['selection', 'narrowing'])).default(['narrowing']),
   /**
    * When an affected team's window starts: at the `decision` (absent means this), or once the
@@ -277,6 +325,8 @@ export type Stage = z.infer<typeof StageSchema>;
 export type StageKind = Stage['kind'];
 export type CallStage = z.infer<typeof CallStageSchema>;
 export type ReviewStage = z.infer<typeof ReviewStageSchema>;
+export type ReviewerAssignmentPolicy = z.infer<typeof ReviewerAssignmentSchema>;
+export type FundingTiers = z.infer<typeof FundingTiersSchema>;
 export type SelectionStage = z.infer<typeof SelectionStageSchema>;
 export type GrantStage = z.infer<typeof GrantStageSchema>;
 export type EvaluationStage = z.infer<typeof EvaluationStageSchema>;

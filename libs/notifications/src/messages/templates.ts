@@ -4,6 +4,8 @@
  * own template still says something true (its name and the cycle): nothing is dropped for want of
  * words.
  */
+import { isIsoDuration, parseIsoDuration } from '@concentra/domain';
+
 export type Language = 'en' | 'ko';
 
 export interface RenderContext {
@@ -27,10 +29,18 @@ interface Template {
 }
 
 const team = (b: Body) => String(b.applicationId ?? '');
+/** A policy's period in words: whole days, or an ISO-8601 duration's parts ("1 day 12 hours", "30초"). */
+const spanOf = (span: number | string | undefined, en: boolean): string => {
+  if (typeof span === 'number') return en ? `${span} day${span === 1 ? '' : 's'}` : `${span}일`;
+  if (typeof span !== 'string' || !isIsoDuration(span)) return String(span ?? '');
+  const p = parseIsoDuration(span);
+  const units: [number, string, string][] = [[p.years, 'year', '년'], [p.months, 'month', '개월'], [p.weeks, 'week', '주'], [p.days, 'day', '일'], [p.hours, 'hour', '시간'], [p.minutes, 'minute', '분'], [p.seconds, 'second', '초']];
+  return units.filter(([n]) => n > 0).map(([n, unit, ko]) => (en ? `${n} ${unit}${n === 1 ? '' : 's'}` : `${n}${ko}`)).join(' ');
+};
 /** A window that starts on notice has no end yet when the notice is written: it says how long from this notice. */
 const window = (b: Body, when: (iso: unknown) => string, en: boolean) => {
-  const w = b.objectionWindow as { startsOn?: string; days?: number } | undefined;
-  if (w?.startsOn === 'notified') return en ? ` You may object within ${String(w.days)} days of receiving this notice.` : ` 이의 신청은 이 안내를 받은 때부터 ${String(w.days)}일 이내에 가능합니다.`;
+  const w = b.objectionWindow as { startsOn?: string; days?: number | string } | undefined;
+  if (w?.startsOn === 'notified') return en ? ` You may object within ${spanOf(w.days, true)} of receiving this notice.` : ` 이의 신청은 이 안내를 받은 때부터 ${spanOf(w.days, false)} 이내에 가능합니다.`;
   return b.objectionWindowEndsAt ? (en ? ` You may object until ${when(b.objectionWindowEndsAt)}.` : ` 이의 신청은 ${when(b.objectionWindowEndsAt)}까지 가능합니다.`) : '';
 };
 /** A GPU amount is alternatives in order of preference. */
