@@ -36,6 +36,8 @@ export const EnvironmentSchema = z
     /** Requests one client address may make per window, with or without a token. */
     RATE_LIMIT_PER_ADDRESS: count.optional(),
     RATE_LIMIT_WINDOW_SECONDS: count.default(60),
+    /** The built web console the API serves under /console (default: dist/console of this checkout). */
+    CONSOLE_DIR: z.string().min(1).optional(),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production') {

@@ -1,0 +1,49 @@
+import { useState } from 'react';
+import { call } from '../api';
+import { useSession, type Role } from '../session';
+import { CommandForm, Field, Section } from '../ui';
+
+const ROLES: Role[] = ['program_manager', 'auditor', 'applicant', 'reviewer', 'evaluator', 'admin'];
+
+/** Development: a token for a role from the API's local sign-in. Production: a bearer token from the identity provider. */
+export function SignIn() {
+  const { t, signIn } = useSession();
+  const [role, setRole] = useState<Role>('program_manager');
+  const [org, setOrg] = useState('');
+  const [sub, setSub] = useState('');
+  const [token, setToken] = useState('');
+  return (
+    <>
+      <h1>{t('signIn')}</h1>
+      <Section title={t('signInLocal')}>
+        <p>{t('signInHelp')}</p>
+        <CommandForm
+          label={t('signIn')}
+          send={async () => {
+            const answer = await call('post', '/v1/dev/tokens', { body: { role, ...(org ? { org } : {}), ...(sub ? { sub } : {}) } });
+            signIn(answer.token);
+          }}
+        >
+          <Field label={t('role')}>
+            {(id) => (
+              <select id={id} value={role} onChange={(e) => setRole(e.target.value as Role)}>
+                {ROLES.map((r) => (
+                  <option key={r} value={r}>
+                    {r}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+          <Field label={t('organisation')}>{(id) => <input id={id} value={org} onChange={(e) => setOrg(e.target.value)} autoComplete="organization" />}</Field>
+          <Field label={t('subject')}>{(id) => <input id={id} value={sub} onChange={(e) => setSub(e.target.value)} autoComplete="username" />}</Field>
+        </CommandForm>
+      </Section>
+      <Section title={t('token')}>
+        <CommandForm label={t('useToken')} send={async () => signIn(token.trim())}>
+          <Field label={t('token')}>{(id) => <textarea id={id} rows={3} value={token} onChange={(e) => setToken(e.target.value)} />}</Field>
+        </CommandForm>
+      </Section>
+    </>
+  );
+}
