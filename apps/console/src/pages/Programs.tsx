@@ -56,8 +56,8 @@ function parsePanel(text: string) {
 }
 
 function ProgramCycles({ program, manager }: { program: Program; manager: boolean }) {
-  const { t, language } = useSession();
-  const cycles = useQuery({ queryKey: ['cycles', program.slug], queryFn: () => call('get', '/v1/programs/{slug}/cycles', { path: { slug: program.slug } }) });
+  const { t, language, navigate } = useSession();
+  const cycles = useQuery({ queryKey: ['cycles', program.slug], queryFn: () => call('get', '/v1/programs/{slug}/cycles', { path: { slug: program.slug } }), refetchInterval: 5000 });
   const [year, setYear] = useState(String(new Date().getFullYear() + 1));
   const [panel, setPanel] = useState('');
   return (
@@ -90,7 +90,10 @@ function ProgramCycles({ program, manager }: { program: Program; manager: boolea
       {manager && (
         <CommandForm
           label={`${t('startCycle')} (${program.slug})`}
-          send={() => call('post', '/v1/programs/{slug}/cycles', { path: { slug: program.slug }, body: { year: Number(year), ...(panel.trim() ? { panel: parsePanel(panel) } : {}) } })}
+          send={async () => {
+            const started = await call('post', '/v1/programs/{slug}/cycles', { path: { slug: program.slug }, body: { year: Number(year), ...(panel.trim() ? { panel: parsePanel(panel) } : {}) } });
+            navigate(`/cycles/${encodeURIComponent(started.id)}`);
+          }}
         >
           <Field label={t('year')}>{(id) => <input id={id} type="number" value={year} onChange={(e) => setYear(e.target.value)} required />}</Field>
           <Field label="Panel (reviewer|evaluator subject organisation)">{(id) => <textarea id={id} rows={3} value={panel} onChange={(e) => setPanel(e.target.value)} />}</Field>
