@@ -37,7 +37,7 @@ export async function createAdminApi(options: AdminApiOptions | LogLevel[] = {})
   app.enableShutdownHooks();
   app.disable('x-powered-by');
   app.use(helmet());
-  serveConsole(app, consoleDirectory(env.CONSOLE_DIR));
+  serveConsole(app, consoleDirectory(env.CONSOLE_DIR), env);
   const document = buildOpenApiDocument(app, modules);
   app.use(methodNotAllowed(document));
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json' });

@@ -3,7 +3,7 @@ import { AccessLog } from './pages/AccessLog';
 import { Cycle } from './pages/Cycle';
 import { GpuPool } from './pages/GpuPool';
 import { Programs } from './pages/Programs';
-import { SignIn } from './pages/SignIn';
+import { SignIn, SignInCallback } from './pages/SignIn';
 import { Link, useSession } from './session';
 
 export function App() {
@@ -12,7 +12,8 @@ export function App() {
   const privileged = role === 'program_manager' || role === 'auditor' || role === 'admin';
   const cycle = /^\/cycles\/([^/]+)$/.exec(path);
   let page;
-  if (!principal) page = <SignIn />;
+  if (path === '/callback') page = <SignInCallback />;
+  else if (!principal) page = <SignIn />;
   else if (cycle) page = <Cycle id={decodeURIComponent(cycle[1])} />;
   else if (path === '/gpu' && privileged) page = <GpuPool />;
   else if (path === '/access-log' && (role === 'auditor' || role === 'admin')) page = <AccessLog />;

@@ -11,7 +11,8 @@ export interface Principal {
 
 interface Session {
   principal: Principal | null;
-  signIn(token: string): void;
+  /** `principal`: how the token's claims name the caller, when not the API's own claims (an identity provider's). */
+  signIn(token: string, principal?: Principal): void;
   signOut(): void;
   language: Language;
   setLanguage(language: Language): void;
@@ -23,17 +24,27 @@ interface Session {
 const SessionContext = createContext<Session | null>(null);
 const BASE = '/console';
 
-/** The claims of a bearer token, read (not verified: the API verifies every call). */
-export function claimsOf(token: string): Principal | null {
+const ROLES: Role[] = ['admin', 'program_manager', 'reviewer', 'evaluator', 'applicant', 'auditor'];
+
+/**
+ * The caller named by a bearer token's claims, read (not verified: the API verifies every call).
+ * The role claim may be a list (an identity provider's `roles`): its first known role, as the API takes it.
+ */
+export function claimsOf(token: string, mapping = { roleClaim: 'role', orgClaim: 'org' }): Principal | null {
   try {
     const payload = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
-    const claims = JSON.parse(atob(payload)) as Partial<Principal> & { exp?: number };
-    if (!claims.sub || !claims.role || (claims.exp && claims.exp * 1000 < Date.now())) return null;
-    return { sub: claims.sub, role: claims.role, ...(claims.org ? { org: claims.org } : {}) };
+    const claims = JSON.parse(decodeURIComponent(escape(atob(payload)))) as Record<string, unknown> & { sub?: string; exp?: number };
+    const raw = claims[mapping.roleClaim];
+    const role = (Array.isArray(raw) ? raw : [raw]).find((v): v is Role => ROLES.includes(v as Role));
+    const org = claims[mapping.orgClaim];
+    if (!claims.sub || !role || (claims.exp && claims.exp * 1000 < Date.now())) return null;
+    return { sub: claims.sub, role, ...(typeof org === 'string' && org ? { org } : {}) };
   } catch {
     return null;
   }
 }
+
+const storedPrincipal = (): Principal | null => JSON.parse(sessionStorage.getItem('concentra.principal') ?? 'null') as Principal | null;
 
 const here = () => window.location.pathname.replace(/^\/console/, '') || '/';
 
@@ -41,7 +52,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const [token, setToken] = useState<string | null>(() => sessionStorage.getItem('concentra.token'));
   const [language, setLanguageState] = useState<Language>(() => (localStorage.getItem('concentra.language') as Language | null) ?? (navigator.language.startsWith('ko') ? 'ko' : 'en'));
   const [path, setPath] = useState(here);
-  const principal = useMemo(() => (token ? claimsOf(token) : null), [token]);
+  const principal = useMemo(() => (token ? (storedPrincipal() ?? claimsOf(token)) : null), [token]);
   setBearer(principal ? token : null);
 
   useEffect(() => {
@@ -58,12 +69,15 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   }, []);
   const session: Session = {
     principal,
-    signIn: (value) => {
+    signIn: (value, named) => {
+      if (named) sessionStorage.setItem('concentra.principal', JSON.stringify(named));
+      else sessionStorage.removeItem('concentra.principal');
       sessionStorage.setItem('concentra.token', value);
       setToken(value);
     },
     signOut: () => {
       sessionStorage.removeItem('concentra.token');
+      sessionStorage.removeItem('concentra.principal');
       setToken(null);
       navigate('/');
     },

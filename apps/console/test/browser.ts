@@ -15,7 +15,11 @@ export const SCREENSHOTS = join(ROOT, 'test-results', 'console');
 /** Builds the console as `npm run build` does, into a folder of its own (the API serves it via CONSOLE_DIR). */
 export function buildConsole(): string {
   const out = mkdtempSync(join(tmpdir(), 'concentra-console-'));
-  execFileSync(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', join(ROOT, 'apps', 'console'), '--outDir', out, '--emptyOutDir'], { stdio: 'pipe' });
+  execFileSync(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', join(ROOT, 'apps', 'console'), '--outDir', out, '--emptyOutDir'], {
+    stdio: 'pipe',
+    // Jest's NODE_ENV=test would make Vite bundle React's development build.
+    env: { ...process.env, NODE_ENV: 'production' },
+  });
   return out;
 }
 
