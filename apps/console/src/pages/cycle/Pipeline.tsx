@@ -65,7 +65,8 @@ export function Pipeline({ id, policy, stage, state }: { id: string; policy: Pol
           return (
             <li key={`${s.kind}-${i}`} className={`stage ${status}`} aria-current={status === 'now' ? 'step' : undefined}>
               <span className="badge">{t(status)}</span> <strong>{s.name}</strong> <small>({s.kind})</small>
-              <div>{date ? formatInstant(date, language) : s.duration ? `${String(s.duration)}` : ''}</div>
+              {/* A stage to come shows its planned length from the policy; one passed or running, its date when the caller may read it. */}
+              <div>{date ? formatInstant(date, language) : status === 'next' && s.duration ? String(s.duration) : ''}</div>
             </li>
           );
         })}
