@@ -89,6 +89,8 @@ const en = {
   noScoresForYou: 'Per-team scores are not published to your role; the aggregates the policy publishes:',
   home: 'Home',
   audit: 'Audit',
+  notifications: 'Notifications sent',
+  redeliver: 'Send again',
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -183,6 +185,8 @@ const ko: Record<MessageKey, string> = {
   noScoresForYou: '팀별 점수는 이 역할에 공개되지 않습니다. 정책이 공개하는 집계:',
   home: '처음',
   audit: '감사',
+  notifications: '보낸 알림',
+  redeliver: '다시 보내기',
 };
 
 export type Language = 'en' | 'ko';

@@ -103,6 +103,7 @@ describe('the web console', () => {
     const decision = page.getByTestId('decision');
     await decision.waitFor();
     await page.getByTestId('ranking').first().waitFor();
+    await page.getByRole('heading', { name: 'Notifications sent' }).waitFor();
     await check(page, 'pm-cycle-selection');
     await page.getByRole('button', { name: 'Approve the proposed selection' }).click();
     await eventually('the selection approved', async () => ((await liveStage()) !== 'selection' ? true : undefined), 60_000);

@@ -6,6 +6,7 @@ import { ApplicantPanel } from './cycle/ApplicantPanel';
 import { ApplicationsTable } from './cycle/ApplicationsTable';
 import { AuditorPanel } from './cycle/AuditorPanel';
 import { DecisionsWaiting } from './cycle/DecisionsWaiting';
+import { Notifications } from './cycle/Notifications';
 import { Owed } from './cycle/Owed';
 import { Pipeline, type Policy, type RunningState } from './cycle/Pipeline';
 import { Rankings } from './cycle/Rankings';
@@ -45,6 +46,7 @@ export function Cycle({ id }: { id: string }) {
               {role === 'applicant' ? <ApplicantPanel id={id} org={principal!.org ?? ''} /> : <ApplicationsTable id={id} />}
               {(role === 'reviewer' || role === 'evaluator') && <ReviewerPanel id={id} policy={policy} stage={stage} />}
               <Rankings id={id} />
+              {privileged && <Notifications id={id} />}
               {privileged && <AuditorPanel id={id} />}
             </>
           );
