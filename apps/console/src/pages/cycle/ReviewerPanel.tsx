@@ -11,7 +11,11 @@ export function ReviewerPanel({ id, policy, stage }: { id: string; policy: Polic
   const { t } = useSession();
   const owed = useQuery({ queryKey: ['owed', id], queryFn: () => call('get', '/v1/cycles/{id}/owed', { path: { id } }), refetchInterval: 5000 });
   const applications = useQuery({ queryKey: ['applications', id], queryFn: () => call('get', '/v1/cycles/{id}/applications', { path: { id } }) });
-  const scoringId = policy.stages.find((s) => s.kind === stage && s.scoring)?.scoring;
+  const evaluating = stage === 'evaluation';
+  // Evaluation rounds count from 1, one per evaluation stage; the narrowings taken so far say which one runs.
+  const awardees = useQuery({ queryKey: ['awardees', id], queryFn: () => call('get', '/v1/cycles/{id}/awardees', { path: { id } }), enabled: evaluating });
+  const round = rows<{ kind: string }>(awardees.data?.decisions).filter((d) => d.kind === 'narrowing').length + 1;
+  const scoringId = evaluating ? policy.stages.filter((s) => s.kind === 'evaluation')[round - 1]?.scoring : policy.stages.find((s) => s.kind === stage && s.scoring)?.scoring;
   const scheme = scoringId ? policy.scoring[scoringId] : undefined;
   return (
     <Section title={t('assigned')}>
@@ -20,16 +24,18 @@ export function ReviewerPanel({ id, policy, stage }: { id: string; policy: Polic
           const owedIds = rows<{ applicationId: string | null; what: string }>(owed.data!.owed).filter((o) => o.what === 'review' || o.what === 'evaluation_scores').map((o) => o.applicationId);
           const all = rows<ApplicationRow>(applications.data!.applications);
           // Owed rows name the applications when the panel is assigned per application; otherwise every one in the round.
-          const assigned = owedIds.some(Boolean) ? all.filter((a) => owedIds.includes(a.applicationId)) : stage === 'review' ? all.filter((a) => a.status === 'submitted') : [];
+          const open = stage === 'review' ? all.filter((a) => a.status === 'submitted') : evaluating ? all.filter((a) => a.status === 'active') : [];
+          const assigned = owedIds.some(Boolean) ? all.filter((a) => owedIds.includes(a.applicationId)) : open;
           if (!scheme || assigned.length === 0) return <p>{t('nothingOwed')}</p>;
-          return assigned.map((a) => <ScoreForm key={a.applicationId} id={id} application={a} scheme={scheme} />);
+          return assigned.map((a) => <ScoreForm key={a.applicationId} id={id} application={a} scheme={scheme} round={evaluating ? round : undefined} />);
         }}
       </Loading>
     </Section>
   );
 }
 
-function ScoreForm({ id, application, scheme }: { id: string; application: ApplicationRow; scheme: Policy['scoring'][string] }) {
+/** A review (review rounds) or an evaluation score set (evaluation rounds, with the round) on the policy's criteria and gates. */
+function ScoreForm({ id, application, scheme, round }: { id: string; application: ApplicationRow; scheme: Policy['scoring'][string]; round?: number }) {
   const { t } = useSession();
   const [scores, setScores] = useState<Record<string, string>>({});
   const [verdicts, setVerdicts] = useState<Record<string, 'pass' | 'fail'>>({});
@@ -42,17 +48,17 @@ function ScoreForm({ id, application, scheme }: { id: string; application: Appli
       </h3>
       <CommandForm
         label={`${t('submit')} (${application.applicationId})`}
-        send={() =>
-          call('post', '/v1/cycles/{id}/reviews', {
-            path: { id },
-            body: {
-              applicationId: application.applicationId,
-              scores: Object.fromEntries(scheme.criteria.map((c) => [c.id, Number(scores[c.id] ?? c.scale.min)])),
-              ...(scheme.gates.length ? { verdicts: Object.fromEntries(scheme.gates.map((g) => [g.id, verdicts[g.id] ?? 'pass'])) } : {}),
-              conflictOfInterest: { declared },
-            },
-          })
-        }
+        send={() => {
+          const sheet = {
+            applicationId: application.applicationId,
+            scores: Object.fromEntries(scheme.criteria.map((c) => [c.id, Number(scores[c.id] ?? c.scale.min)])),
+            ...(scheme.gates.length ? { verdicts: Object.fromEntries(scheme.gates.map((g) => [g.id, verdicts[g.id] ?? ('pass' as const)])) } : {}),
+            conflictOfInterest: { declared },
+          };
+          return round === undefined
+            ? call('post', '/v1/cycles/{id}/reviews', { path: { id }, body: sheet })
+            : call('post', '/v1/cycles/{id}/evaluation-scores', { path: { id }, body: { ...sheet, round } });
+        }}
       >
         {scheme.criteria.map((c) => (
           <Field key={c.id} label={`${c.name} (${c.scale.min}–${c.scale.max}, ×${c.weight})`}>
