@@ -31,7 +31,7 @@ const roomZones = [
 const testFiles = ['**/test/**', '**/*.spec.ts', '**/*.wf-spec.ts', '**/*.int-spec.ts'];
 
 module.exports = tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.data/**', '.cache/**', 'coverage/**', 'deploy/**', '**/*.js', '**/*.mjs'] },
+  { ignores: ['dist/**', 'node_modules/**', '.data/**', '.cache/**', 'coverage/**', 'deploy/**', '**/*.js', '**/*.mjs', 'apps/console/src/api-schema.d.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,7 +1,7 @@
 /**
  * `npm start`: the whole system on embedded defaults — Temporal dev server (SQLite under .data/,
  * with its Web UI), PostgreSQL (DATABASE_URL, else the local server, else an embedded one),
- * migrations, the worker and the admin API — then prints where to look. Ctrl-C stops all of it.
+ * migrations, the worker and the admin API (which serves the web console) — then prints where to look. Ctrl-C stops all of it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -95,6 +95,7 @@ async function main(): Promise<void> {
     console.log(`
   Concentra is running.
 
+    Console            ${base}/console/   (local sign-in: pick a role; ${env.NODE_ENV === 'production' ? 'production: bearer tokens only' : 'development only'})
     Admin API          ${base}/v1
     OpenAPI docs       ${base}/docs   (JSON: ${base}/docs/json)
     Health             ${base}/health/ready   (liveness: ${base}/health/live)

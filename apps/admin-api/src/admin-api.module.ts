@@ -9,6 +9,7 @@ import { PersistenceModule } from '@concentra/persistence';
 import { TemporalClientModule } from '@concentra/temporal';
 import { AuditModule } from './audit/audit.module';
 import { AuthGuard } from './auth/auth.guard';
+import { JwksKeys } from './auth/jwks';
 import { CycleCommandsModule } from './commands/cycle-commands.module';
 import { CyclesController } from './cycles/cycles.controller';
 import { GpuApiModule } from './gpu/gpu-api.module';
@@ -31,6 +32,7 @@ import { ProgramsService } from './programs/programs.service';
   providers: [
     ProgramsService,
     CyclesService,
+    JwksKeys,
     // In this order: the address is counted before the token is checked, the principal after.
     { provide: APP_GUARD, useClass: AddressThrottleGuard },
     { provide: APP_GUARD, useClass: AuthGuard },

@@ -8,6 +8,8 @@ import type { DestinationStream } from 'pino';
 import { loadEnvironment } from '@concentra/config';
 import { activeTracing, bootLogger, createRootLogger, httpMetrics, httpTracing, loggingModule, TracingModule, type LogLevelName } from '@concentra/observability';
 import { AdminApiModule } from './admin-api.module';
+import { DevSignInModule } from './auth/dev-sign-in';
+import { consoleDirectory, serveConsole } from './console/console-static';
 import { methodNotAllowed } from './http/method-not-allowed';
 import { buildOpenApiDocument } from './http/openapi';
 
@@ -24,8 +26,11 @@ class AdminApiRoot {}
 /** Builds the HTTP app (used by main.ts and by the integration tests, so both serve the same thing). */
 export async function createAdminApi(options: AdminApiOptions | LogLevel[] = {}): Promise<INestApplication> {
   const { logLevel, logDestination } = Array.isArray(options) ? { logLevel: lowest(options), logDestination: undefined } : options;
-  const logger = createRootLogger({ service: 'admin-api', level: logLevel ?? loadEnvironment().LOG_LEVEL, destination: logDestination });
-  const root: DynamicModule = { module: AdminApiRoot, imports: [loggingModule(logger), TracingModule, AdminApiModule] };
+  const env = loadEnvironment();
+  const logger = createRootLogger({ service: 'admin-api', level: logLevel ?? env.LOG_LEVEL, destination: logDestination });
+  // The console's local sign-in exists outside production only: there the route is not even there.
+  const modules = env.NODE_ENV === 'production' ? [AdminApiModule] : [AdminApiModule, DevSignInModule];
+  const root: DynamicModule = { module: AdminApiRoot, imports: [loggingModule(logger), TracingModule, ...modules] };
   const app = await NestFactory.create<NestExpressApplication>(root, { logger: bootLogger(logger), abortOnError: false });
   app.useLogger(app.get(Logger));
   // First, so the request's span is active for everything after it (logs carry its trace id).
@@ -35,7 +40,8 @@ export async function createAdminApi(options: AdminApiOptions | LogLevel[] = {})
   app.enableShutdownHooks();
   app.disable('x-powered-by');
   app.use(helmet());
-  const document = buildOpenApiDocument(app, AdminApiModule);
+  serveConsole(app, consoleDirectory(env.CONSOLE_DIR), env);
+  const document = buildOpenApiDocument(app, modules);
   app.use(methodNotAllowed(document));
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json' });
   return app;

@@ -2,3 +2,4 @@
 // the admin API, the CLI and the tools import it, never each other.
 export * from './roles';
 export * from './tokens';
+export * from './oidc';

@@ -56,8 +56,19 @@ export const EnvironmentSchema = z
     OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
     OTEL_EXPORTER_OTLP_PROTOCOL: z.enum(['http/json'], { message: 'only http/json is shipped (OTLP over HTTP in JSON)' }).optional(),
     OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z.enum(['http/json'], { message: 'only http/json is shipped (OTLP over HTTP in JSON)' }).optional(),
+    /** An OpenID Connect provider whose tokens the API accepts besides its own (issuer URL, as in the tokens' `iss`). */
+    OIDC_ISSUER: z.url().optional(),
+    /** Its JWKS; default: `jwks_uri` from the issuer's /.well-known/openid-configuration. */
+    OIDC_JWKS_URL: z.url().optional(),
+    /** The `aud` the provider's tokens must carry (this API's client id). Required with OIDC_ISSUER. */
+    OIDC_AUDIENCE: z.string().min(1).optional(),
+    OIDC_ROLE_CLAIM: z.string().min(1).default('role'),
+    OIDC_ORG_CLAIM: z.string().min(1).default('org'),
+    /** The built web console the API serves under /console (default: dist/console of this checkout). */
+    CONSOLE_DIR: z.string().min(1).optional(),
   })
   .superRefine((env, ctx) => {
+    if (env.OIDC_ISSUER && !env.OIDC_AUDIENCE) ctx.addIssue({ code: 'custom', path: ['OIDC_AUDIENCE'], message: 'is required with OIDC_ISSUER' });
     if (env.NODE_ENV === 'production') {
       for (const key of ['DATABASE_URL', 'AUTH_JWT_SECRET'] as const) {
         if (!env[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'is required in production' });

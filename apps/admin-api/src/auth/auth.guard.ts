@@ -3,22 +3,25 @@ import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { AppEnvironment, jwtSecret } from '@concentra/config';
 import { ACCESS_KEY, type Access } from './roles';
-import { verifyToken, type Principal } from '@concentra/auth';
+import { tokenHeader, verifyOidcToken, verifyToken, type Principal } from '@concentra/auth';
+import { JwksKeys } from './jwks';
 
 export type AuthenticatedRequest = Request & { principal: Principal };
 
 /**
  * Global guard: a bearer JWT whose role is one the route allows. A route that declares nothing
- * is refused for everyone, so no route is ever open by accident.
+ * is refused for everyone, so no route is ever open by accident. Tokens are the API's own (HS256,
+ * AUTH_JWT_SECRET) or, when OIDC_ISSUER is set, the identity provider's (checked with its JWKS).
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
   constructor(
     @Inject(Reflector) private readonly reflector: Reflector,
     @Inject(AppEnvironment) private readonly env: AppEnvironment,
+    @Inject(JwksKeys) private readonly jwks: JwksKeys,
   ) {}
 
-  canActivate(context: ExecutionContext): boolean {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     const access = this.reflector.getAllAndOverride<Access | undefined>(ACCESS_KEY, [context.getHandler(), context.getClass()]);
     if (access && 'public' in access) return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
@@ -26,7 +29,7 @@ export class AuthGuard implements CanActivate {
     const [scheme, token] = header.split(' ');
     if (scheme !== 'Bearer' || !token) throw new UnauthorizedException('a bearer token is required');
     try {
-      request.principal = verifyToken(token, jwtSecret(this.env), this.env.AUTH_JWT_ISSUER);
+      request.principal = await this.verify(token);
     } catch (error) {
       // Terse on purpose: no expected issuer, no list of roles, nothing that helps forge a token.
       throw new UnauthorizedException((error as Error).name === 'TokenExpiredError' ? 'the token has expired' : 'the token is not valid');
@@ -36,5 +39,14 @@ export class AuthGuard implements CanActivate {
       throw new ForbiddenException(`role '${request.principal.role}' may not call this route; allowed: ${access.roles.join(', ')}`);
     }
     return true;
+  }
+
+  private async verify(token: string): Promise<Principal> {
+    const { alg, kid } = tokenHeader(token);
+    if (alg === 'HS256' || !this.jwks.configured) return verifyToken(token, jwtSecret(this.env), this.env.AUTH_JWT_ISSUER);
+    const key = await this.jwks.key(kid);
+    if (!key) throw new Error('no key of the provider matches the token');
+    const { OIDC_ISSUER, OIDC_AUDIENCE, OIDC_ROLE_CLAIM, OIDC_ORG_CLAIM } = this.env;
+    return verifyOidcToken(token, key, { issuer: OIDC_ISSUER!, audience: OIDC_AUDIENCE!, roleClaim: OIDC_ROLE_CLAIM, orgClaim: OIDC_ORG_CLAIM });
   }
 }

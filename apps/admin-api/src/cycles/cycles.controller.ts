@@ -7,7 +7,7 @@ import { ZodPipe } from '../http/zod-body.pipe';
 import { AsOfSchema, StartCycleSchema, type StartCycle } from '../programs/programs.schemas';
 import { CyclesService } from './cycles.service';
 import { Answers } from '../http/answers';
-import { CycleAnswer, CycleStartedAnswer } from '../programs/programs.answers';
+import { CycleAnswer, CycleStartedAnswer, ProgramCyclesAnswer } from '../programs/programs.answers';
 
 @ApiTags('cycles')
 @ApiBearerAuth()
@@ -22,6 +22,14 @@ export class CyclesController {
   @ApiOperation({ summary: "Start a program's yearly cycle (one per year)" })
   start(@Param('slug') slug: string, @Body(new ZodPipe(StartCycleSchema)) body: StartCycle, @CurrentPrincipal() actor: Principal) {
     return this.cycles.start(slug, body, actor);
+  }
+
+  @Get('programs/:slug/cycles')
+  @Allow('program_manager', 'auditor', 'reviewer', 'evaluator', 'applicant')
+  @Answers(ProgramCyclesAnswer)
+  @ApiOperation({ summary: "A program's cycles, by year, with their recorded stage" })
+  list(@Param('slug') slug: string) {
+    return this.cycles.ofProgram(slug);
   }
 
   @Get('cycles/:id')

@@ -57,6 +57,12 @@ export class CyclesService {
     return { id: workflowId, runId: handle.firstExecutionRunId };
   }
 
+  /** The program's cycles by year (a 404 for no such program). */
+  async ofProgram(slug: string): Promise<CycleView[]> {
+    await this.programs.get(slug);
+    return this.reads.cyclesOf(slug);
+  }
+
   async get(id: string): Promise<CycleReadout> {
     const recorded = (await this.reads.cycle(id)) ?? null;
     let live: CycleStatus | null = null;

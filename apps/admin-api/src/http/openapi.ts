@@ -104,8 +104,8 @@ function describe(operation: Json, controller: Class, method: string): void {
 }
 
 /** The API contract: OpenAPI 3.1, generated from the routes and their zod schemas. */
-export function buildOpenApiDocument(app: INestApplication, module: Class): OpenAPIObject {
-  const controllers = new Map(controllersOf(module).map((c) => [c.name, c]));
+export function buildOpenApiDocument(app: INestApplication, modules: Class[]): OpenAPIObject {
+  const controllers = new Map(modules.flatMap((m) => controllersOf(m)).map((c) => [c.name, c]));
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()

@@ -25,3 +25,8 @@ export const CycleAnswer = z.union([
   CycleAsOfAnswer,
 ]);
 export const ProgramsAnswer = z.array(ProgramAnswer);
+
+/** A program's cycles as the projection records them. */
+export const ProgramCyclesAnswer = z.array(
+  record({ id: z.string(), programSlug: z.string(), year: z.number().int(), stage: z.string(), policyHash: z.string(), callClosesAt: instant.nullable(), openedAt: instant, updatedAt: instant }),
+);
