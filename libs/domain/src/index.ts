@@ -15,6 +15,8 @@ export * from './scoring/rank';
 export * from './scoring/record';
 export * from './scoring/aggregates';
 
+export * from './evaluation';
+
 export * from './program/program';
 export * from './cycle/commands';
 export * from './cycle/deadlines';

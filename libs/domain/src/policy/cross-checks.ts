@@ -89,6 +89,10 @@ export function crossCheckPolicy(policy: ProgramPolicy): DomainIssue[] {
           add(`${base}.narrowing.keep`, `must keep fewer than before this round (${previous})`);
         }
         lastNarrowingKeep = stage.narrowing.keep;
+        const scheme = policy.scoring[stage.scoring];
+        if (stage.benchmark && scheme && !scheme.criteria.some((c) => c.id === stage.benchmark!.criterion)) {
+          add(`${base}.benchmark.criterion`, `no criterion "${stage.benchmark.criterion}" in scheme "${stage.scoring}"`);
+        }
         break;
       }
       case 'refill': {
