@@ -262,6 +262,11 @@ function apply(s: RunningCycle, event: CycleEvent): RunningCycle {
       const d = event.data;
       return updateRound(s, d.roundKey, (r) => ({ ...r, submissions: { ...r.submissions, [d.applicationId]: d.submittedAt } }));
     }
+    case 'BenchmarkResultRecorded': {
+      const d = event.data;
+      const measured = { points: d.points, provenance: d.provenance?.verdict ?? null };
+      return updateRound(s, d.roundKey, (r) => ({ ...r, measured: { ...(r.measured ?? {}), [d.applicationId]: measured } }));
+    }
     case 'EvaluationSubmissionsClosed': {
       const d = event.data;
       const next = clearDeadlines(s, 'evaluation_submission_due');

@@ -83,6 +83,8 @@ export interface RoundRecord {
   submissions: Record<string, string>;
   submissionsClosed: boolean;
   zeroed: string[];
+  /** Evaluation rounds with a benchmark: the measured points per team and its provenance verdict (null when not gated). */
+  measured?: Record<string, { points: number; provenance: 'pass' | 'fail' | null }>;
   closed: boolean;
   /** The ranking the round closed with (order, ties, gates, lottery). */
   result: RankFacts | null;

@@ -139,7 +139,7 @@ export const BenchmarkPolicySchema = z.strictObject({
   concurrency: z.number().int().min(1).max(64).optional(),
   /** Tries per item before it is recorded as unanswered; absent = 3. */
   maxAttempts: z.number().int().min(1).max(10).optional(),
-  /** Whether submitted artifacts must pass the provenance check (not a renamed public model); absent = false. */
+  /** Whether submitted artifacts must pass the provenance check (not a renamed public model); it feeds the scheme's gate "originality". Absent = false. */
   provenanceGate: z.boolean().optional(),
 });
 
