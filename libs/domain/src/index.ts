@@ -28,6 +28,7 @@ export { admit } from './cycle/admit';
 export { rankRound, closingRanking, excludesBelowMinimum, liveInRound, missingScores } from './cycle/pipeline';
 export { callCandidates, nextCycleOpensAt } from './cycle/stage-basis';
 export { decisionPool } from './cycle/decision-flow';
+export { measurementOf } from './cycle/decide-benchmark';
 export * from './cycle/next-year';
 export * from './cycle/decision-rules';
 export { roundSheets, encodeSheet, decodeSheet } from './cycle/sheets';

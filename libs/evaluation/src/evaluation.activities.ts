@@ -9,7 +9,10 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { DataSource } from 'typeorm';
 import { DomainError } from '@concentra/domain';
 import { DEFAULT_REGISTRY_FILE, loadRegistry } from './catalogue';
-import { EvaluationRun, type BenchmarkRunResult, type EvaluationRunOptions, type RunEvaluationInput } from './evaluation-run';
+import { EvaluationRun, type BenchmarkRunResult, type EvaluationRunOptions, type RunEvaluationInput, type RunProgress } from './evaluation-run';
+
+/** Well inside the workflow's heartbeat timeout (2 minutes); the SDK throttles what it sends. */
+const HEARTBEAT_EVERY_MS = 5_000;
 import { CredentialMissing } from './model-endpoint';
 import { checkProvenance, type ProvenanceVerdict, type SubmittedArtifact } from './provenance';
 import { RunMismatch } from './run-store';
@@ -40,12 +43,24 @@ export class EvaluationActivities implements EvaluationActivityTypes {
 
   async runEvaluation(input: RunEvaluationInput): Promise<BenchmarkRunResult> {
     const ctx = Context.current();
+    // Heartbeat on a beat as well as after each item: an answer may take longer than the heartbeat
+    // timeout, and a cancellation reaches an activity only with the answer to a heartbeat.
+    let progress: RunProgress = { done: 0, total: 0, errors: 0 };
+    const beat = setInterval(() => ctx.heartbeat(progress), HEARTBEAT_EVERY_MS);
     try {
-      return await new EvaluationRun(this.db, this.options).run(input, { heartbeat: (p) => ctx.heartbeat(p), signal: ctx.cancellationSignal });
+      return await new EvaluationRun(this.db, this.options).run(input, {
+        heartbeat: (p) => {
+          progress = p;
+          ctx.heartbeat(p);
+        },
+        signal: ctx.cancellationSignal,
+      });
     } catch (error) {
       // A cancelled activity leaves with Temporal's own cancellation, not as a failure to retry.
       if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
       throw toActivityFailure(error);
+    } finally {
+      clearInterval(beat);
     }
   }
 

@@ -6,10 +6,10 @@
 import type { EvaluationStage, ScoringScheme } from '../policy/schema';
 import { benchmarkPoints, benchmarkScore } from '../evaluation/benchmark-result';
 import { fail } from '../shared/errors';
-import type { Artifact, ModelEndpointRef, RecordBenchmarkResult, SubmitEvaluationScores, SubmitModel } from './commands';
+import type { Artifact, MeasuredBenchmark, ModelEndpointRef, RecordBenchmarkResult, SubmitEvaluationScores, SubmitModel } from './commands';
 import type { CycleEvent } from './events';
 import { requireApplication, requireRole, requireRunning, requireText } from './guards';
-import type { CycleState } from './state';
+import type { CycleState, RoundRecord, RunningCycle } from './state';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 /** A name the workers resolve (EVAL_CREDENTIAL_<NAME>), short and plain so a pasted secret is refused. */
@@ -79,12 +79,16 @@ export function recordBenchmarkResult(state: CycleState, cmd: RecordBenchmarkRes
   const b = stage.benchmark;
   if (b.suite !== d.suite || (b.suiteVersion !== undefined && b.suiteVersion !== d.suiteVersion)) fail('validation_failed', `the round asks suite ${b.suite}${b.suiteVersion ? ` version ${b.suiteVersion}` : ''}`, 'suite');
   if (b.provenanceGate && !d.provenance) fail('validation_failed', 'this round gates on provenance: its verdict is required', 'provenance');
-  const score = benchmarkScore(d.outcomes.map(([itemId, o]) => ({ itemId, status: o < 0 ? 'failed' : 'answered', correct: o === 1 })), d.seed, app.applicationId);
+  return [{ type: 'BenchmarkResultRecorded', data: { ...d, roundKey: round.roundKey, ...measurementOf(s, round, d), recordedAt: now } }];
+}
+
+/**
+ * The score, interval and points of a measurement, from its recorded outcomes and seed alone: what
+ * the decider records and what the auditors' re-derivation (libs/audit) recomputes.
+ */
+export function measurementOf(s: RunningCycle, round: RoundRecord, d: Pick<MeasuredBenchmark, 'outcomes' | 'seed' | 'applicationId'>) {
+  const b = (s.policy.stages[round.stageIndex] as EvaluationStage).benchmark!;
+  const score = benchmarkScore(d.outcomes.map(([itemId, o]) => ({ itemId, status: o < 0 ? 'failed' : 'answered', correct: o === 1 })), d.seed, d.applicationId);
   const criterion = s.policy.scoring[round.scoring].criteria.find((c) => c.id === b.criterion)!;
-  return [
-    {
-      type: 'BenchmarkResultRecorded',
-      data: { ...d, roundKey: round.roundKey, criterion: b.criterion, ...score, points: benchmarkPoints(b, criterion, score.accuracy), recordedAt: now },
-    },
-  ];
+  return { criterion: b.criterion, ...score, points: benchmarkPoints(b, criterion, score.accuracy) };
 }

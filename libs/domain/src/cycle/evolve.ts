@@ -260,7 +260,12 @@ function apply(s: RunningCycle, event: CycleEvent): RunningCycle {
     }
     case 'ModelSubmitted': {
       const d = event.data;
-      return updateRound(s, d.roundKey, (r) => ({ ...r, submissions: { ...r.submissions, [d.applicationId]: d.submittedAt } }));
+      const model = d.endpoint ? { endpoint: d.endpoint, ...(d.artifacts ? { artifacts: d.artifacts } : {}) } : null;
+      return updateRound(s, d.roundKey, (r) => ({
+        ...r,
+        submissions: { ...r.submissions, [d.applicationId]: d.submittedAt },
+        ...(model ? { models: { ...(r.models ?? {}), [d.applicationId]: model } } : {}),
+      }));
     }
     case 'BenchmarkResultRecorded': {
       const d = event.data;
