@@ -10,7 +10,12 @@ import { round6 } from '../scoring/weighted';
 /** Uniform numbers in [0, 1) from a seed: mulberry32 seeded with the first 4 bytes of SHA-256(seed). */
 export function createUniform(seed: string): () => number {
   const h = sha256(utf8ToBytes(seed));
-  let a = ((h[0] << 24) | (h[1] << 16) | (h[2] << 8) | h[3]) >>> 0;
+  return mulberry32(((h[0] << 24) | (h[1] << 16) | (h[2] << 8) | h[3]) >>> 0);
+}
+
+/** mulberry32: a small, fast generator of uniform numbers in [0, 1) from a 32-bit state. */
+export function mulberry32(state: number): () => number {
+  let a = state >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
