@@ -53,14 +53,26 @@ describe('evaluation progress API (/v1/cycles/:id/evaluation/progress)', () => {
       );
     await run('a1', whole);
     await expect(run('a2', partial, cut.signal)).rejects.toThrow('cancelled');
+    // A weak model (5 %): its interval reaches down to a1's zero, so the two cannot be told apart.
+    const weak = await startLoopbackModel({ name: 'a3', suite, behaviour: { kind: 'accuracy', p: 0.05 } });
+    servers.push(weak);
+    const a3 = await run('a3', weak);
+    expect(a3.interval.low).toBe(0);
 
     const http = request(api.getHttpServer());
     const res = await http.get(`/v1/cycles/${encodeURIComponent(cycleId)}/evaluation/progress`).set('Authorization', token('program_manager')).expect(200);
     expect(res.body).toEqual({
       cycleId,
       teams: [
-        { applicationId: 'a1', round: 1, runId: `${cycleId}:evaluation:1:a1`, suite: 'basic-reasoning', suiteVersion: version, total: 40, done: 40, errors: 40, scoreSoFar: 0, finished: true },
-        { applicationId: 'a2', round: 1, runId: `${cycleId}:evaluation:1:a2`, suite: 'basic-reasoning', suiteVersion: version, total: 40, done: 10, errors: 0, scoreSoFar: 1, finished: false },
+        {
+          applicationId: 'a1', round: 1, runId: `${cycleId}:evaluation:1:a1`, suite: 'basic-reasoning', suiteVersion: version, total: 40, done: 40, errors: 40, scoreSoFar: 0, finished: true,
+          interval: { low: 0, high: 0 }, notSeparableFrom: ['a3'],
+        },
+        { applicationId: 'a2', round: 1, runId: `${cycleId}:evaluation:1:a2`, suite: 'basic-reasoning', suiteVersion: version, total: 40, done: 10, errors: 0, scoreSoFar: 1, finished: false, interval: null, notSeparableFrom: null },
+        {
+          applicationId: 'a3', round: 1, runId: `${cycleId}:evaluation:1:a3`, suite: 'basic-reasoning', suiteVersion: version, total: 40, done: 40, errors: 0, scoreSoFar: a3.accuracy, finished: true,
+          interval: a3.interval, notSeparableFrom: ['a1'],
+        },
       ],
     });
     await http.get(`/v1/cycles/${encodeURIComponent(cycleId)}/evaluation/progress`).set('Authorization', token('applicant', 'org-a1')).expect(403);

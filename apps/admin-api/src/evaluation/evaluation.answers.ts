@@ -15,6 +15,8 @@ export const EvaluationProgressAnswer = record({
       errors: z.number().int(),
       scoreSoFar: z.number().nullable(),
       finished: z.boolean(),
+      interval: record({ low: z.number(), high: z.number() }).nullable(),
+      notSeparableFrom: z.array(z.string()).nullable(),
     }),
   ),
 });
