@@ -5,7 +5,7 @@
  * 10,000-character summaries in the mixed scripts and punctuation that word processors produce, a
  * review panel named at cycle start and a review plan with no conflicts. Deterministic from a seed.
  */
-import { defaultPolicy } from '@concentra/domain';
+import { defaultPolicy, mulberry32 } from '@concentra/domain';
 
 export interface ScaleShape {
   applications: number;
@@ -98,14 +98,7 @@ export function scalePolicy(shape: ScaleShape): Record<string, unknown> {
 
 /** A small seeded generator (mulberry32): the same seed gives the same call. */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32(seed);
 }
 
 const ALNUM = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ';

@@ -48,6 +48,7 @@ import {
   type CycleInput,
   type PersonCommand,
 } from './contracts';
+import { CycleBenchmarks } from './cycle-benchmarks';
 import { CycleGrants, type GrantsCarry } from './cycle-grants';
 import { EventRecorder } from './event-recorder';
 import { notifications } from './notify';
@@ -130,6 +131,7 @@ export async function programCycle(input: CycleInput, carry?: CycleCarry): Promi
     });
 
   const grants = new CycleGrants(cycleId, () => state, apply, input.tuning, carry?.grants);
+  const benchmarks = new CycleBenchmarks(cycleId, () => state, apply, SYSTEM);
   const wakeAlarm = new Alarm();
   let draining = false;
   const checkAlarm = new Alarm();
@@ -177,6 +179,7 @@ export async function programCycle(input: CycleInput, carry?: CycleCarry): Promi
       await grants.drainInbox();
       await grants.reconcile();
       if (isCycleOver(state)) break;
+      benchmarks.reconcile();
       const info = workflowInfo();
       if (info.continueAsNewSuggested || info.historyLength >= HISTORY_PER_RUN || recorder.recorded - recordedAtStart >= (input.tuning?.eventsPerRun ?? EVENTS_PER_RUN)) {
         draining = true;

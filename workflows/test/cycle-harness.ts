@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { evolveAll, owed, policyHash, type CycleCommand, type CycleEvent, type CycleEventType, type Owed, type ProgramPolicy } from '@concentra/domain';
 import { EventActivities, EventStore, PROJECTIONS, type StoredEvent } from '@concentra/persistence';
 import { NotificationActivities } from '@concentra/notifications';
+import { EvaluationActivities } from '@concentra/evaluation';
 import type { CapacityInput, GpuAllocationView } from '@concentra/gpu';
 import { activitiesOf } from '@concentra/temporal';
 import {
@@ -66,7 +67,7 @@ export class CycleHarness {
   ) {}
 
   /** `bundle`: other workflow code than workflows/src as built (a test that changes a rule). */
-  static async create(options: { bundle?: WorkflowBundleWithSourceMap; capacity?: CapacityInput[] } = {}): Promise<CycleHarness> {
+  static async create(options: { bundle?: WorkflowBundleWithSourceMap; capacity?: CapacityInput[]; evaluation?: boolean } = {}): Promise<CycleHarness> {
     const [env, database] = await Promise.all([createTimeSkippingEnvironment(), createTestDatabase()]);
     const harness = new CycleHarness(env, database);
     harness.store = new EventStore(database.db, PROJECTIONS);
@@ -77,6 +78,8 @@ export class CycleHarness {
         ...activitiesOf(new EventActivities(harness.store)),
         ...activitiesOf(new NotificationActivities(database.db)),
         ...harness.gpu.activities,
+        // The evaluation service against teams' loopback endpoints (short pauses between retries).
+        ...(options.evaluation ? activitiesOf(new EvaluationActivities(database.db, { retryBackoffMs: 20 })) : {}),
       },
       harness.taskQueue,
       options.bundle,

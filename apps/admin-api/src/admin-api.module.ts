@@ -12,6 +12,7 @@ import { AuthGuard } from './auth/auth.guard';
 import { JwksKeys } from './auth/jwks';
 import { CycleCommandsModule } from './commands/cycle-commands.module';
 import { CyclesController } from './cycles/cycles.controller';
+import { EvaluationApiModule } from './evaluation/evaluation-api.module';
 import { GpuApiModule } from './gpu/gpu-api.module';
 import { NotificationsApiModule } from './notifications/notifications-api.module';
 import { CyclesService } from './cycles/cycles.service';
@@ -27,7 +28,7 @@ import { ProgramsController } from './programs/programs.controller';
 import { ProgramsService } from './programs/programs.service';
 
 @Module({
-  imports: [TerminusModule, ConfigModule, PersistenceModule, TemporalClientModule, CycleCommandsModule, AuditModule, GpuApiModule, NotificationsApiModule, EdgeThrottlerModule],
+  imports: [TerminusModule, ConfigModule, PersistenceModule, TemporalClientModule, CycleCommandsModule, AuditModule, GpuApiModule, NotificationsApiModule, EvaluationApiModule, EdgeThrottlerModule],
   controllers: [HealthController, MetricsController, ProgramsController, CyclesController],
   providers: [
     ProgramsService,

@@ -84,7 +84,12 @@ function cycleSentence(e: CycleEvent): string | undefined {
     case 'EvaluationRoundOpened':
       return `evaluation round ${e.data.round} opened for ${list(e.data.teams)}; models due ${e.data.submissionDueAt}, scores due ${e.data.scoringDueAt}`;
     case 'ModelSubmitted':
-      return `"${e.data.applicationId}" submitted its model for round ${e.data.round} (${e.data.artifact.uri}, sha256 ${e.data.artifact.sha256.slice(0, 12)})`;
+      return `"${e.data.applicationId}" submitted its model for round ${e.data.round} (${[
+        e.data.artifact && `${e.data.artifact.uri}, sha256 ${e.data.artifact.sha256.slice(0, 12)}`,
+        e.data.endpoint && `endpoint ${e.data.endpoint.baseUrl}, model ${e.data.endpoint.model}`,
+      ].filter(Boolean).join('; ')})`;
+    case 'BenchmarkResultRecorded':
+      return `benchmark ${e.data.suite} (version ${e.data.suiteVersion.slice(0, 12)}) measured "${e.data.applicationId}" at ${e.data.correct} of ${e.data.items} (${e.data.accuracy}, 95 % interval ${e.data.interval.low}-${e.data.interval.high}; ${e.data.errors} unanswered): ${e.data.points} points on ${e.data.criterion}${e.data.provenance ? `; provenance ${e.data.provenance.verdict}` : ''}`;
     case 'EvaluationSubmissionsClosed':
       return `model submissions closed: ${list(e.data.submitted)} submitted; missing ${list(e.data.missing)}${e.data.missing.length ? ` (${words(e.data.outcome)})` : ''}`;
     case 'EvaluationScoresSubmitted':

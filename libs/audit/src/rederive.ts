@@ -5,6 +5,7 @@ import {
   evolve,
   initialState,
   liveInRound,
+  measurementOf,
   narrowingCandidates,
   proposedOf,
   rankRound,
@@ -33,7 +34,7 @@ export interface Difference {
   rederived: unknown;
 }
 
-export type DecisionKind = 'review_round' | 'selection' | 'narrowing' | 'refill' | 'funding_lottery' | 'reviewer_assignment';
+export type DecisionKind = 'review_round' | 'selection' | 'narrowing' | 'refill' | 'funding_lottery' | 'reviewer_assignment' | 'benchmark';
 
 export interface DecisionCheck {
   cycleId: string;
@@ -179,6 +180,16 @@ function rederiveCycle(cycleId: string, events: DecisionSource[], notes: string[
             ...compareOutcome(kept, dropped, d.overridden, d.rationale, d.approval, proposal, event.type === 'AwardeesSelected' ? ['awardees', 'notSelected'] : ['kept', 'dropped']),
           ];
           check(e, d.decisionKey, kind, differences);
+          break;
+        }
+        case 'BenchmarkResultRecorded': {
+          // The measurement from its recorded outcomes, suite seed and policy: score, interval, points.
+          const d = event.data;
+          const round = s.rounds[d.roundKey];
+          if (!round) break;
+          const again = measurementOf(s, round, d);
+          const fields = ['criterion', 'accuracy', 'interval', 'items', 'correct', 'errors', 'points'] as const;
+          check(e, `${d.roundKey}/${d.applicationId}`, 'benchmark', fields.flatMap((f) => compareValue(f, d[f], again[f])));
           break;
         }
         case 'RefillRankingProposed': {

@@ -15,6 +15,8 @@ export * from './scoring/rank';
 export * from './scoring/record';
 export * from './scoring/aggregates';
 
+export * from './evaluation';
+
 export * from './program/program';
 export * from './cycle/commands';
 export * from './cycle/deadlines';
@@ -26,6 +28,7 @@ export { admit } from './cycle/admit';
 export { rankRound, closingRanking, excludesBelowMinimum, liveInRound, missingScores } from './cycle/pipeline';
 export { callCandidates, nextCycleOpensAt } from './cycle/stage-basis';
 export { decisionPool, teamsAwaitingNotice } from './cycle/decision-flow';
+export { measurementOf } from './cycle/decide-benchmark';
 export * from './cycle/next-year';
 export * from './cycle/decision-rules';
 export { roundSheets, encodeSheet, decodeSheet } from './cycle/sheets';

@@ -2,7 +2,10 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { canonicalJson } from '@concentra/domain';
 
 /** Tables that are not projections: the store itself, its bookkeeping and TypeORM's. */
-const NOT_PROJECTIONS = new Set(['events', 'projection_checkpoints', 'migrations', 'typeorm_metadata']);
+const NOT_PROJECTIONS = new Set(['events', 'projection_checkpoints', 'migrations', 'typeorm_metadata',
+  // The evaluation service's working state (answers per item while a run goes on): written by its
+  // activities, never by a projection, and recorded in the events only as the run's result.
+  'evaluation_runs', 'evaluation_item_results']);
 
 /**
  * What the notification relay writes while it delivers: its own table, and the outbox columns

@@ -71,11 +71,26 @@ export const OverrideSelectionSchema = z.strictObject({
   rationale: text(),
 });
 
-export const SubmitModelSchema = z.strictObject({
-  applicationId: ApplicationIdSchema,
-  round,
-  artifact: z.strictObject({ uri: text(2_000), sha256 }),
-});
+/**
+ * A model for an evaluation round: an artifact, and/or an OpenAI-compatible endpoint the program
+ * measures itself, named with a credential *reference* (the secret stays with the workers) and the
+ * artifacts the provenance check compares. Which the round needs is the policy's (the cycle says).
+ */
+export const SubmitModelSchema = z
+  .strictObject({
+    applicationId: ApplicationIdSchema,
+    round,
+    artifact: z.strictObject({ uri: text(2_000), sha256 }).optional(),
+    endpoint: z
+      .strictObject({
+        baseUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2_000),
+        model: text(200),
+        credentialRef: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,39}$/, 'a reference name (lower-case letters, digits, "-" or "_", at most 40), never the secret itself').optional(),
+      })
+      .optional(),
+    artifacts: z.array(z.strictObject({ name: text(200), sha256 })).max(32).optional(),
+  })
+  .refine((b) => b.artifact !== undefined || b.endpoint !== undefined, { message: 'an artifact or an endpoint is required', path: ['artifact'] });
 
 export const SubmitEvaluationScoresSchema = z.strictObject({
   /** Idempotent id of this score set; generated when absent. */

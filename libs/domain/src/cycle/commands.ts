@@ -98,7 +98,37 @@ export type SubmitReview = Cmd<
 export type DeadlinePassed = Cmd<'DeadlinePassed', { deadline: DeadlineKind; at: string }>;
 export type ApproveSelection = Cmd<'ApproveSelection', { rationale?: string }>;
 export type OverrideSelection = Cmd<'OverrideSelection', { awardees: string[]; rationale: string }>;
-export type SubmitModel = Cmd<'SubmitModel', { applicationId: string; round: number; artifact: { uri: string; sha256: string } }>;
+/**
+ * A team's model for the program to measure: an OpenAI-compatible chat-completions base URL, the
+ * model's name there, and the *name* of a credential the workers hold (never the secret itself).
+ */
+export interface ModelEndpointRef {
+  baseUrl: string;
+  model: string;
+  credentialRef?: string;
+}
+
+/**
+ * A model for an evaluation round: an artifact (the form every round takes), and/or an endpoint the
+ * program measures itself with the artifacts (weights, tokenizer) the provenance check compares.
+ */
+export type SubmitModel = Cmd<'SubmitModel', { applicationId: string; round: number; artifact?: { uri: string; sha256: string }; endpoint?: ModelEndpointRef; artifacts?: Artifact[] }>;
+/** The evaluation service's measurement of a team's endpoint (the workflow records what its activity answered). */
+export type RecordBenchmarkResult = Cmd<'RecordBenchmarkResult', MeasuredBenchmark>;
+
+/** What a benchmark run measured: per item, right (1), wrong (0) or unanswered (-1), and the SHA-256 of the answer. */
+export interface MeasuredBenchmark {
+  applicationId: string;
+  round: number;
+  runId: string;
+  suite: string;
+  suiteVersion: string;
+  seed: string;
+  outcomes: Array<[string, 1 | 0 | -1, string | null]>;
+  itemErrors: Array<{ itemId: string; error: string }>;
+  /** The originality check of the submitted artifacts, when the policy gates on it. */
+  provenance?: { verdict: 'pass' | 'fail'; registryVersion: string; reason: string; evidence: Array<{ artifact: string; sha256: string; matches: Array<{ model: string; source: string; file: string }> }> };
+}
 export type SubmitEvaluationScores = Cmd<
   'SubmitEvaluationScores',
   {
@@ -179,6 +209,7 @@ export type CycleCommand =
   | ApproveSelection
   | OverrideSelection
   | SubmitModel
+  | RecordBenchmarkResult
   | SubmitEvaluationScores
   | ApproveNarrowing
   | OverrideNarrowing
@@ -228,7 +259,7 @@ export const PERSON_COMMAND_TYPES = [
 export type PersonCommandType = (typeof PERSON_COMMAND_TYPES)[number];
 
 /** Commands the cycle workflow gives itself: never an Update from outside. */
-export const SYSTEM_COMMAND_TYPES = ['OpenCall', 'DeadlinePassed', 'RecordGrantStarted', 'RecordGrantEnded', 'RecordGpusWithheld', 'RecordGpusServed', 'RecordTeamsNotified'] as const satisfies readonly CycleCommandType[];
+export const SYSTEM_COMMAND_TYPES = ['OpenCall', 'DeadlinePassed', 'RecordGrantStarted', 'RecordGrantEnded', 'RecordGpusWithheld', 'RecordGpusServed', 'RecordTeamsNotified', 'RecordBenchmarkResult'] as const satisfies readonly CycleCommandType[];
 
 export const COMMAND_TYPES = [...SYSTEM_COMMAND_TYPES, ...PERSON_COMMAND_TYPES] as const;
 

@@ -6,9 +6,9 @@ import type { CycleEvent } from './events';
 import { requireApplication, requireLeadOrganisation, requireRole, requireRunning, requireText } from './guards';
 import { hasSheetBy } from './sheets';
 import { assignedOpenRound, replaceReviewer, requireAssigned } from './assignment';
+import { modelOf, withoutMeasured } from './decide-benchmark';
+import type { EvaluationStage } from '../policy/schema';
 import type { ApplicationRef, CycleState, RoundRecord, RunningCycle } from './state';
-
-const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 /** The scoring round open right now, if any, of the given kinds. */
 export function openRound(s: RunningCycle, kinds: RoundRecord['kind'][]): RoundRecord | null {
@@ -134,10 +134,8 @@ export function submitModel(state: CycleState, cmd: SubmitModel, now: string): C
   requireLeadOrganisation(cmd.actor, app);
   if (!round.candidates.includes(app.applicationId) || app.status !== 'active') fail('invalid_state', 'this team is not in this evaluation round', 'applicationId');
   if (round.submissions[app.applicationId]) fail('duplicate', 'a model was already submitted for this round', 'applicationId');
-  const a = cmd.data.artifact;
-  requireText(a?.uri, 'artifact.uri');
-  if (typeof a.sha256 !== 'string' || !SHA256_HEX.test(a.sha256)) fail('validation_failed', 'must be a lower-case hex SHA-256', 'artifact.sha256');
-  return [{ type: 'ModelSubmitted', data: { roundKey: round.roundKey, round: round.round, applicationId: app.applicationId, artifact: { uri: a.uri, sha256: a.sha256 }, submittedAt: now, by: cmd.actor.subject } }];
+  const model = modelOf(s.policy.stages[round.stageIndex] as EvaluationStage, cmd.data);
+  return [{ type: 'ModelSubmitted', data: { roundKey: round.roundKey, round: round.round, applicationId: app.applicationId, ...model, submittedAt: now, by: cmd.actor.subject } }];
 }
 
 export function submitEvaluationScores(state: CycleState, cmd: SubmitEvaluationScores, now: string): CycleEvent[] {
@@ -150,7 +148,8 @@ export function submitEvaluationScores(state: CycleState, cmd: SubmitEvaluationS
   if (!round.candidates.includes(app.applicationId) || app.status !== 'active') fail('invalid_state', 'this team is not in this evaluation round', 'applicationId');
   if (!round.submissions[app.applicationId]) fail('invalid_state', 'this team has not submitted a model to score', 'applicationId');
   const scoreSetId = requireScoreId(d.scoreSetId, 'scoreSetId');
-  const verdicts = admitSheet(s, round, cmd.actor, app, scoreSetId, d, 'this evaluator already scored this team in this round');
+  const stage = s.policy.stages[round.stageIndex] as EvaluationStage;
+  const verdicts = admitSheet(s, round, cmd.actor, app, scoreSetId, withoutMeasured(s.policy.scoring[round.scoring], stage, d), 'this evaluator already scored this team in this round');
   return [
     {
       type: 'EvaluationScoresSubmitted',

@@ -13,6 +13,7 @@ import { isIsoInstant, normalizeInstant } from '../shared/time';
 import { assertStorableCommand } from '../shared/storable';
 import type { CycleCommand } from './commands';
 import { approveMembershipChange, cancelCycle, openCall, submitApplication, withdrawApplication } from './decide-call';
+import { recordBenchmarkResult } from './decide-benchmark';
 import { deadlinePassed } from './decide-deadline';
 import { approveNarrowing, approveSelection, decideObjection, objectToDecision, overrideNarrowing, overrideSelection, recordTeamsNotified, selectRefill, waiveObjection } from './decide-decisions';
 import { recordGpusServed, recordGpusWithheld, recordGrantEnded, recordGrantStarted, recordProcurementContract, recordReleaseDeclaration, setGrantGpus } from './decide-grant';
@@ -48,6 +49,8 @@ export function decide(command: CycleCommand, state: CycleState, now: string): C
       return overrideSelection(state, command, at);
     case 'SubmitModel':
       return submitModel(state, command, at);
+    case 'RecordBenchmarkResult':
+      return recordBenchmarkResult(state, command, at);
     case 'SubmitEvaluationScores':
       return submitEvaluationScores(state, command, at);
     case 'ApproveNarrowing':

@@ -6,7 +6,7 @@ import type { ProgramPolicy } from '../policy/schema';
 import type { GpuAllocation } from '../policy/schema';
 import type { RankFacts, RankingRecord } from '../scoring/record';
 import type { Verdict } from '../scoring/weighted';
-import type { Actor, Artifact, Organisation, PanelMember, ProcurementContract, WithheldGpus } from './commands';
+import type { Actor, Artifact, MeasuredBenchmark, ModelEndpointRef, Organisation, PanelMember, ProcurementContract, WithheldGpus } from './commands';
 import type { DeadlineKind } from './deadlines';
 
 /**
@@ -199,7 +199,30 @@ export type EvaluationRoundOpened = Ev<
   'EvaluationRoundOpened',
   { roundKey: string; round: number; stageIndex: number; teams: string[]; openedAt: string; submissionDueAt: string; scoringDueAt: string }
 >;
-export type ModelSubmitted = Ev<'ModelSubmitted', { roundKey: string; round: number; applicationId: string; artifact: { uri: string; sha256: string }; submittedAt: string; by: string }>;
+export type ModelSubmitted = Ev<
+  'ModelSubmitted',
+  { roundKey: string; round: number; applicationId: string; artifact?: { uri: string; sha256: string }; endpoint?: ModelEndpointRef; artifacts?: Artifact[]; submittedAt: string; by: string }
+>;
+/**
+ * The program's measurement of a team's model, and the points it gives the policy's criterion:
+ * the score and its interval are the domain's (`benchmarkScore`) from the recorded outcomes, so
+ * re-deriving them from this event gives the same numbers.
+ */
+export type BenchmarkResultRecorded = Ev<
+  'BenchmarkResultRecorded',
+  Omit<MeasuredBenchmark, 'round'> & {
+    roundKey: string;
+    round: number;
+    criterion: string;
+    accuracy: number;
+    interval: { low: number; high: number };
+    items: number;
+    correct: number;
+    errors: number;
+    points: number;
+    recordedAt: string;
+  }
+>;
 export type EvaluationSubmissionsClosed = Ev<
   'EvaluationSubmissionsClosed',
   { roundKey: string; submitted: string[]; missing: string[]; outcome: 'score_zero' | 'eliminate'; closedAt: string }
@@ -353,6 +376,7 @@ export type CycleEvent =
   | GrantPeriodEnded
   | EvaluationRoundOpened
   | ModelSubmitted
+  | BenchmarkResultRecorded
   | EvaluationSubmissionsClosed
   | EvaluationScoresSubmitted
   | TeamEliminated

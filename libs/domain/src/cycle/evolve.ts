@@ -285,10 +285,22 @@ function apply(s: RunningCycle, event: CycleEvent): RunningCycle {
     }
     case 'ModelSubmitted': {
       const d = event.data;
-      const submitted = updateRound(s, d.roundKey, (r) => ({ ...r, submissions: { ...r.submissions, [d.applicationId]: d.submittedAt } }));
-      // Issue 15: the evaluated model, that a release is verified against, when the policy verifies.
+      const model = d.endpoint ? { endpoint: d.endpoint, ...(d.artifacts ? { artifacts: d.artifacts } : {}) } : null;
+      const submitted = updateRound(s, d.roundKey, (r) => ({
+        ...r,
+        submissions: { ...r.submissions, [d.applicationId]: d.submittedAt },
+        ...(model ? { models: { ...(r.models ?? {}), [d.applicationId]: model } } : {}),
+      }));
+      // Issue 15: the evaluated model, that a release is verified against, when the policy verifies:
+      // the artifact submitted, or for a model submitted as an endpoint its weights (else its first artifact).
       const app = submitted.applications[d.applicationId];
-      return verifiesReleases(s) && app ? { ...submitted, applications: { ...submitted.applications, [d.applicationId]: { ...app, evaluatedModel: d.artifact.sha256 } } } : submitted;
+      const evaluated = d.artifact?.sha256 ?? (d.artifacts?.find((a) => a.name === 'weights') ?? d.artifacts?.[0])?.sha256;
+      return verifiesReleases(s) && app && evaluated ? { ...submitted, applications: { ...submitted.applications, [d.applicationId]: { ...app, evaluatedModel: evaluated } } } : submitted;
+    }
+    case 'BenchmarkResultRecorded': {
+      const d = event.data;
+      const measured = { points: d.points, provenance: d.provenance?.verdict ?? null };
+      return updateRound(s, d.roundKey, (r) => ({ ...r, measured: { ...(r.measured ?? {}), [d.applicationId]: measured } }));
     }
     case 'EvaluationSubmissionsClosed': {
       const d = event.data;

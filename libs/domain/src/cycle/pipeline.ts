@@ -15,6 +15,7 @@ import { proposedOf, reviewRoundOutcome } from './decision-rules';
 import { chain } from './guards';
 import { assignReviewers } from './assignment';
 import { proposeNarrowing, proposeSelection } from './proposals';
+import { measuredRound } from './benchmark-sheets';
 import { roundSheets, sheetCount } from './sheets';
 import { base, callCandidates, closeCycle, grantStage } from './stage-basis';
 import { activeTeams, type RoundRecord, type RunningCycle } from './state';
@@ -122,17 +123,19 @@ export function liveInRound(s: RunningCycle, round: RoundRecord): string[] {
  * Sheets are named `<applicationId>/<scorer>` (see sheets.ts). Exported for re-derivation (libs/audit).
  */
 export function rankRound(s: RunningCycle, round: RoundRecord, excludeBelowMinimum: boolean): RankResult {
-  const live = liveInRound(s, round);
+  const scheme = s.policy.scoring[round.scoring];
+  const measured = measuredRound(s.policy.stages[round.stageIndex], scheme, round, liveInRound(s, round), roundSheets(s, round, liveInRound(s, round)));
+  const live = measured.live;
   const candidates: Candidate[] = live.map((id) => ({
     id,
     submittedAt: round.kind === 'evaluation' ? round.submissions[id] : s.applications[id].submittedAt,
     zeroed: round.zeroed.includes(id),
   }));
   return rank({
-    scheme: s.policy.scoring[round.scoring],
+    scheme,
     rulesVersion: s.rulesVersion,
     candidates,
-    sheets: roundSheets(s, round, live),
+    sheets: measured.sheets,
     seed: `${s.lotterySeed}:${round.roundKey}`,
     excludeBelowMinimum,
   });

@@ -11,7 +11,7 @@
 import type { GpuAllocation, ProgramPolicy } from '../policy/schema';
 import type { RankFacts, RankingRecord } from '../scoring/record';
 import type { Verdict } from '../scoring/weighted';
-import type { PanelMember } from './commands';
+import type { Artifact, ModelEndpointRef, PanelMember } from './commands';
 import type { DeadlineKind } from './deadlines';
 import type { EscalationReason } from './events';
 
@@ -89,6 +89,10 @@ export interface RoundRecord {
   submissions: Record<string, string>;
   submissionsClosed: boolean;
   zeroed: string[];
+  /** Evaluation rounds: the endpoints (and artifacts) submitted to be measured, by team; a handful of teams, a few short ids each. */
+  models?: Record<string, { endpoint: ModelEndpointRef; artifacts?: Artifact[] }>;
+  /** Evaluation rounds with a benchmark: the measured points per team and its provenance verdict (null when not gated). */
+  measured?: Record<string, { points: number; provenance: 'pass' | 'fail' | null }>;
   closed: boolean;
   /** The ranking the round closed with (order, ties, gates, lottery). */
   result: RankFacts | null;

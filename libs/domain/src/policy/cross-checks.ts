@@ -93,6 +93,13 @@ export function crossCheckPolicy(policy: ProgramPolicy): DomainIssue[] {
           add(`${base}.narrowing.keep`, `must keep fewer than before this round (${previous})`);
         }
         lastNarrowingKeep = stage.narrowing.keep;
+        const scheme = policy.scoring[stage.scoring];
+        if (stage.benchmark && scheme && !scheme.criteria.some((c) => c.id === stage.benchmark!.criterion)) {
+          add(`${base}.benchmark.criterion`, `no criterion "${stage.benchmark.criterion}" in scheme "${stage.scoring}"`);
+        }
+        if (stage.benchmark?.provenanceGate && scheme && !scheme.gates.some((g) => g.id === 'originality')) {
+          add(`${base}.benchmark.provenanceGate`, `scheme "${stage.scoring}" needs a gate "originality" for the provenance check to feed`);
+        }
         break;
       }
       case 'refill': {

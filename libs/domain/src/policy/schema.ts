@@ -144,6 +144,34 @@ export const NarrowingSchema = z.strictObject({
   onApprovalTimeout: ApprovalTimeoutSchema,
 });
 
+/**
+ * The program measures the models itself: each team's submitted endpoint is asked a benchmark suite
+ * and the result feeds one criterion of the round's scheme (human criteria keep coming from people).
+ * Absent: the round is scored by people alone, as before.
+ */
+export const BenchmarkPolicySchema = z.strictObject({
+  /** The suite's id (a file of libs/evaluation/suites). */
+  suite: id,
+  /** Pins the suite's content (SHA-256 of its canonical JSON); absent = the version shipped when the run starts, recorded with the result. */
+  suiteVersion: z.string().regex(/^[0-9a-f]{64}$/, 'must be a lower-case hex SHA-256').optional(),
+  /** The criterion of the round's scheme that the result feeds, e.g. "benchmarks". */
+  criterion: id,
+  /** A declared reference model: scores are then relative to its accuracy (e.g. "95 % of the best reference model"). */
+  reference: z.strictObject({ model: text, accuracy: z.number().gt(0, 'must be above 0').max(1, 'must be at most 1') }).optional(),
+  /** Full points from this share of the reference (or of a perfect score); absent = 1. */
+  fullPointsAt: z.number().gt(0, 'must be above 0').max(1, 'must be at most 1').optional(),
+  /** A team without a result when the round closes: zero points, or left out of the round's ranking. */
+  missingResult: z.enum(['score_zero', 'exclude_team']),
+  /** What is kept of each answer: the text itself, or only its SHA-256 (the default). */
+  responses: z.enum(['keep', 'hashes']).optional(),
+  /** Requests in flight at once per team endpoint (a team's server must not be flooded); absent = 4. */
+  concurrency: z.number().int().min(1).max(64).optional(),
+  /** Tries per item before it is recorded as unanswered; absent = 3. */
+  maxAttempts: z.number().int().min(1).max(10).optional(),
+  /** Whether submitted artifacts must pass the provenance check (not a renamed public model); it feeds the scheme's gate "originality". Absent = false. */
+  provenanceGate: z.boolean().optional(),
+});
+
 export const EvaluationStageSchema = z.strictObject({
   kind: z.literal('evaluation'),
   name: text,
@@ -155,6 +183,8 @@ export const EvaluationStageSchema = z.strictObject({
   narrowing: NarrowingSchema,
   /** GPUs per team from this round on (teams with a program manager's amount keep theirs); absent = unchanged. */
   gpusPerTeam: GpuAmountsSchema.optional(),
+  /** Measured by the program itself; absent = people score every criterion. */
+  benchmark: BenchmarkPolicySchema.optional(),
 });
 
 export const ExtensionStageSchema = z.strictObject({
@@ -330,6 +360,7 @@ export type FundingTiers = z.infer<typeof FundingTiersSchema>;
 export type SelectionStage = z.infer<typeof SelectionStageSchema>;
 export type GrantStage = z.infer<typeof GrantStageSchema>;
 export type EvaluationStage = z.infer<typeof EvaluationStageSchema>;
+export type BenchmarkPolicy = z.infer<typeof BenchmarkPolicySchema>;
 export type ExtensionStage = z.infer<typeof ExtensionStageSchema>;
 export type RefillStage = z.infer<typeof RefillStageSchema>;
 export type ProcurementStage = z.infer<typeof ProcurementStageSchema>;
