@@ -27,7 +27,7 @@ const APP = 'alpha';
 
 /** A valid body per command route (every optional string field given, so that each can be poisoned), and the command it sends. */
 const COMMANDS: Record<string, { type: PersonCommandType; body: Record<string, unknown> }> = {
-  applications: { type: 'SubmitApplication', body: { applicationId: APP, title: 'Alpha', summary: 'A summary', lead: company('org-a'), members: [university('org-u')] } },
+  applications: { type: 'SubmitApplication', body: { applicationId: APP, title: 'Alpha', summary: 'A summary', lead: company('org-a'), members: [university('org-u')], topics: ['language'] } },
   'applications/:applicationId/withdraw': { type: 'WithdrawApplication', body: { reason: 'no longer' } },
   'applications/:applicationId/membership': { type: 'ApproveMembershipChange', body: { members: [company('org-b')], rationale: 'merger' } },
   'applications/:applicationId/conflicts': { type: 'DeclareConflictOfInterest', body: { reason: 'former employer' } },
@@ -204,7 +204,9 @@ describe('unstorable strings are refused at the edge and in the domain', () => {
 
   it('cycle start: panel subjects, organisations and the lottery seed are a 400 naming the field; no cycle starts', async () => {
     const leaves = stringLeaves(z.toJSONSchema(StartCycleSchema, { io: 'input' }) as JsonSchema);
-    const base = { year, panel, lotterySeed: 'seed-1' };
+    // Every optional string given: a reviewer's expertise tags too (reviewer assignment).
+    const tagged = <T extends object>(people: T[]) => people.map((p, i) => (i === 0 ? { ...p, expertise: ['language'] } : p));
+    const base = { year, panel: { reviewers: tagged(panel.reviewers), evaluators: tagged(panel.evaluators) }, lotterySeed: 'seed-1' };
     const named = new Set<string>();
     for (const leaf of leaves) {
       for (const p of POISONS) {

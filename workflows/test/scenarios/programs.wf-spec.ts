@@ -99,7 +99,8 @@ describe('programs: policy features real funders use', () => {
   });
 
   it('verified release: a release without the evaluated model is escalated and holds the contract; a matching one clears it and the cycle closes', async () => {
-    const policy = parsePolicy({ ...defaultPolicyDocument, stages: defaultPolicyDocument.stages.map((st) => (st.kind === 'procurement' ? { ...st, releaseVerification: { onMismatch: 'block_procurement' } } : st)) });
+    // Without repeatEvery, as default-year.wf-spec.ts: a closing cycle that starts next year's hits an internal error of the time-skipping server.
+    const policy = parsePolicy({ ...defaultPolicyDocument, repeatEvery: undefined, stages: defaultPolicyDocument.stages.map((st) => (st.kind === 'procurement' ? { ...st, releaseVerification: { onMismatch: 'block_procurement' } } : st)) });
     const run = await harness.start(policy, { panel: PANEL });
     await toNarrowing(run, 5);
     await run.send({ type: 'ApproveNarrowing', actor: pm, data: { round: 1 } });
@@ -118,9 +119,7 @@ describe('programs: policy features real funders use', () => {
     await run.send(declare('a2', 'a'.repeat(64)));
     await run.send(contractCommand('a2'));
     expect((await run.send(contractCommand('a1'))).events).toEqual(['ProcurementAwarded', 'CycleClosed']);
-    const outcome = await run.result();
-    expect(outcome).toMatchObject({ stage: 'closed' });
-    await run.stopNextCycle(outcome.nextCycleId);
+    expect(await run.result()).toMatchObject({ stage: 'closed', nextCycleId: null });
     const released = await run.eventsOf('ModelReleased');
     expect(released.map((e) => [e.data.applicationId, e.data.verification.matched])).toEqual([['a1', false], ['a1', true], ['a2', true]]);
     const lines = timeline(await run.events()).map((e) => e.summary);
