@@ -243,6 +243,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/cycles/{id}/applications/{applicationId}/assignment/decline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Decline your assignment to review an application (another reviewer is assigned by the policy)
+         * @description Roles: reviewer, admin.
+         */
+        post: operations["CycleCommandsController.declineAssignment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/cycles/{id}/reviews": {
         parameters: {
             query?: never;
@@ -975,6 +995,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/cycles/{id}/evaluation/progress": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Benchmark runs per team: items done of total, errors, score so far
+         * @description Roles: program_manager, auditor, admin.
+         */
+        get: operations["EvaluationProgressController.progressOf"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1588,11 +1628,13 @@ export interface operations {
                         reviewers?: {
                             subject: string;
                             organisationId?: string;
+                            expertise?: string[];
                         }[];
                         /** @default [] */
                         evaluators?: {
                             subject: string;
                             organisationId?: string;
+                            expertise?: string[];
                         }[];
                     };
                     lotterySeed?: string;
@@ -2028,6 +2070,7 @@ export interface operations {
                         type: string;
                     }[];
                     gpusRequested?: number;
+                    topics?: string[];
                 };
             };
         };
@@ -2411,6 +2454,130 @@ export interface operations {
         responses: {
             /** @description done */
             201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        command: string;
+                        /** @description the id the API chose for what the command created (application, review, score set) */
+                        id?: string;
+                        /** @description the event types the command caused */
+                        events: string[];
+                        stage: string;
+                        version: number;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description a bad field in the body, a path parameter or the query string (each named, with its reason) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no bearer token, or one that is not valid or has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the caller's role may not call this route, or the cycle refuses this caller (with the reason) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description nothing by that id (program, cycle, application), or no route */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description conflicts with what is recorded: a duplicate, a late or out-of-stage command, a concurrent write */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description understood, but refused by a rule of the program */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too many requests from this principal or this address; wait Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description PostgreSQL or Temporal is unavailable (dependency) or did not answer in time; wait Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "CycleCommandsController.declineAssignment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                applicationId: string;
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason: string;
+                };
+            };
+        };
+        responses: {
+            /** @description done */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2910,10 +3077,20 @@ export interface operations {
                 "application/json": {
                     applicationId: string;
                     round: number;
-                    artifact: {
+                    artifact?: {
                         uri: string;
                         sha256: string;
                     };
+                    endpoint?: {
+                        /** Format: uri */
+                        baseUrl: string;
+                        model: string;
+                        credentialRef?: string;
+                    };
+                    artifacts?: {
+                        name: string;
+                        sha256: string;
+                    }[];
                 };
             };
         };
@@ -6670,6 +6847,111 @@ export interface operations {
             };
             /** @description understood, but refused by a rule of the program */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too many requests from this principal or this address; wait Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description PostgreSQL or Temporal is unavailable (dependency) or did not answer in time; wait Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "EvaluationProgressController.progressOf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description done */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        cycleId: string;
+                        teams: ({
+                            applicationId: string;
+                            round: number;
+                            runId: string;
+                            suite: string;
+                            suiteVersion: string;
+                            total: number;
+                            done: number;
+                            errors: number;
+                            scoreSoFar: number | null;
+                            finished: boolean;
+                            interval: ({
+                                low: number;
+                                high: number;
+                            } & {
+                                [key: string]: unknown;
+                            }) | null;
+                            notSeparableFrom: string[] | null;
+                        } & {
+                            [key: string]: unknown;
+                        })[];
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description a bad field in the body, a path parameter or the query string (each named, with its reason) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no bearer token, or one that is not valid or has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the caller's role may not call this route, or the cycle refuses this caller (with the reason) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description nothing by that id (program, cycle, application), or no route */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
