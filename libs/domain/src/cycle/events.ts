@@ -297,8 +297,7 @@ export type CycleClosed = Ev<
 >;
 /** `affected`: the live applications (submitted or funded) told of it; absent in cycles cancelled before it was recorded. */
 export type CycleCancelled = Ev<'CycleCancelled', { reason: string; by: Actor['subject']; at: string; stage: string; affected?: string[] }>;
-
-// Issue 15: reviewer assignment and funding tiers (cycle/assignment.ts, cycle/funding-tiers.ts).
+// Reviewer assignment and funding tiers (cycle/assignment.ts, cycle/funding-tiers.ts).
 export type AssignmentReason = 'expertise' | 'least_loaded';
 export type ExclusionReason = 'same_organisation' | 'consortium_member' | 'declared_conflict' | 'recent_collaboration';
 export type ReviewersAssigned = Ev<
