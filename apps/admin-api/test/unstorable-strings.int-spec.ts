@@ -35,7 +35,10 @@ const COMMANDS: Record<string, { type: PersonCommandType; body: Record<string, u
   reviews: { type: 'SubmitReview', body: { reviewId: 'rev-1', applicationId: APP, scores: { technical: 7 }, verdicts: { ethics: 'pass' }, conflictOfInterest: { declared: false, note: 'none' } } },
   'selection/approve': { type: 'ApproveSelection', body: { rationale: 'as ranked' } },
   'selection/override': { type: 'OverrideSelection', body: { awardees: [APP], rationale: 'because' } },
-  models: { type: 'SubmitModel', body: { applicationId: APP, round: 1, artifact: { uri: 'https://models.example/alpha', sha256: SHA } } },
+  models: {
+    type: 'SubmitModel',
+    body: { applicationId: APP, round: 1, artifact: { uri: 'https://models.example/alpha', sha256: SHA }, endpoint: { baseUrl: 'https://models.example/v1', model: 'alpha-1', credentialRef: 'alpha' }, artifacts: [{ name: 'weights', sha256: SHA }] },
+  },
   'evaluation-scores': {
     type: 'SubmitEvaluationScores',
     body: { scoreSetId: 'scores-1', applicationId: APP, round: 1, scores: { quality: 7 }, verdicts: { safety: 'pass' }, conflictOfInterest: { declared: false, note: 'none' } },
