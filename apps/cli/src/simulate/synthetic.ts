@@ -2,21 +2,7 @@
  * Synthetic applicants and scorers for `simulate`: everything drawn from one seeded PRNG, so the
  * same seed gives the same applicants, the same scores and therefore the same decisions.
  */
-import type { ProgramPolicy } from '@concentra/domain';
-
-/** mulberry32 on a 32-bit hash of the seed: small, fast, and the same on every machine. */
-export function seededRandom(seed: string): () => number {
-  let h = 2166136261;
-  for (let i = 0; i < seed.length; i++) h = Math.imul(h ^ seed.charCodeAt(i), 16777619);
-  let a = h >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { createUniform, type ProgramPolicy } from '@concentra/domain';
 
 export interface SyntheticApplicant {
   applicationId: string;
@@ -40,7 +26,7 @@ export interface Population {
 const NAMES = ['Aster', 'Borealis', 'Cobalt', 'Delta', 'Ember', 'Fjord', 'Granite', 'Helix', 'Iris', 'Juniper', 'Kestrel', 'Lumen', 'Meridian', 'Nimbus', 'Orchid', 'Polaris'];
 
 export function population(seed: string, count: number): Population {
-  const draw = seededRandom(`applicants:${seed}`);
+  const draw = createUniform(`applicants:${seed}`);
   const applicants = Array.from({ length: count }, (_, i) => {
     const n = String(i + 1).padStart(3, '0');
     return {
@@ -54,7 +40,7 @@ export function population(seed: string, count: number): Population {
   const byId = new Map(applicants.map((a) => [a.applicationId, a]));
   // Each score is drawn from its own stream (seed, scorer, application, round): the order in which
   // the simulation asks does not change the numbers.
-  const stream = (...parts: Array<string | number>) => seededRandom(`${seed}:${parts.join(':')}`);
+  const stream = (...parts: Array<string | number>) => createUniform(`${seed}:${parts.join(':')}`);
   return {
     seed,
     applicants,
