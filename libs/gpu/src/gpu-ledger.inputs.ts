@@ -10,6 +10,16 @@ import { normalizeGpuType, requestProblem, type CapacityInput } from './policy';
 /** A grant with no funded end (or provisioned after it) plans two years; it holds until released anyway. */
 const DEFAULT_PLAN_MS = 2 * 365 * 24 * 3600 * 1000;
 
+/**
+ * The planned end of a grant's window: as asked when it is after the start, else the default plan.
+ * A cycle that runs behind its planned dates (a worker down while a deadline fell) provisions or
+ * extends a grant after the end it planned; that is no error to fail the grant on, and the grant
+ * holds its GPUs until the cycle releases it either way.
+ */
+export function plannedWindowEnd(from: Date, planned: Date | null): Date {
+  return planned && planned > from ? planned : new Date(from.getTime() + DEFAULT_PLAN_MS);
+}
+
 export function normalizeRequest(request: GpuRequest): GpuRequest {
   if ('alternatives' in request) return { alternatives: request.alternatives.map((a) => ({ type: normalizeGpuType(a.type), count: a.count })) };
   return {
@@ -31,7 +41,7 @@ export function checkProvision(input: ProvisionGrantInput): { from: Date; to: Da
   const from = new Date(input.window?.from);
   const planned = input.window?.to ? new Date(input.window.to) : null;
   if (Number.isNaN(from.getTime()) || (planned && Number.isNaN(planned.getTime()))) throw gpuError('validation_failed', 'window.from and window.to are instants (to may be null)', 'window');
-  const to = planned && planned > from ? planned : new Date(from.getTime() + DEFAULT_PLAN_MS);
+  const to = plannedWindowEnd(from, planned);
   if (input.gpuMinutes !== undefined && !(input.gpuMinutes >= 0)) throw gpuError('validation_failed', 'must be a non-negative number', 'gpuMinutes');
   const firstCount = 'alternatives' in input.request ? input.request.alternatives[0].count : input.request.equivalentTo.count;
   if (input.acceptPartial !== undefined && !(Number.isInteger(input.acceptPartial.atLeast) && input.acceptPartial.atLeast > 0 && input.acceptPartial.atLeast <= firstCount)) {

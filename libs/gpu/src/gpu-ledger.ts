@@ -15,7 +15,7 @@ import type {
   UsageMode,
 } from './gpu.activities';
 import { heldOn, policyHistory, readPolicy, writePolicy, type StoredPolicy } from './gpu-ledger.capacity';
-import { checkCapacity, checkChange, checkProvision, normalizeRequest, validateKeyAndGrant } from './gpu-ledger.inputs';
+import { checkCapacity, checkChange, checkProvision, normalizeRequest, plannedWindowEnd, validateKeyAndGrant } from './gpu-ledger.inputs';
 import { meterUsage } from './gpu-ledger.metering';
 import { flushOutbox, outbox } from './gpu-ledger.outbox';
 import * as repo from './gpu-ledger.repository';
@@ -233,11 +233,10 @@ export class GpuLedger {
       if (!alloc) throw gpuError('invalid_state', `grant ${input.grantId} holds no live allocation to change`, 'grantId');
       const now = await txNow(tx);
       const current = toView(alloc);
-      const windowTo = input.extendTo ? new Date(input.extendTo) : new Date(current.window.to);
+      const windowTo = input.extendTo ? plannedWindowEnd(new Date(current.window.from), new Date(input.extendTo)) : new Date(current.window.to);
       const count = input.limits?.gpus ?? (alloc.count as number);
       const gpuMinutes = input.limits && 'gpuMinutes' in input.limits ? (input.limits.gpuMinutes ?? null) : current.gpuMinutes;
       const mode = input.mode ?? current.mode;
-      if (windowTo <= new Date(current.window.from)) throw gpuError('validation_failed', 'must be after the window start', 'extendTo');
       const operation: repo.Operation = { idempotencyKey: input.idempotencyKey, grantId: input.grantId, kind: 'change', inputHash, allocationId: alloc.id, now };
 
       const extendsWindow = windowTo > new Date(current.window.to);

@@ -152,6 +152,21 @@ describe('GPU pool ledger (PostgreSQL)', () => {
     expect(await database.db.query(`SELECT * FROM gpu_ledger_accounts WHERE grant_id = 'grant:idem:2027:a'`)).toEqual([]);
   });
 
+  it('a cycle behind its planned dates: a provision or an extension whose end is not after the start plans two years, and nothing fails', async () => {
+    await ledger.registerCapacity({ id: 'late-h100', site: 'late', cluster: 'late', provider: 'ledger', gpuType: 'B200', count: 8, ownership: 'owned', availableFrom: '2026-01-01T00:00:00Z' }, actor);
+    const from = '2032-03-01T00:00:00.000Z';
+    const twoYears = '2034-03-01T00:00:00.000Z'; // from + 2 × 365 days (no 29 February between)
+    // The grant stage's planned end had passed when the grant started (a worker was down at its deadline).
+    const late = await gpu.provisionGrant(provision('late:2032:a', { request: { alternatives: [{ type: 'B200', count: 8 }] }, window: { from, to: '2032-02-28T00:00:00.000Z' } }));
+    expect(late).toMatchObject({ status: 'active', window: { from, to: twoYears } });
+    // Its extension was planned to end before the grant started: a change, not a failure of the grant.
+    const extended = await gpu.changeGrant({ idempotencyKey: 'grant:late:2032:a#extend-1', grantId: 'grant:late:2032:a', extendTo: '2032-02-29T00:00:00.000Z' });
+    expect(extended).toMatchObject({ outcome: 'changed', allocation: { window: { from, to: twoYears } } });
+    // An extension that does end after the start is taken as asked.
+    const onTime = await gpu.changeGrant({ idempotencyKey: 'grant:late:2032:a#extend-2', grantId: 'grant:late:2032:a', extendTo: '2034-06-01T00:00:00.000Z' });
+    expect(onTime).toMatchObject({ outcome: 'changed', allocation: { window: { to: '2034-06-01T00:00:00.000Z' } } });
+  });
+
   it('excludes a lessor from GPU support while its lease runs (policy), and allows it when the policy says so', async () => {
     await ledger.registerCapacity({ id: 'les-lessor', site: 'les', cluster: 'les', provider: 'ledger', gpuType: 'H100', count: 9, ownership: 'leased', lessorOrganisationId: 'org-lessor', availableFrom: '2026-01-01T00:00:00Z', availableUntil: '2030-01-01T00:00:00Z' }, actor);
     const window2 = { from: '2031-01-01T00:00:00.000Z', to: '2031-06-01T00:00:00.000Z' };
