@@ -7,7 +7,8 @@ import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleWithSo
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
 import { EvaluationRunStore, loadSuite, type RunEvaluationInput } from '../src';
 import { startLoopbackModel, type LoopbackModel } from './support/loopback-model';
-import type { EvaluateOnceOptions, EvaluateOnceOutcome } from './support/workflows';
+import type { BenchmarkRunResult } from '../src';
+import type { EvaluateOnceOptions } from './support/workflows';
 
 /**
  * On the Temporal dev server, the real worker process serving `runEvaluation` (a child process: a
@@ -115,8 +116,7 @@ describe('a Temporal worker killed while runEvaluation is mid-run', () => {
       expect(afterKill).toHaveLength(15);
 
       await spawnWorker();
-      const outcome = (await handle.result()) as EvaluateOnceOutcome;
-      if (outcome.kind !== 'result') throw new Error('the run did not finish');
+      const resumedResult = (await handle.result()) as BenchmarkRunResult;
 
       // Temporal's view: attempt 1 ended by the heartbeat timeout, attempt 2 (the second worker) completed it.
       const history = await handle.fetchHistory();
@@ -138,11 +138,10 @@ describe('a Temporal worker killed while runEvaluation is mid-run', () => {
       expect(stored.every((i) => i.attempts === 1)).toBe(true);
 
       // The same run without a crash records the same result (all but its own run id).
-      const uninterrupted = (await client.workflow.execute('evaluateOnce', { workflowId: `eval-steady-${tag}`, taskQueue: workflowQueue, args: [input(steadyRun, steady), options] })) as EvaluateOnceOutcome;
-      if (uninterrupted.kind !== 'result') throw new Error('the uninterrupted run did not finish');
+      const uninterrupted = (await client.workflow.execute('evaluateOnce', { workflowId: `eval-steady-${tag}`, taskQueue: workflowQueue, args: [input(steadyRun, steady), options] })) as BenchmarkRunResult;
       expect([...steady.arrived.values()]).toEqual(Array(40).fill(1));
-      const { runId: a, ...resumed } = outcome.result;
-      const { runId: b, ...plain } = uninterrupted.result;
+      const { runId: a, ...resumed } = resumedResult;
+      const { runId: b, ...plain } = uninterrupted;
       expect([a, b]).toEqual([crashRun, steadyRun]);
       expect(resumed).toEqual(plain);
       expect(resumed).toMatchObject({ items: 40, errors: 0 });
