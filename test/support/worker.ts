@@ -1,4 +1,4 @@
-import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Worker, type WorkerOptions, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflows, workflowSinks } from '@concentra/temporal';
 
@@ -16,8 +16,10 @@ export async function createTestWorker(
   activities: object,
   taskQueue: string,
   bundle?: WorkflowBundleWithSourceMap,
+  options: Partial<WorkerOptions> = {},
 ): Promise<Worker> {
   return Worker.create({
+    ...options,
     connection: env.nativeConnection,
     namespace: env.namespace,
     taskQueue,

@@ -23,7 +23,7 @@ import {
   type PersonCommand,
 } from '@concentra/workflows/contracts';
 import { createTestDatabase, type TestDatabase } from '../../test/support/database';
-import { createTimeSkippingEnvironment } from '../../test/support/temporal';
+import { createDevServerEnvironment, createTimeSkippingEnvironment } from '../../test/support/temporal';
 import { createTestWorker } from '../../test/support/worker';
 import { createGpuTestActivities, type GpuTestPool } from '../../test/support/gpu';
 
@@ -67,8 +67,12 @@ export class CycleHarness {
   ) {}
 
   /** `bundle`: other workflow code than workflows/src as built (a test that changes a rule). */
-  static async create(options: { bundle?: WorkflowBundleWithSourceMap; capacity?: CapacityInput[]; evaluation?: boolean } = {}): Promise<CycleHarness> {
-    const [env, database] = await Promise.all([createTimeSkippingEnvironment(), createTestDatabase()]);
+  /**
+   * `devServer`: on the Temporal dev server (real time) instead of the time-skipping one, for fault
+   * tests with a policy of seconds: the test server does not move its clock while an activity runs.
+   */
+  static async create(options: { bundle?: WorkflowBundleWithSourceMap; capacity?: CapacityInput[]; evaluation?: boolean; devServer?: boolean } = {}): Promise<CycleHarness> {
+    const [env, database] = await Promise.all([options.devServer ? createDevServerEnvironment() : createTimeSkippingEnvironment(), createTestDatabase()]);
     const harness = new CycleHarness(env, database);
     harness.store = new EventStore(database.db, PROJECTIONS);
     harness.gpu = await createGpuTestActivities(database.db, harness.store, options.capacity ? { capacity: options.capacity } : {});
@@ -83,6 +87,8 @@ export class CycleHarness {
       },
       harness.taskQueue,
       options.bundle,
+      // Heartbeats (and so a cancellation's delivery) throttled to a second rather than up to a minute: the policy runs in seconds.
+      options.devServer ? { maxHeartbeatThrottleInterval: '1 second' } : {},
     );
     harness.running = harness.worker.run();
     return harness;
