@@ -12,7 +12,7 @@ import { EventActivities, EventStore, PROJECTIONS, type StoredEvent } from '@con
 import { NotificationActivities } from '@concentra/notifications';
 import { EvaluationActivities } from '@concentra/evaluation';
 import type { CapacityInput, GpuAllocationView } from '@concentra/gpu';
-import { activitiesOf } from '@concentra/temporal';
+import { activitiesOf, workflowRest } from '@concentra/temporal';
 import {
   commandUpdates,
   cycleStatusQuery,
@@ -201,38 +201,15 @@ export class CycleRun {
     return await handle.executeUpdate(update as never, { args: [command as PersonCommand] });
   }
 
-  /**
-   * Waits until the current run has no workflow task or activity outstanding (its history ends
-   * after a completed workflow task, or with the timer it then started).
-   */
+  /** Waits until the current run is at rest (`workflowRest`): nothing outstanding, nothing being started. */
   async settled(): Promise<void> {
     let last: unknown;
     await this.harness.poll(
       'the cycle at rest',
       async () => {
-        const current = this.harness.env.client.workflow.getHandle(this.id);
-        const [description, history] = await Promise.all([current.describe(), current.fetchHistory()]);
-        const final = history.events!.at(-1)!;
-        // No workflow task pending, and the history does not end with something under way (a task,
-        // an activity, a signal to another workflow or a child being started).
-        const underWay = !!(
-          final.workflowTaskScheduledEventAttributes ||
-          final.workflowTaskStartedEventAttributes ||
-          final.activityTaskScheduledEventAttributes ||
-          final.activityTaskStartedEventAttributes ||
-          final.signalExternalWorkflowExecutionInitiatedEventAttributes ||
-          final.startChildWorkflowExecutionInitiatedEventAttributes
-        );
-        const quiet = !description.raw.pendingWorkflowTask && !underWay;
-        last = {
-          status: description.status.name,
-          pendingActivities: description.raw.pendingActivities?.length ?? 0,
-          pendingWorkflowTask: !!description.raw.pendingWorkflowTask,
-          lastEvent: `${String(final.eventId)} ${String(final.eventType)}`,
-          quiet,
-        };
-        const atRest = description.status.name === 'RUNNING' && (description.raw.pendingActivities?.length ?? 0) === 0 && quiet;
-        return atRest ? true : undefined;
+        const rest = await workflowRest(this.harness.env.client.workflow.getHandle(this.id));
+        last = rest;
+        return rest.atRest ? true : undefined;
       },
       async () => last,
     );

@@ -4,3 +4,4 @@ export * from './worker-host';
 export * from './workflow-bundle';
 export * from './tracing';
 export * from './worker-versioning';
+export * from './at-rest';

@@ -8,6 +8,7 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import { policyHash, type Actor, type CycleCommand, type ProgramPolicy } from '@concentra/domain';
 import type { StoredEvent } from '@concentra/persistence';
+import { workflowRest } from '@concentra/temporal';
 import { commandUpdates, cycleStatusQuery, cycleWorkflowId, grantWorkflowId, type CycleStatus, type PersonCommand } from '@concentra/workflows/contracts';
 import type { SimulationStack } from './stack';
 import { population, type Population } from './synthetic';
@@ -259,22 +260,9 @@ class Cycle {
   /** Waits until the cycle and its running grants have nothing under way (no task, no activity, nothing being started). */
   async settled(): Promise<void> {
     await poll('the cycle and its grants at rest', async () => {
-      const description = await this.handle.describe();
-      if (description.status.name !== 'RUNNING') return true;
-      const history = await this.handle.fetchHistory();
-      const final = history.events!.at(-1)!;
-      const underWay =
-        !!description.raw.pendingWorkflowTask ||
-        (description.raw.pendingActivities?.length ?? 0) > 0 ||
-        !!(
-          final.workflowTaskScheduledEventAttributes ||
-          final.workflowTaskStartedEventAttributes ||
-          final.activityTaskScheduledEventAttributes ||
-          final.activityTaskStartedEventAttributes ||
-          final.signalExternalWorkflowExecutionInitiatedEventAttributes ||
-          final.startChildWorkflowExecutionInitiatedEventAttributes
-        );
-      if (underWay) return false;
+      const rest = await workflowRest(this.handle);
+      if (rest.status !== 'RUNNING') return true;
+      if (!rest.atRest) return false;
       for (const team of await this.grantTeams()) {
         const grant = await this.stack.env.client.workflow.getHandle(grantWorkflowId(this.slug, this.year, team)).describe().catch(() => null);
         if (grant && grant.status.name === 'RUNNING' && (grant.raw.pendingWorkflowTask || (grant.raw.pendingActivities?.length ?? 0) > 0)) return false;

@@ -1,0 +1,39 @@
+import type { WorkflowHandle } from '@temporalio/client';
+
+/** What a workflow execution has under way, as its description and the end of its history say. */
+export interface WorkflowRest {
+  status: string;
+  /** Running, with no workflow task or activity pending and nothing started at the end of its history. */
+  atRest: boolean;
+  pendingWorkflowTask: boolean;
+  pendingActivities: number;
+  lastEvent: string;
+}
+
+/**
+ * Whether a workflow has come to rest: no workflow task or activity pending, and its history does
+ * not end with something under way (a task, an activity, a signal to another workflow or a child
+ * being started). Tests and `simulate` wait for this before they move a clock or send the next command.
+ */
+export async function workflowRest(handle: WorkflowHandle): Promise<WorkflowRest> {
+  const [description, history] = await Promise.all([handle.describe(), handle.fetchHistory()]);
+  const final = history.events!.at(-1)!;
+  const underWay = !!(
+    final.workflowTaskScheduledEventAttributes ||
+    final.workflowTaskStartedEventAttributes ||
+    final.activityTaskScheduledEventAttributes ||
+    final.activityTaskStartedEventAttributes ||
+    final.signalExternalWorkflowExecutionInitiatedEventAttributes ||
+    final.startChildWorkflowExecutionInitiatedEventAttributes
+  );
+  const pendingWorkflowTask = !!description.raw.pendingWorkflowTask;
+  const pendingActivities = description.raw.pendingActivities?.length ?? 0;
+  const status = description.status.name;
+  return {
+    status,
+    atRest: status === 'RUNNING' && !pendingWorkflowTask && pendingActivities === 0 && !underWay,
+    pendingWorkflowTask,
+    pendingActivities,
+    lastEvent: `${String(final.eventId)} ${String(final.eventType)}`,
+  };
+}
