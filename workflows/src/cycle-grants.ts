@@ -26,6 +26,8 @@ export interface GrantsCarry {
 }
 
 const SYSTEM = { role: 'system' as const, subject: 'workflow' };
+/** Cycles recorded before this start, signal and hear from their grants one at a time. */
+export const FAN_OUT_PATCH = 'parallel-grant-fan-out';
 type EndedReport = Extract<GrantReport, { kind: 'ended' }>;
 
 
@@ -46,7 +48,9 @@ export class CycleGrants {
     private readonly state: () => CycleState,
     private readonly apply: (command: CycleCommand) => Promise<unknown>,
     private readonly tuning: CycleTuning | undefined,
-    carry?: GrantsCarry,
+    carry: GrantsCarry | undefined,
+    /** Under FAN_OUT_PATCH: grants started, signalled and heard from all at once (see `each`). */
+    private readonly parallel: boolean,
   ) {
     this.inbox = [...(carry?.inbox ?? [])];
     this.started = new Set(carry?.startedGrants ?? []);
@@ -68,93 +72,122 @@ export class CycleGrants {
 
   async drainInbox(): Promise<void> {
     while (this.inbox.length > 0) {
-      const report = this.inbox[0];
-      if (report.kind === 'started') {
-        await this.applyIfStillValid({ type: 'RecordGrantStarted', actor: SYSTEM, data: { applicationId: report.applicationId, grantId: report.grantId, allocationId: report.allocationId } });
-      } else if (report.kind === 'withheld') {
-        const w = report.withheld;
-        await this.applyIfStillValid({
-          type: 'RecordGpusWithheld',
-          actor: SYSTEM,
-          data: { applicationId: report.applicationId, grantId: report.grantId, ...w, reason: mendUnstorable(w.reason), message: mendUnstorable(w.message) },
-        });
-      } else if (report.kind === 'served') {
-        await this.applyIfStillValid({ type: 'RecordGpusServed', actor: SYSTEM, data: { applicationId: report.applicationId, grantId: report.grantId, served: report.served } });
-      } else {
-        const ended = report.reclaim ? await this.reclaim(report) : report;
-        await this.applyIfStillValid({
-          type: 'RecordGrantEnded',
-          actor: SYSTEM,
-          // The reason may carry an error message: it must be recordable, or the end is never recorded.
-          data: { applicationId: ended.applicationId, grantId: ended.grantId, reason: mendUnstorable(ended.reason), ...(ended.gpuHoursUsed === null ? {} : { gpuHoursUsed: ended.gpuHoursUsed }) },
-        });
-        await this.offerFreedGpus(ended);
-        await this.tellWaitingGrants(ended);
+      const first = this.inbox[0];
+      if (first.kind === 'ended') {
+        await this.takeEnded(first);
+        this.inbox.shift();
+        continue;
       }
-      this.inbox.shift();
+      // A grant's own facts (started, withheld, served) ask nothing more of the cycle: under the
+      // fan-out patch the reports waiting together are applied together (their records batched).
+      const upTo = this.inbox.findIndex((r) => r.kind === 'ended');
+      const facts = (this.parallel ? this.inbox.slice(0, upTo < 0 ? this.inbox.length : upTo) : [first]) as Array<Exclude<GrantReport, EndedReport>>;
+      await this.each(facts, (report) => this.takeFact(report));
+      this.inbox.splice(0, facts.length);
     }
+  }
+
+  private async takeFact(report: Exclude<GrantReport, EndedReport>): Promise<void> {
+    if (report.kind === 'started') {
+      await this.applyIfStillValid({ type: 'RecordGrantStarted', actor: SYSTEM, data: { applicationId: report.applicationId, grantId: report.grantId, allocationId: report.allocationId } });
+    } else if (report.kind === 'withheld') {
+      const w = report.withheld;
+      await this.applyIfStillValid({
+        type: 'RecordGpusWithheld',
+        actor: SYSTEM,
+        data: { applicationId: report.applicationId, grantId: report.grantId, ...w, reason: mendUnstorable(w.reason), message: mendUnstorable(w.message) },
+      });
+    } else {
+      await this.applyIfStillValid({ type: 'RecordGpusServed', actor: SYSTEM, data: { applicationId: report.applicationId, grantId: report.grantId, served: report.served } });
+    }
+  }
+
+  private async takeEnded(report: EndedReport): Promise<void> {
+    const ended = report.reclaim ? await this.reclaim(report) : report;
+    await this.applyIfStillValid({
+      type: 'RecordGrantEnded',
+      actor: SYSTEM,
+      // The reason may carry an error message: it must be recordable, or the end is never recorded.
+      data: { applicationId: ended.applicationId, grantId: ended.grantId, reason: mendUnstorable(ended.reason), ...(ended.gpuHoursUsed === null ? {} : { gpuHoursUsed: ended.gpuHoursUsed }) },
+    });
+    await this.offerFreedGpus(ended);
+    await this.tellWaitingGrants(ended);
+  }
+
+  /** One after another, as cycles recorded before the fan-out patch did; else all at once (the commands issued in the items' order). */
+  private async each<T>(items: T[], work: (item: T) => Promise<void>): Promise<void> {
+    if (this.parallel) await Promise.all(items.map(work));
+    else for (const item of items) await work(item);
   }
 
   async reconcile(): Promise<void> {
     const state = this.state();
-    for (const grant of grantsToStart(state)) {
-      if (this.started.has(grant.grantId)) continue;
+    const toStart = grantsToStart(state).filter((grant) => {
+      if (this.started.has(grant.grantId)) return false;
       this.started.add(grant.grantId);
       this.extensionSent[grant.grantId] = grant.endsAt;
       this.gpusSent[grant.grantId] = canonicalJson(grant.gpus);
-      const policy = state.stage === 'not_started' ? null : state.policy;
-      const retryFor = policy ? refusalRetryFor(policy) : null;
-      const partial = policy?.stages.find((st): st is GrantStage => st.kind === 'grant')?.acceptPartialAtLeast;
-      try {
-        const child = await startChild(computeGrant, {
-          workflowId: grant.grantId,
-          args: [
-            {
-              cycleId: this.cycleId,
-              grantId: grant.grantId,
-              applicationId: grant.applicationId,
-              organisationId: grant.organisationId,
-              gpus: grant.gpus,
-              endsAt: grant.endsAt,
-              ...(this.tuning?.grantMeteringInterval ? { meteringInterval: this.tuning.grantMeteringInterval } : {}),
-              ...(retryFor ? { retryFor } : {}),
-              ...(partial ? { acceptPartialAtLeast: partial } : {}),
-            },
-          ],
-          // Grants outlive a continue-as-new of the cycle; they report back by signal.
-          parentClosePolicy: ParentClosePolicy.ABANDON,
-        });
-        // While this run lasts, a child that fails, times out or is terminated is heard at once.
-        child.result().catch((error: unknown) => this.endedWithoutReport(grant.grantId, grant.applicationId, describeFailure(error)));
-      } catch (error) {
-        if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-      }
-    }
+      return true;
+    });
+    // One after another, each start waited a workflow task round trip: 159 grants took a minute.
+    await this.each(toStart, (grant) => this.startGrant(state, grant));
     if (state.stage !== 'not_started') {
-      for (const grant of Object.values(state.grants)) {
-        if (grant.status === 'active' && this.started.has(grant.grantId) && this.extensionSent[grant.grantId] !== grant.endsAt && grant.endsAt) {
-          this.extensionSent[grant.grantId] = grant.endsAt;
-          this.gpusSent[grant.grantId] = canonicalJson(grant.gpus);
-          await this.signal(grant.grantId, grant.applicationId, (h) => h.signal(extendGrantSignal, { until: grant.endsAt!, gpus: grant.gpus }));
-        }
-      }
+      const extended = Object.values(state.grants).filter((grant) => {
+        if (!(grant.status === 'active' && this.started.has(grant.grantId) && this.extensionSent[grant.grantId] !== grant.endsAt && grant.endsAt)) return false;
+        this.extensionSent[grant.grantId] = grant.endsAt;
+        this.gpusSent[grant.grantId] = canonicalJson(grant.gpus);
+        return true;
+      });
+      await this.each(extended, (grant) => this.signal(grant.grantId, grant.applicationId, (h) => h.signal(extendGrantSignal, { until: grant.endsAt!, gpus: grant.gpus })));
       // A new amount (the program manager's, an evaluation round's) reaches a running or waiting grant.
-      for (const grant of Object.values(state.grants)) {
-        if (grant.status === 'ended' || !this.started.has(grant.grantId) || this.releaseSent.has(grant.grantId)) continue;
+      const changed = Object.values(state.grants).filter((grant) => {
+        if (grant.status === 'ended' || !this.started.has(grant.grantId) || this.releaseSent.has(grant.grantId)) return false;
         const gpus = canonicalJson(grant.gpus);
-        if (this.gpusSent[grant.grantId] === undefined || this.gpusSent[grant.grantId] === gpus) continue;
+        if (this.gpusSent[grant.grantId] === undefined || this.gpusSent[grant.grantId] === gpus) return false;
         this.gpusSent[grant.grantId] = gpus;
-        await this.signal(grant.grantId, grant.applicationId, (h) => h.signal(grantGpusSignal, { gpus: grant.gpus }));
-      }
+        return true;
+      });
+      await this.each(changed, (grant) => this.signal(grant.grantId, grant.applicationId, (h) => h.signal(grantGpusSignal, { gpus: grant.gpus })));
     }
-    for (const grant of grantsToRelease(state)) {
-      if (!this.started.has(grant.grantId)) {
-        await this.apply({ type: 'RecordGrantEnded', actor: SYSTEM, data: { applicationId: grant.applicationId, grantId: grant.grantId, reason: grant.reason } });
-        continue;
-      }
-      if (this.releaseSent.has(grant.grantId)) continue;
+    const released = grantsToRelease(state).filter((grant) => {
+      if (!this.started.has(grant.grantId)) return true;
+      if (this.releaseSent.has(grant.grantId)) return false;
       this.releaseSent.add(grant.grantId);
-      await this.signal(grant.grantId, grant.applicationId, (h) => h.signal(releaseGrantSignal, { reason: grant.reason }));
+      return true;
+    });
+    await this.each(released, async (grant) => {
+      if (this.releaseSent.has(grant.grantId)) await this.signal(grant.grantId, grant.applicationId, (h) => h.signal(releaseGrantSignal, { reason: grant.reason }));
+      else await this.apply({ type: 'RecordGrantEnded', actor: SYSTEM, data: { applicationId: grant.applicationId, grantId: grant.grantId, reason: grant.reason } });
+    });
+  }
+
+  private async startGrant(state: CycleState, grant: ReturnType<typeof grantsToStart>[number]): Promise<void> {
+    const policy = state.stage === 'not_started' ? null : state.policy;
+    const retryFor = policy ? refusalRetryFor(policy) : null;
+    const partial = policy?.stages.find((st): st is GrantStage => st.kind === 'grant')?.acceptPartialAtLeast;
+    try {
+      const child = await startChild(computeGrant, {
+        workflowId: grant.grantId,
+        args: [
+          {
+            cycleId: this.cycleId,
+            grantId: grant.grantId,
+            applicationId: grant.applicationId,
+            organisationId: grant.organisationId,
+            gpus: grant.gpus,
+            endsAt: grant.endsAt,
+            ...(this.tuning?.grantMeteringInterval ? { meteringInterval: this.tuning.grantMeteringInterval } : {}),
+            ...(retryFor ? { retryFor } : {}),
+            ...(partial ? { acceptPartialAtLeast: partial } : {}),
+          },
+        ],
+        // Grants outlive a continue-as-new of the cycle; they report back by signal.
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+      });
+      // While this run lasts, a child that fails, times out or is terminated is heard at once.
+      child.result().catch((error: unknown) => this.endedWithoutReport(grant.grantId, grant.applicationId, describeFailure(error)));
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
     }
   }
 

@@ -21,7 +21,6 @@ import {
   admit,
   compareInstants,
   decide,
-  evolveAll,
   initialState,
   isCycleOver,
   nextCycle,
@@ -29,7 +28,6 @@ import {
   nextDeadline,
   owed,
   remindersDue,
-  stagesAfter,
   teamsAwaitingNotice,
   type CycleCommand,
   type CycleEvent,
@@ -49,7 +47,8 @@ import {
   type PersonCommand,
 } from './contracts';
 import { CycleBenchmarks } from './cycle-benchmarks';
-import { CycleGrants, type GrantsCarry } from './cycle-grants';
+import { CycleGrants, FAN_OUT_PATCH, type GrantsCarry } from './cycle-grants';
+import { BATCH_PATCH, CycleCommands, refusing } from './cycle-commands';
 import { EventRecorder } from './event-recorder';
 import { notifications } from './notify';
 import { Alarm, nextWake, wakeKey, type Wake } from './wake';
@@ -72,8 +71,14 @@ export interface CycleCarry {
 const SYSTEM = { role: 'system' as const, subject: 'workflow' };
 /** Histories stay far below Temporal's limits: a new run after this many recorded decisions, */
 const EVENTS_PER_RUN = 1_000;
-/** or this many history events (a command costs about a dozen: tasks, the Update, the record activity). */
+/** or this many history events (a command alone costs about a dozen: tasks, the Update, the record activity; in a batch, about three). */
 const HISTORY_PER_RUN = 6_000;
+/**
+ * or (batched cycles) this many bytes of history: the server suggests a new run only at 4 MB, the
+ * size a client's default gRPC limit can no longer fetch (an audit export, the bench); a batch may
+ * add a few hundred KB before the check.
+ */
+const HISTORY_BYTES_PER_RUN = 2 * 1024 * 1024;
 /** How often a cycle waiting for released grants to report asks whether they are still there. */
 const AWAITED_GRANT_CHECK = '10 minutes';
 /**
@@ -102,35 +107,27 @@ export async function programCycle(input: CycleInput, carry?: CycleCarry): Promi
   const recordedAtStart = recorder.recorded;
   let remindersThrough = carry?.remindersThrough ?? null;
 
-  // Commands are applied one at a time: each decides on the state the previous one left.
-  let queue: Promise<unknown> = Promise.resolve();
-  const serially = <T>(work: () => Promise<T>): Promise<T> => {
-    const run = queue.then(work, work);
-    queue = run.catch(() => undefined);
-    return run;
-  };
+  // Decided before anything is recorded, once per run: whether this run batches its commands' records.
+  const batched = patched(BATCH_PATCH);
+  const commands = new CycleCommands(
+    {
+      recorder,
+      policyHash: input.policyHash,
+      state: () => state,
+      setState: (next) => void (state = next),
+      recorded: async (command, recorded, sequence) => {
+        // The SDK's workflow logger: replay-safe (silent while replaying), no effect on the history.
+        log.info('cycle decision recorded', { command: command.type, events: recorded.map((e) => e.type), stage: state.stage });
+        showStage(state.stage, batched);
+        await notifyEscalations(cycleId, recorded, sequence);
+      },
+    },
+    batched,
+  );
+  /** Decides on the current state, records, and evolves from what was recorded (see CycleCommands). `now` only stamps. */
+  const apply = (command: CycleCommand, now: string = nowIso(), stands?: (s: CycleState) => boolean): Promise<CycleEvent[]> => commands.apply(command, now, stands);
 
-  /**
-   * Decides on the current state, records, and evolves from what was recorded. `now` only stamps.
-   * `stands` is asked once the command's turn comes: a command queued behind others (a deadline
-   * behind the people's commands that arrived with it) is dropped when they made it moot.
-   */
-  const apply = (command: CycleCommand, now: string = nowIso(), stands: (s: CycleState) => boolean = () => true): Promise<CycleEvent[]> =>
-    serially(async () => {
-      if (!stands(state)) return [];
-      const proposed = refusing(() => decide(command, state, now));
-      if (proposed.length === 0) return proposed;
-      const stages = stagesAfter(state, proposed);
-      const recorded = await recorder.record(proposed, (_, i) => ({ policyHash: input.policyHash, actor: command.actor, causationId: command.type, stage: stages[i] }));
-      state = evolveAll(recorded, state);
-      // The SDK's workflow logger: replay-safe (silent while replaying), no effect on the history.
-      log.info('cycle decision recorded', { command: command.type, events: recorded.map((e) => e.type), stage: state.stage });
-      showStage(state.stage);
-      await notifyEscalations(cycleId, recorded, recorder.recorded);
-      return recorded;
-    });
-
-  const grants = new CycleGrants(cycleId, () => state, apply, input.tuning, carry?.grants);
+  const grants = new CycleGrants(cycleId, () => state, apply, input.tuning, carry?.grants, patched(FAN_OUT_PATCH));
   const benchmarks = new CycleBenchmarks(cycleId, () => state, apply, SYSTEM);
   const wakeAlarm = new Alarm();
   let draining = false;
@@ -181,10 +178,11 @@ export async function programCycle(input: CycleInput, carry?: CycleCarry): Promi
       if (isCycleOver(state)) break;
       benchmarks.reconcile();
       const info = workflowInfo();
-      if (info.continueAsNewSuggested || info.historyLength >= HISTORY_PER_RUN || recorder.recorded - recordedAtStart >= (input.tuning?.eventsPerRun ?? EVENTS_PER_RUN)) {
+      const large = batched && info.historySize >= HISTORY_BYTES_PER_RUN;
+      if (info.continueAsNewSuggested || large || info.historyLength >= HISTORY_PER_RUN || recorder.recorded - recordedAtStart >= (input.tuning?.eventsPerRun ?? EVENTS_PER_RUN)) {
         draining = true;
         await condition(allHandlersFinished);
-        await queue;
+        await commands.settled();
         return await continueAsNew<typeof programCycle>(input, { state, sequence: recorder.recorded, remindersThrough, grants: grants.carry() });
       }
       const version = versionOf(state);
@@ -281,18 +279,6 @@ export async function programCycle(input: CycleInput, carry?: CycleCarry): Promi
   }
 }
 
-/** Runs a domain step; a DomainError becomes the failure the API maps to a 4xx. */
-function refusing<T>(step: () => T): T {
-  try {
-    return step();
-  } catch (error) {
-    if (error instanceof DomainError) {
-      throw ApplicationFailure.create({ type: 'DomainError', message: error.message, details: [error.toJSON()], nonRetryable: true });
-    }
-    throw error;
-  }
-}
-
 function openCall(input: CycleInput, cycleId: string): CycleCommand {
   return {
     type: 'OpenCall',
@@ -367,8 +353,10 @@ function nowIso(): string {
  * (the API sets it; the namespace has it registered) upserts it: an unregistered attribute would
  * fail the workflow task.
  */
-function showStage(stage: string): void {
-  if (SEARCH_ATTRIBUTES.stage in (workflowInfo().searchAttributes ?? {})) {
-    upsertSearchAttributes({ [SEARCH_ATTRIBUTES.stage]: [stage] });
-  }
+function showStage(stage: string, onlyChanges: boolean): void {
+  const shown = workflowInfo().searchAttributes ?? {};
+  if (!(SEARCH_ATTRIBUTES.stage in shown)) return;
+  // Batched cycles upsert only a new stage: an upsert is a history event, and most commands move no stage.
+  if (onlyChanges && shown[SEARCH_ATTRIBUTES.stage]?.[0] === stage) return;
+  upsertSearchAttributes({ [SEARCH_ATTRIBUTES.stage]: [stage] });
 }
