@@ -13,7 +13,8 @@ function decisionsOf(fixture: (typeof fixtures)[number]): DecisionSource[] {
   const positions = new Map<string, number>();
   const seen = new Set<string>();
   return decisionsInHistory(fixture.workflowId, fixture.scenario, fixture.history)
-    .filter((step) => !seen.has(step.event.eventId) && seen.add(step.event.eventId))
+    // A failed append stored nothing (a refused batch; its commands were applied again one at a time).
+    .filter((step) => step.completed && !seen.has(step.event.eventId) && seen.add(step.event.eventId))
     .map((step) => {
       const position = (positions.get(step.streamId) ?? 0) + 1;
       positions.set(step.streamId, position);

@@ -8,7 +8,7 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { decide, defaultPolicyDocument, evolveAll, parsePolicy, type CycleCommand, type CycleEvent, type CycleState } from '@concentra/domain';
-import { decisionsInHistory } from '@concentra/audit';
+import { crossCheck, decisionsInHistory } from '@concentra/audit';
 import type { CommandResult } from '@concentra/workflows/contracts';
 import { useCycleHarness } from '../cycle-harness';
 import { PANEL, application, cancelAndDrain } from '../cycle-drivers';
@@ -87,7 +87,8 @@ describe('commands batched into one append', () => {
     expect(serial.stage).toBe('review');
 
     // Recorded in batches: fewer appends than commands, and the refused batch was stored again one command at a time.
-    const steps = decisionsInHistory(run.id, '', await run.handle.fetchHistory());
+    const history = await run.handle.fetchHistory();
+    const steps = decisionsInHistory(run.id, run.handle.firstExecutionRunId, history);
     const appends = new Map<number, typeof steps>();
     for (const step of steps) appends.set(step.scheduledEventId, [...(appends.get(step.scheduledEventId) ?? []), step]);
     const completed = [...appends.values()].filter((a) => a[0].completed);
@@ -95,6 +96,9 @@ describe('commands batched into one append', () => {
     expect(completed.some((a) => a.filter((s) => s.event.type === 'ApplicationSubmitted').length > 1)).toBe(true);
     const refused = [...appends.values()].filter((a) => !a[0].completed);
     expect(refused.some((a) => a.length > 1 && a.some((s) => (s.event.data as { title?: string }).title === REFUSED_TITLE))).toBe(true);
+    // The auditors' cross-check: every stored event traces to the append that stored it; the refused batch, which stored nothing, is no problem.
+    const audit = crossCheck({ workflows: [{ workflowId: run.id, runId: run.handle.firstExecutionRunId, workflowType: 'programCycle', history }], events: stored });
+    expect(audit).toMatchObject({ ok: true, problems: [], matched: stored.length });
 
     await recordHistoryFixture(run.handle, 'batched-commands');
     await cancelAndDrain(run);
