@@ -35,6 +35,8 @@ export interface RunMeasure {
   byKind: Map<string, { count: number; maxBytes: number }>;
   /** The last workflow task failure in the run, if any (a wedge shows here). */
   lastWorkflowTaskFailure: string | null;
+  /** Workflow tasks, started to completed (ms): how far each stays below its timeout (10 s by default). */
+  workflowTasks: { count: number; p50: number; max: number };
   nextRunId: string | null;
 }
 
@@ -125,8 +127,14 @@ export function measureHistory(workflowId: string, runId: string, history: IHist
   let continued = false;
   let lastWorkflowTaskFailure: string | null = null;
   let nextRunId: string | null = null;
+  const taskStarted = new Map<string, number>();
+  const taskMs: number[] = [];
   for (const event of events) {
     const type = eventTypeName(event);
+    const at = Number(event.eventTime?.seconds ?? 0) * 1000 + Math.floor((event.eventTime?.nanos ?? 0) / 1e6);
+    if (type === 'WORKFLOW_TASK_STARTED') taskStarted.set(String(event.eventId), at);
+    const ended = event.workflowTaskCompletedEventAttributes ?? event.workflowTaskFailedEventAttributes ?? event.workflowTaskTimedOutEventAttributes;
+    if (ended?.startedEventId != null && taskStarted.has(String(ended.startedEventId))) taskMs.push(at - taskStarted.get(String(ended.startedEventId))!);
     const found = attributesOf(event);
     if (!found) continue;
     const [, attrs] = found;
@@ -157,6 +165,7 @@ export function measureHistory(workflowId: string, runId: string, history: IHist
     largest,
     byKind,
     lastWorkflowTaskFailure,
+    workflowTasks: { count: taskMs.length, p50: [...taskMs].sort((a, b) => a - b)[Math.floor(taskMs.length / 2)] ?? 0, max: Math.max(0, ...taskMs) },
     nextRunId,
   };
 }

@@ -102,6 +102,7 @@ export function printScaleReport(r: ScaleReport): boolean {
     );
     const kinds = [...run.byKind].sort((a, b) => b[1].maxBytes - a[1].maxBytes).slice(0, 6);
     for (const [kind, k] of kinds) console.log(`        ${kind.padEnd(44)} max ${kb(k.maxBytes).padStart(9)}  × ${k.count}`);
+    console.log(`        workflow tasks ${run.workflowTasks.count}: p50 ${run.workflowTasks.p50} ms, longest ${run.workflowTasks.max} ms`);
     if (run.lastWorkflowTaskFailure) console.log(`        last workflow task failure: ${run.lastWorkflowTaskFailure.slice(0, 300)}`);
   }
   if ('bytes' in r.query) {

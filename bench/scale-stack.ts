@@ -168,7 +168,8 @@ export async function startScaleStack(log: Log): Promise<ScaleStack> {
     const apiUrl = `http://127.0.0.1:${apiPort}`;
     const healthy = await until(90_000, async () => (await fetch(`${apiUrl}/health`).catch(() => null))?.status === 200, () => api.exited);
     if (!healthy) throw new Error(`the admin API did not answer /health within 90 s; see ${api.logFile}:\n${api.tail.slice(-10).join('\n')}`);
-    const connection = await Connection.connect({ address: server.address });
+    // A run's history may pass the client's default 4 MB message limit: measure it all the same.
+    const connection = await Connection.connect({ address: server.address, channelArgs: { 'grpc.max_receive_message_length': 64 * 1024 * 1024 } });
     stops.push(() => connection.close());
     // Ready when the server sees the worker polling (at LOG_LEVEL warn it prints no line saying so).
     const polling = await until(
