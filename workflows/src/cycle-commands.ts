@@ -168,21 +168,23 @@ export class CycleCommands {
       });
       return;
     }
+    // The state takes every stored event first (pure): whatever an after-effect does, it holds all that was recorded.
+    this.ctx.setState(evolveAll(recorded, this.ctx.state()));
     let at = 0;
     let sequence = this.ctx.recorder.recorded - recorded.length;
-    const answers: CycleEvent[][] = [];
+    const answers: Array<{ events: CycleEvent[] } | { error: unknown }> = [];
     for (const member of members) {
       const mine = recorded.slice(at, at + member.events.length);
       at += member.events.length;
       sequence += mine.length;
-      this.ctx.setState(evolveAll(mine, this.ctx.state()));
-      answers.push(mine);
-      await this.ctx.recorded(member.command, mine, sequence);
+      // Logging and escalation notices, per command; a failure fails that command alone, as it did one at a time.
+      answers.push(await this.ctx.recorded(member.command, mine, sequence).then(() => ({ events: mine }), (error: unknown) => ({ error })));
     }
     batch.forEach((w, i) => {
       const outcome = outcomes[i];
-      if ('error' in outcome) w.reject(outcome.error);
-      else w.resolve('none' in outcome ? [] : answers[outcome.member]);
+      const answer = 'member' in outcome ? answers[outcome.member] : outcome;
+      if ('error' in answer) w.reject(answer.error);
+      else w.resolve('events' in answer ? answer.events : []);
     });
   }
 
