@@ -1,4 +1,4 @@
-import { ApplicationFailure, condition } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, condition } from '@temporalio/workflow';
 import { DomainError, decide, evolve, evolveAll, stagesAfter, type CycleCommand, type CycleEvent, type CycleState } from '@concentra/domain';
 import type { EventMetadata } from '@concentra/persistence';
 import type { EventRecorder } from './event-recorder';
@@ -76,7 +76,9 @@ export class CycleCommands {
     }
     return new Promise<CycleEvent[]>((resolve, reject) => {
       this.waiting.push({ command, now, stands, resolve, reject });
-      if (!this.flushing) void this.flush();
+      // Not cancellable: a batch being recorded when an operator cancels the cycle is recorded whole,
+      // and the cycle's own CancelCycle, queued behind it, is recorded by the same loop.
+      if (!this.flushing) void CancellationScope.nonCancellable(() => this.flush());
     });
   }
 

@@ -7,7 +7,7 @@
  */
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { decide, defaultPolicyDocument, evolveAll, parsePolicy, type CycleCommand, type CycleEvent, type CycleState } from '@concentra/domain';
+import { decide, defaultPolicy, defaultPolicyDocument, evolveAll, parsePolicy, type CycleCommand, type CycleEvent, type CycleState } from '@concentra/domain';
 import { crossCheck, decisionsInHistory } from '@concentra/audit';
 import type { CommandResult } from '@concentra/workflows/contracts';
 import { useCycleHarness } from '../cycle-harness';
@@ -102,6 +102,23 @@ describe('commands batched into one append', () => {
 
     await recordHistoryFixture(run.handle, 'batched-commands');
     await cancelAndDrain(run);
+  });
+
+  it('cancelled from outside while commands are being recorded: what was accepted is recorded whole, then the cancellation', async () => {
+    const run = await harness.start(defaultPolicy, { panel: PANEL });
+    const ids = Array.from({ length: 10 }, (_, i) => `c${i + 1}`);
+    const sent = ids.map((id) => run.send(application(id)).then((r) => r.events, () => null));
+    await run.untilEvents('ApplicationSubmitted');
+    await run.handle.cancel();
+    await expect(run.result()).rejects.toThrow();
+    const answered = await Promise.all(sent);
+    const stored = await run.events();
+    expect(stored.map((e) => e.eventId)).toEqual(stored.map((_, i) => `${run.id}#${i + 1}`));
+    expect(stored[stored.length - 1].type).toBe('CycleCancelled');
+    // Every Update answered with its events has them stored; no application is stored whose Update failed.
+    const storedApps = stored.filter((e) => e.type === 'ApplicationSubmitted').map((e) => (e.data as { applicationId: string }).applicationId);
+    expect(storedApps.sort()).toEqual(ids.filter((_, i) => answered[i] !== null).sort());
+    expect(answered.filter((a) => a !== null)).toEqual(answered.filter((a) => a !== null).map(() => ['ApplicationSubmitted']));
   });
 });
 
