@@ -7,6 +7,14 @@ import { PERSON_COMMAND_TYPES, type CycleCommand, type CycleEventType, type Cycl
 
 export const TASK_QUEUE = 'program-cycles';
 
+/**
+ * A cycle's workflow task timeout. Its tasks take tens of milliseconds, but a task retried after a
+ * lost worker replays the whole run (up to 2 MB of history), and on a loaded machine the bench saw
+ * one task in about 1,500 reach the 10 s default: a replay that never fits its timeout is a wedge.
+ * Continue-as-new keeps it; next year's cycle is started with it.
+ */
+export const CYCLE_WORKFLOW_TASK_TIMEOUT = '1 minute';
+
 export function cycleWorkflowId(programSlug: string, year: number): string {
   return `cycle:${programSlug}:${year}`;
 }

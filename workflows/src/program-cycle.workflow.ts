@@ -36,6 +36,7 @@ import {
 } from '@concentra/domain';
 import {
   CYCLE_BUSY,
+  CYCLE_WORKFLOW_TASK_TIMEOUT,
   PERSON_COMMANDS,
   SEARCH_ATTRIBUTES,
   commandUpdates,
@@ -204,7 +205,7 @@ export async function programCycle(input: CycleInput, carry?: CycleCarry): Promi
       if (noticeAlarm.take()) await checkNotices();
     }
     await condition(allHandlersFinished);
-    return { stage: state.stage, eventsRecorded: recorder.recorded, nextCycleId: await scheduleNextCycle(input, state) };
+    return { stage: state.stage, eventsRecorded: recorder.recorded, nextCycleId: await scheduleNextCycle(input, state, batched) };
   } catch (error) {
     if (!isCancellation(error)) throw error;
     // Cancelled from outside (an operator, not the API's CancelCycle): record it and give back
@@ -295,7 +296,7 @@ function openCall(input: CycleInput, cycleId: string): CycleCommand {
 }
 
 /** Whether next year follows is the domain's rule (`nextCycle`); its cycle is started now and waits for its own opening date. */
-async function scheduleNextCycle(input: CycleInput, state: CycleState): Promise<string | null> {
+async function scheduleNextCycle(input: CycleInput, state: CycleState, batched: boolean): Promise<string | null> {
   const next = nextCycle(state);
   if (!next) return null;
   const nextId = cycleWorkflowId(input.programSlug, next.year);
@@ -304,6 +305,7 @@ async function scheduleNextCycle(input: CycleInput, state: CycleState): Promise<
       workflowId: nextId,
       args: [{ ...input, year: next.year }, next.after, next.repeatEvery],
       parentClosePolicy: ParentClosePolicy.ABANDON,
+      ...(batched ? { workflowTaskTimeout: CYCLE_WORKFLOW_TASK_TIMEOUT } : {}),
     });
   } catch (error) {
     if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;

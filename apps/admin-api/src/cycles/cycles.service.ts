@@ -3,7 +3,7 @@ import { Client, WorkflowNotFoundError } from '@temporalio/client';
 import { DomainError, canSeeTeamScores } from '@concentra/domain';
 import { EventStore, ReadModels, cycleStateAsOf, type CycleStateAsOf, type CycleView } from '@concentra/persistence';
 import { AppEnvironment } from '@concentra/config';
-import { SEARCH_ATTRIBUTES, cycleStatusQuery, cycleWorkflowId, type CycleInput, type CycleStatus } from '@concentra/workflows/contracts';
+import { CYCLE_WORKFLOW_TASK_TIMEOUT, SEARCH_ATTRIBUTES, cycleStatusQuery, cycleWorkflowId, type CycleInput, type CycleStatus } from '@concentra/workflows/contracts';
 import type { Principal } from '@concentra/auth';
 import type { StartCycle } from '../programs/programs.schemas';
 import { ProgramsService } from '../programs/programs.service';
@@ -48,6 +48,7 @@ export class CyclesService {
       args: [input],
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
       workflowIdConflictPolicy: 'FAIL',
+      workflowTaskTimeout: CYCLE_WORKFLOW_TASK_TIMEOUT,
       searchAttributes: {
         [SEARCH_ATTRIBUTES.program]: [programSlug],
         [SEARCH_ATTRIBUTES.year]: [year],
