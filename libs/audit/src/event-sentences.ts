@@ -18,6 +18,12 @@ const scoreWords = (scores: Record<string, number> | undefined) => {
 /** Issue 15: whether a release includes the evaluated model, when the policy verifies releases. */
 const releaseCheck = (v: { evaluatedSha256: string | null; matched: boolean } | undefined) =>
   !v ? '' : v.matched ? ', verified: it includes the evaluated model' : `, not verified: no artifact is the evaluated model${v.evaluatedSha256 ? ` (sha256 ${v.evaluatedSha256.slice(0, 12)})` : ''}`;
+/** Issue 15: a consequence of a missing report names the rule and the report (both timelines, and the attribution). */
+export function reportConsequenceSentence(d: { applicationId: string; reportId: string; kind: string; action: string; rule: string; after: string; dueAt: string }): string {
+  const what = { warning: 'warned', throttle: 'GPUs throttled', suspend: 'GPUs suspended', terminate: 'grant terminated, its GPUs released' }[d.action] ?? words(d.action);
+  return `"${d.applicationId}" ${what} by the policy's rule ${d.rule} (${d.action} ${d.after} after the due date) for its missing ${d.kind} report "${d.reportId}", due ${d.dueAt}`;
+}
+
 /** `ProgramArchived` → `program archived`. */
 const typeWords = (type: string) => type.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase();
 
@@ -141,6 +147,15 @@ function cycleSentence(e: CycleEvent): string | undefined {
       return `${e.data.reviewer} declined to review "${e.data.applicationId}" (${e.data.reason}); ${e.data.replacement ? `${e.data.replacement.reviewer} assigned in their place (${words(e.data.replacement.reason)})` : 'no free reviewer could take it'}`;
     case 'FundingLotteryDrawn':
       return `funding tiers for ${e.data.seats} award(s): ${list(e.data.fundedOutright)} funded outright (total at or above ${e.data.fundAtOrAbove}); lottery with seed "${e.data.seed}" among ${list(e.data.band)} drew ${list(e.data.order)}, funding ${list(e.data.drawnFunded)}; not funded: ${list(e.data.notFunded)}`;
+    // Issue 15: milestones and reports of a grant.
+    case 'GrantReportSubmitted':
+      return `${e.data.kind} report "${e.data.reportId}" of "${e.data.applicationId}" submitted by ${e.data.by}${e.data.late ? `, late (due ${e.data.dueAt})` : ''}`;
+    case 'GrantReportReviewed':
+      return `${e.data.kind} report "${e.data.reportId}" of "${e.data.applicationId}" ${e.data.outcome === 'accepted' ? 'accepted' : 'sent back for changes'} by ${e.data.by}${e.data.comment ? `: ${e.data.comment}` : ''}`;
+    case 'GrantReportMissed':
+      return `${e.data.kind} report "${e.data.reportId}" of "${e.data.applicationId}" missed: it was due by ${e.data.dueAt}`;
+    case 'GrantReportConsequenceApplied':
+      return reportConsequenceSentence(e.data);
     default:
       return undefined;
   }

@@ -15,6 +15,7 @@ import { fail } from '../shared/errors';
 import { isAtOrAfter, isIsoInstant, normalizeInstant } from '../shared/time';
 import type { CycleCommand, Role } from './commands';
 import type { CycleState, DecisionRecord, RoundRecord, RunningCycle } from './state';
+import { reportDueFor } from './grant-reports';
 
 interface Due {
   at: string | null | undefined;
@@ -71,6 +72,8 @@ function dueFor(command: CycleCommand, s: RunningCycle): Due | null {
     case 'SelectRefillEntrants':
       if (!by(command, 'program_manager') || s.stage !== 'refill' || s.refill?.phase !== 'selection' || !s.refill.proposal) return null;
       return { at: s.deadlines.refill_approval_due, what: 'the refill decision' };
+    case 'SubmitGrantReport':
+      return by(command, 'applicant') ? reportDueFor(s, command.data) : null;
     default:
       // Everything else has no deadline of its own; DeadlinePassed is the timer itself.
       return null;

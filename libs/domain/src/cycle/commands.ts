@@ -197,6 +197,10 @@ export type CancelCycle = Cmd<'CancelCycle', { reason: string }>;
 export type RecordTeamsNotified = Cmd<'RecordTeamsNotified', { decisionKey: string; applicationIds: string[] }>;
 /** An assigned reviewer declines an application (issue 15): another is assigned in their place when one is free. */
 export type DeclineReviewAssignment = Cmd<'DeclineReviewAssignment', { applicationId: string; reason: string }>;
+/** A funded team submits one of its grant's reports (issue 15; policy `grantReports`). */
+export type SubmitGrantReport = Cmd<'SubmitGrantReport', { applicationId: string; reportId: string; summary: string; documentUri?: string }>;
+/** A program manager reviews a submitted report: accepted, or changes requested (with a comment). */
+export type ReviewGrantReport = Cmd<'ReviewGrantReport', { applicationId: string; reportId: string; outcome: 'accepted' | 'changes_requested'; comment?: string }>;
 
 export type CycleCommand =
   | OpenCall
@@ -226,7 +230,9 @@ export type CycleCommand =
   | RecordReleaseDeclaration
   | CancelCycle
   | RecordTeamsNotified
-  | DeclineReviewAssignment;
+  | DeclineReviewAssignment
+  | SubmitGrantReport
+  | ReviewGrantReport;
 
 export type CycleCommandType = CycleCommand['type'];
 
@@ -255,6 +261,8 @@ export const PERSON_COMMAND_TYPES = [
   'RecordReleaseDeclaration',
   'CancelCycle',
   'DeclineReviewAssignment',
+  'SubmitGrantReport',
+  'ReviewGrantReport',
 ] as const satisfies readonly CycleCommandType[];
 export type PersonCommandType = (typeof PERSON_COMMAND_TYPES)[number];
 

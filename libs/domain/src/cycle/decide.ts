@@ -20,6 +20,7 @@ import { recordGpusServed, recordGpusWithheld, recordGrantEnded, recordGrantStar
 import { declareConflict, submitEvaluationScores, submitModel, submitReview } from './decide-scoring';
 import type { CycleEvent } from './events';
 import { declineReviewAssignment } from './assignment';
+import { reviewGrantReport, submitGrantReport } from './grant-reports';
 import type { CycleState } from './state';
 
 export function decide(command: CycleCommand, state: CycleState, now: string): CycleEvent[] {
@@ -85,6 +86,10 @@ export function decide(command: CycleCommand, state: CycleState, now: string): C
       return recordTeamsNotified(state, command, at);
     case 'DeclineReviewAssignment':
       return declineReviewAssignment(state, command, at);
+    case 'SubmitGrantReport':
+      return submitGrantReport(state, command, at);
+    case 'ReviewGrantReport':
+      return reviewGrantReport(state, command, at);
     default: {
       const never: never = command;
       throw new DomainError('validation_failed', `unknown command type ${JSON.stringify((never as { type?: unknown }).type)}`, 'type');

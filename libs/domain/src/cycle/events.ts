@@ -2,12 +2,12 @@
  * What happened in a cycle, as past-tense facts. Each decision event carries what it was decided
  * from (policy hash, score ids, lottery seed and draw, the approval) so it can be re-derived.
  */
-import type { ProgramPolicy } from '../policy/schema';
-import type { GpuAllocation } from '../policy/schema';
+import type { GpuAllocation, ProgramPolicy } from '../policy/schema';
 import type { RankFacts, RankingRecord } from '../scoring/record';
 import type { Verdict } from '../scoring/weighted';
 import type { Actor, Artifact, MeasuredBenchmark, ModelEndpointRef, Organisation, PanelMember, ProcurementContract, WithheldGpus } from './commands';
 import type { DeadlineKind } from './deadlines';
+import type { GrantReportEvent } from './report-events';
 
 /**
  * The ranking a decision was taken on, as a decision event records it: the order (after gates),
@@ -395,6 +395,6 @@ export type CycleEvent =
   | CycleCancelled
   | ReviewersAssigned
   | ReviewAssignmentDeclined
-  | FundingLotteryDrawn;
-
+  | FundingLotteryDrawn
+  | GrantReportEvent;
 export type CycleEventType = CycleEvent['type'];

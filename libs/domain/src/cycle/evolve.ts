@@ -8,6 +8,7 @@ import { rankFacts } from '../scoring/record';
 import { collaboratingReviewers, withAssignments } from './assignment-state';
 import { withTotals } from './funding-tiers';
 import { verifiesReleases } from './release-verification';
+import { evolveReport, withGrantReports } from './grant-reports-state';
 
 /** Reviewers who may not be assigned for a recent collaboration (issue 15), as the record's optional field. */
 const collaborating = (s: RunningCycle, consortium: string[]) => {
@@ -64,7 +65,7 @@ export function evolve(state: CycleState, event: CycleEvent): CycleState {
   }
   if (state.stage === 'not_started') return state;
   const s: RunningCycle = { ...state, version: state.version + 1 };
-  return apply(s, event);
+  return withGrantReports(apply(s, event), event);
 }
 
 /** Replays a history from the beginning. */
@@ -381,12 +382,16 @@ function apply(s: RunningCycle, event: CycleEvent): RunningCycle {
       return { ...s, stage: 'closed', deadlines: {}, closedAt: event.data.closedAt };
     case 'CycleCancelled':
       return { ...s, stage: 'cancelled', deadlines: {}, closedAt: event.data.at };
-    // Issue 15: reviewer assignment and funding tiers.
-    case 'ReviewersAssigned':
+    case 'ReviewersAssigned': // Issue 15: reviewer assignment and funding tiers.
     case 'ReviewAssignmentDeclined':
       return updateRound(s, event.data.roundKey, (r) => withAssignments(s, r, event));
     case 'FundingLotteryDrawn':
       return s;
+    case 'GrantReportSubmitted': // Issue 15: milestones and reports (grant-reports-state.ts).
+    case 'GrantReportReviewed':
+    case 'GrantReportMissed':
+    case 'GrantReportConsequenceApplied':
+      return evolveReport(s, event);
     default: {
       const never: never = event;
       throw new Error(`unknown event ${canonicalJson(never)}`);

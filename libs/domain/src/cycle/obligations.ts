@@ -10,6 +10,7 @@ import { liveInRound } from './pipeline';
 import { assignedTo } from './assignment-state';
 import { hasSheetBy, sheetCount } from './sheets';
 import type { CycleState, RoundRecord, RunningCycle } from './state';
+import { reportsOwed } from './grant-reports';
 
 export function nextDeadline(state: CycleState): { at: string; deadline: DeadlineKind } | null {
   if (state.stage === 'not_started' || state.stage === 'closed' || state.stage === 'cancelled') return null;
@@ -36,7 +37,10 @@ export type OwedWhat =
   /** GPUs the pool owes a grant it refused or served in part, while the grant asks again. */
   | 'gpu_capacity'
   /** A grant refused for good (or not retried): the program manager decides (another amount, or nothing). */
-  | 'gpu_decision';
+  | 'gpu_decision'
+  /** A grant report (issue 15): the team owes it, then the program managers owe its review. */
+  | 'grant_report'
+  | 'grant_report_review';
 
 export interface Recipient {
   role: Role;
@@ -51,6 +55,8 @@ export interface Owed {
   /** Null when the timer was held after an escalation: still owed, no date. */
   dueAt: string | null;
   deadline: DeadlineKind | null;
+  /** Which grant report is owed (`grant_report`, `grant_report_review`); absent otherwise. */
+  reportId?: string;
 }
 
 const PM: Recipient = { role: 'program_manager' };
@@ -127,6 +133,7 @@ export function owed(state: CycleState): Owed[] {
     if (!g.withheld || g.status === 'ended' || s.applications[g.applicationId]?.status !== 'active') continue;
     out.push({ who: g.withheld.retrying ? POOL : PM, what: g.withheld.retrying ? 'gpu_capacity' : 'gpu_decision', applicationId: g.applicationId, dueAt: g.withheld.until, deadline: null });
   }
+  out.push(...reportsOwed(s));
   if (s.stage === 'procurement' && s.procurement) {
     const p = s.procurement;
     for (const id of p.finalists.filter((f) => s.applications[f]?.status === 'active')) {
@@ -198,7 +205,7 @@ export interface GrantToRelease {
   grantId: string;
   /** A pending grant may never have been started: the workflow records it ended without starting a child. */
   status: 'pending' | 'active';
-  reason: 'withdrawn' | 'eliminated' | 'not_selected' | 'cancelled' | 'completed';
+  reason: 'withdrawn' | 'eliminated' | 'not_selected' | 'cancelled' | 'completed' | 'terminated';
 }
 
 export function grantsToStart(state: CycleState): GrantToStart[] {
@@ -216,6 +223,7 @@ export function grantsToRelease(state: CycleState): GrantToRelease[] {
     const status = state.applications[g.applicationId]?.status;
     let reason: GrantToRelease['reason'] | null = null;
     if (state.stage === 'cancelled') reason = 'cancelled';
+    else if (g.sanction === 'terminate') reason = 'terminated';
     else if (status === 'withdrawn') reason = 'withdrawn';
     else if (status === 'eliminated') reason = 'eliminated';
     else if (status !== 'active') reason = 'not_selected';

@@ -9,6 +9,7 @@
  * `libs/domain/src/cycle/state-budget.spec.ts` measures it.
  */
 import type { GpuAllocation, ProgramPolicy } from '../policy/schema';
+import type { ReportConsequence } from '../policy/grant-reports-schema';
 import type { RankFacts, RankingRecord } from '../scoring/record';
 import type { Verdict } from '../scoring/weighted';
 import type { Artifact, ModelEndpointRef, PanelMember } from './commands';
@@ -168,6 +169,17 @@ export interface GrantRecord {
   endReason: string | null;
   /** The pool refused or only partly served it (GrantGpusWithheld): who owes what until when. Absent when served. */
   withheld?: { kind: 'refused' | 'partial'; retrying: boolean; until: string | null };
+  /** Issue 15: the grant's reports by policy id, scheduled when it started; absent when the policy asks for none. */
+  reports?: Record<string, GrantReportRecord>;
+  /** The strongest consequence a missing report set off (policy `grantReports.onMissing`); absent when none. */
+  sanction?: ReportConsequence;
+}
+
+/** One report of a grant: when it is due, where it stands, how many of the policy's steps were applied. */
+export interface GrantReportRecord {
+  dueAt: string;
+  status: 'due' | 'submitted' | 'accepted' | 'changes_requested' | 'missed';
+  steps: number;
 }
 
 export interface ProcurementRecord {

@@ -4,6 +4,7 @@
  */
 import type { DomainIssue } from '../shared/errors';
 import type { ProgramPolicy, Stage, StageKind } from './schema';
+import { crossCheckGrantReports } from './grant-reports-schema';
 
 const LETTER: Record<StageKind, string> = {
   call: 'C',
@@ -131,6 +132,7 @@ export function crossCheckPolicy(policy: ProgramPolicy): DomainIssue[] {
   if (policy.objections.notifiedWithin !== undefined && policy.objections.windowStartsAt !== 'notified') {
     add('objections.notifiedWithin', 'applies only when objections.windowStartsAt is "notified"');
   }
+  issues.push(...crossCheckGrantReports(policy.grantReports));
   return issues;
 }
 

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { isIsoDuration, isIsoInstant } from '../shared/time';
+import { GrantReportsSchema } from './grant-reports-schema';
 
 const id = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'use lower-case letters, digits, "-" or "_"');
 const text = z.string().trim().min(1, 'must not be empty');
@@ -346,6 +347,8 @@ export const ProgramPolicySchema = z.strictObject({
    * schema default so that policies written before it keep their hash and cycles replay unchanged.
    */
   language: z.enum(['en', 'ko']).optional(),
+  /** Milestones and progress reports of every grant, and what a missing one sets off (issue 15); absent = none. */
+  grantReports: GrantReportsSchema.optional(),
 });
 
 export type ProgramPolicy = z.infer<typeof ProgramPolicySchema>;
