@@ -4,6 +4,7 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   isCancellation,
+  patched,
   setHandler,
   sleep,
   workflowInfo,
@@ -17,6 +18,7 @@ import {
   grantGpusSignal,
   grantPingSignal,
   grantReportSignal,
+  grantSanctionSignal,
   grantStatusQuery,
   reallocateGpusSignal,
   releaseGrantSignal,
@@ -83,6 +85,9 @@ export async function computeGrant(input: GrantInput, carry?: GrantCarry): Promi
   const offered: { from: string; share: GpuShare }[] = [];
   let continuing = false;
   let reported = false;
+  /** Issue 15: the mode a missing report's consequence put the allocation in, and one the cycle asked for, not yet applied. */
+  let sanction = carry?.sanction ?? null;
+  let pendingSanction: 'throttled' | 'suspended' | null = null;
 
   setHandler(releaseGrantSignal, ({ reason }) => void (releaseReason ??= reason));
   setHandler(extendGrantSignal, ({ until, gpus: newGpus }) => {
@@ -96,6 +101,7 @@ export async function computeGrant(input: GrantInput, carry?: GrantCarry): Promi
   setHandler(capacityFreedSignal, () => void (capacityFreed = true));
   setHandler(reallocateGpusSignal, (offer) => void offered.push(offer));
   setHandler(grantPingSignal, () => undefined);
+  setHandler(grantSanctionSignal, ({ mode }) => void (pendingSanction = mode));
   setHandler(grantStatusQuery, () => ({ allocationId, endsAt, releaseReason, gpuHoursUsed }));
 
   try {
@@ -121,10 +127,10 @@ export async function computeGrant(input: GrantInput, carry?: GrantCarry): Promi
     while (!releaseReason) {
       if (meterings - meteringsAtStart >= METERINGS_PER_RUN || workflowInfo().continueAsNewSuggested) {
         continuing = true; // the allocation carries over to the next run: nothing to release
-        return await continueAsNew<typeof computeGrant>(input, { allocationId, served, reallocations, received, gpuChanges, topUps, shortfall, extensions, meterings, changes, releaseReason, endsAt, gpus });
+        return await continueAsNew<typeof computeGrant>(input, { allocationId, served, reallocations, received, gpuChanges, topUps, shortfall, extensions, meterings, changes, releaseReason, endsAt, gpus, ...(sanction ? { sanction } : {}) });
       }
       const signalled = await condition(
-        () => releaseReason !== null || pendingExtensions.length > 0 || offered.length > 0 || pendingGpus !== null || (capacityFreed && shortfall > 0),
+        () => releaseReason !== null || pendingExtensions.length > 0 || offered.length > 0 || pendingGpus !== null || (capacityFreed && shortfall > 0) || pendingSanction !== null,
         (input.meteringInterval as Duration | undefined) ?? METERING_INTERVAL,
       );
       while (offered.length > 0 && !releaseReason) {
@@ -184,6 +190,15 @@ export async function computeGrant(input: GrantInput, carry?: GrantCarry): Promi
         }
       }
       capacityFreed = false;
+      if (pendingSanction && !releaseReason) {
+        // A missing report throttles or suspends the grant through the ledger, once per mode (the key is the step's).
+        const mode: 'throttled' | 'suspended' = pendingSanction;
+        pendingSanction = null;
+        if (mode !== sanction && patched('grant-milestones')) {
+          const changed = await gpu.changeGrant({ idempotencyKey: `${grantId}#report-${mode}`, grantId, mode });
+          if (changed.outcome === 'changed') sanction = mode;
+        }
+      }
       if (!signalled && !releaseReason) {
         meterings += 1;
         const usage = await gpu.meterUsage({ idempotencyKey: `${grantId}#meter-${meterings}`, grantId });

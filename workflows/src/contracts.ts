@@ -131,6 +131,8 @@ export interface GrantCarry {
   releaseReason: string | null;
   endsAt: string | null;
   gpus: GpuAllocation[];
+  /** The mode a missing report's consequence put the allocation in (issue 15); absent when none. */
+  sanction?: 'throttled' | 'suspended' | null;
 }
 
 export type GrantReport =
@@ -173,4 +175,6 @@ export const grantGpusSignal = defineSignal<[{ gpus: GpuAllocation[] }]>('grantG
 export const capacityFreedSignal = defineSignal<[{ from: string; share: GpuShare }]>('capacityFreed');
 /** Asks nothing: a signal that finds no running grant tells the cycle the grant has closed. */
 export const grantPingSignal = defineSignal('grantPing');
+/** A missing report's consequence (issue 15, policy `grantReports.onMissing`): the grant's allocation goes to this mode in the ledger. */
+export const grantSanctionSignal = defineSignal<[{ mode: 'throttled' | 'suspended' }]>('grantSanction');
 export const grantStatusQuery = defineQuery<{ allocationId: string | null; endsAt: string | null; releaseReason: string | null; gpuHoursUsed: number }>('grantStatus');

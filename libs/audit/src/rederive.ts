@@ -14,6 +14,7 @@ import {
   selectionCandidates,
   selectionProposal,
   assignReviewers,
+  reportDeadlinePassed,
   type CycleEvent,
   type CycleState,
   type EvaluationStage,
@@ -34,7 +35,7 @@ export interface Difference {
   rederived: unknown;
 }
 
-export type DecisionKind = 'review_round' | 'selection' | 'narrowing' | 'refill' | 'funding_lottery' | 'reviewer_assignment' | 'benchmark';
+export type DecisionKind = 'review_round' | 'selection' | 'narrowing' | 'refill' | 'funding_lottery' | 'reviewer_assignment' | 'benchmark' | 'grant_report';
 
 export interface DecisionCheck {
   cycleId: string;
@@ -145,6 +146,14 @@ function rederiveCycle(cycleId: string, events: DecisionSource[], notes: string[
           const again = assignReviewers(s, recorded.roundKey, at).find((x) => x.type === 'ReviewersAssigned');
           const { at: _again, ...rederived } = (again?.data ?? {}) as { at?: string };
           check(e, `${recorded.roundKey}:assignment`, 'reviewer_assignment', compareValue('assignment', recorded, rederived));
+          break;
+        }
+        case 'GrantReportMissed':
+        case 'GrantReportConsequenceApplied': {
+          // Issue 15: a missed report and its consequence again, from the state as the report_due deadline passed, with the domain's own rule.
+          const d = event.data;
+          const step = event.type === 'GrantReportConsequenceApplied' ? `:${event.data.action}` : ':missed';
+          check(e, `${d.applicationId}:report:${d.reportId}${step}`, 'grant_report', compareValue('consequence', event, reportDeadlinePassed(s, d.at)[0]));
           break;
         }
         case 'NarrowingProposed': {

@@ -44,3 +44,4 @@ export { assignedTo, assignmentPolicy, assignReviewers, requireAssigned } from '
 export { selectionProposal, type SelectionProposal } from './cycle/funding-tiers';
 export * from './policy/grant-reports-schema';
 export { grantsToSanction, nextReportInstant } from './cycle/grant-reports-state';
+export { reportDeadlinePassed } from './cycle/grant-reports';
