@@ -10,6 +10,7 @@ import { rederive, timeline } from '@concentra/audit';
 import { useCycleHarness, type CycleRun } from '../cycle-harness';
 import { PANEL, cancelAndDrain, expectRefused, toGrants } from '../cycle-drivers';
 import { applicantOf, pm } from '../../../libs/domain/src/cycle/testing';
+import { recordHistoryFixture } from '../../../test/support/histories';
 
 const policy = parsePolicy({
   ...defaultPolicyDocument,
@@ -105,5 +106,7 @@ describe('milestones and reports of a grant', () => {
     expect(lines[1]).toMatchObject({ summary: expect.stringContaining('"a3" GPUs throttled by the policy\'s rule grantReports.onMissing[1]') });
     expect(lines[3].summary).toContain('missing milestone report "m1"');
     await cancelAndDrain(run);
+    await recordHistoryFixture(run.handle, 'grant-milestones');
+    await recordHistoryFixture(harness.env.client.workflow.getHandle(run.grantId('a3')), 'grant-milestones-terminated-grant');
   });
 });
