@@ -65,6 +65,8 @@ export interface OwedView {
   applicationId: string | null;
   dueAt: string | null;
   deadline: string | null;
+  /** Which grant report (issue 15), for `grant_report` and `grant_report_review`; absent otherwise. */
+  reportId?: string;
 }
 
 type Row = Record<string, unknown>;
@@ -186,7 +188,7 @@ export class CycleDetailsReads {
   /** What is owed, earliest due first (undated, held items last). */
   async owed(cycleId: string): Promise<OwedView[]> {
     const rows = (await this.db.query(
-      `SELECT * FROM cycle_owed WHERE cycle_id = $1 ORDER BY due_at NULLS LAST, what, application_id, role, subject, organisation_id`,
+      `SELECT * FROM cycle_owed WHERE cycle_id = $1 ORDER BY due_at NULLS LAST, what, application_id, role, subject, organisation_id, item`,
       [cycleId],
     )) as Row[];
     return rows.map((r) => ({
@@ -199,6 +201,7 @@ export class CycleDetailsReads {
       applicationId: (r.application_id as string) || null,
       dueAt: iso(r.due_at),
       deadline: r.deadline as string | null,
+      ...(r.item ? { reportId: r.item as string } : {}),
     }));
   }
 }
