@@ -91,6 +91,21 @@ describe('milestones and reports of a grant', () => {
     ]);
     expect(owedNow.some((o) => o.applicationId === 'a3')).toBe(false);
 
+    // The policy's reminders (P7D and P1D before) reached only the team that had not reported; each
+    // consequence was told to the team and to the program managers.
+    const reminders = (await harness.outbox(run.id, 'reminder')).filter((r) => r.body.deadline === 'report_due');
+    expect(reminders.map((r) => [r.recipient.organisationId, r.dueAt, r.body.items])).toEqual([
+      ['org-a3', due, [{ what: 'grant_report', applicationId: 'a3', reportId: 'm1' }]],
+      ['org-a3', due, [{ what: 'grant_report', applicationId: 'a3', reportId: 'm1' }]],
+    ]);
+    const notices = await harness.outbox(run.id, 'grant_report_consequence');
+    expect(notices.map((n) => [n.recipient.role, n.body.action])).toEqual(
+      ['warning', 'throttle', 'suspend', 'terminate'].flatMap((action) => [
+        ['applicant', action],
+        ['program_manager', action],
+      ]),
+    );
+
     // The auditor derives every missed report and consequence again; the timeline names the rule and the report.
     const events = await run.events();
     const audit = rederive(events);

@@ -154,7 +154,7 @@ export interface Reminder {
   deadline: DeadlineKind;
   dueAt: string;
   recipient: Recipient;
-  items: Array<{ what: OwedWhat; applicationId: string | null }>;
+  items: Array<{ what: OwedWhat; applicationId: string | null; reportId?: string }>;
 }
 
 function recipientKey(r: Recipient): string {
@@ -170,8 +170,9 @@ export function plannedReminders(state: CycleState): Reminder[] {
     for (const offset of state.policy.reminders.before) {
       const key = `${state.cycleId}:reminder:${o.deadline}:${o.dueAt}:${offset}:${recipientKey(o.who)}`;
       const existing = byKey.get(key);
-      if (existing) existing.items.push({ what: o.what, applicationId: o.applicationId });
-      else byKey.set(key, { key, at: addDuration(o.dueAt, offset, -1), offset, deadline: o.deadline, dueAt: o.dueAt, recipient: o.who, items: [{ what: o.what, applicationId: o.applicationId }] });
+      const item = { what: o.what, applicationId: o.applicationId, ...(o.reportId ? { reportId: o.reportId } : {}) };
+      if (existing) existing.items.push(item);
+      else byKey.set(key, { key, at: addDuration(o.dueAt, offset, -1), offset, deadline: o.deadline, dueAt: o.dueAt, recipient: o.who, items: [item] });
     }
   }
   return [...byKey.values()].sort((a, b) => compareInstants(a.at, b.at) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
