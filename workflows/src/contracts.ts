@@ -141,6 +141,8 @@ export type GrantReport =
   | { kind: 'withheld'; applicationId: string; grantId: string; withheld: GpuWithheld }
   /** A partly served grant was topped up: it holds all it asked for. */
   | { kind: 'served'; applicationId: string; grantId: string; served: number }
+  /** The ledger refused a change for good (non-retryable): the grant went on unchanged; the cycle records and escalates it. */
+  | { kind: 'refused_change'; applicationId: string; grantId: string; change: string; code: string; message: string }
   | {
       kind: 'ended';
       applicationId: string;

@@ -83,6 +83,9 @@ export class CycleGrants {
           actor: SYSTEM,
           data: { applicationId: report.applicationId, grantId: report.grantId, ...w, reason: mendUnstorable(w.reason), message: mendUnstorable(w.message) },
         });
+      } else if (report.kind === 'refused_change') {
+        const { kind: _kind, message, ...refused } = report;
+        await this.applyIfStillValid({ type: 'RecordLedgerRefusal', actor: SYSTEM, data: { ...refused, message: mendUnstorable(message) } });
       } else if (report.kind === 'served') {
         await this.applyIfStillValid({ type: 'RecordGpusServed', actor: SYSTEM, data: { applicationId: report.applicationId, grantId: report.grantId, served: report.served } });
       } else {

@@ -156,6 +156,8 @@ function cycleSentence(e: CycleEvent): string | undefined {
       return `${e.data.kind} report "${e.data.reportId}" of "${e.data.applicationId}" missed: it was due by ${e.data.dueAt}`;
     case 'GrantReportConsequenceApplied':
       return reportConsequenceSentence(e.data);
+    case 'GrantChangeRefused':
+      return `the GPU ledger refused the ${e.data.change} of ${e.data.grantId} for good (${e.data.code}: ${e.data.message}); the grant went on with its allocation as it was`;
     default:
       return undefined;
   }

@@ -21,7 +21,7 @@ export * from './program/program';
 export * from './cycle/commands';
 export * from './cycle/deadlines';
 export type * from './cycle/events';
-export type * from './cycle/report-events';
+export type * from './cycle/grant-events';
 export * from './cycle/state';
 export { evolve, evolveAll, stagesAfter } from './cycle/evolve';
 export { decide } from './cycle/decide';

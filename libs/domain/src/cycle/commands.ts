@@ -197,6 +197,8 @@ export type CancelCycle = Cmd<'CancelCycle', { reason: string }>;
 export type RecordTeamsNotified = Cmd<'RecordTeamsNotified', { decisionKey: string; applicationIds: string[] }>;
 /** An assigned reviewer declines an application (issue 15): another is assigned in their place when one is free. */
 export type DeclineReviewAssignment = Cmd<'DeclineReviewAssignment', { applicationId: string; reason: string }>;
+/** The grant workflow reports a change the GPU ledger refused for good (non-retryable); the grant went on unchanged. */
+export type RecordLedgerRefusal = Cmd<'RecordLedgerRefusal', { applicationId: string; grantId: string; change: string; code: string; message: string }>;
 /** A funded team submits one of its grant's reports (issue 15; policy `grantReports`). */
 export type SubmitGrantReport = Cmd<'SubmitGrantReport', { applicationId: string; reportId: string; summary: string; documentUri?: string }>;
 /** A program manager reviews a submitted report: accepted, or changes requested (with a comment). */
@@ -232,7 +234,8 @@ export type CycleCommand =
   | RecordTeamsNotified
   | DeclineReviewAssignment
   | SubmitGrantReport
-  | ReviewGrantReport;
+  | ReviewGrantReport
+  | RecordLedgerRefusal;
 
 export type CycleCommandType = CycleCommand['type'];
 
@@ -267,7 +270,7 @@ export const PERSON_COMMAND_TYPES = [
 export type PersonCommandType = (typeof PERSON_COMMAND_TYPES)[number];
 
 /** Commands the cycle workflow gives itself: never an Update from outside. */
-export const SYSTEM_COMMAND_TYPES = ['OpenCall', 'DeadlinePassed', 'RecordGrantStarted', 'RecordGrantEnded', 'RecordGpusWithheld', 'RecordGpusServed', 'RecordTeamsNotified', 'RecordBenchmarkResult'] as const satisfies readonly CycleCommandType[];
+export const SYSTEM_COMMAND_TYPES = ['OpenCall', 'DeadlinePassed', 'RecordGrantStarted', 'RecordGrantEnded', 'RecordGpusWithheld', 'RecordGpusServed', 'RecordTeamsNotified', 'RecordBenchmarkResult', 'RecordLedgerRefusal'] as const satisfies readonly CycleCommandType[];
 
 export const COMMAND_TYPES = [...SYSTEM_COMMAND_TYPES, ...PERSON_COMMAND_TYPES] as const;
 

@@ -21,6 +21,7 @@ import { declareConflict, submitEvaluationScores, submitModel, submitReview } fr
 import type { CycleEvent } from './events';
 import { declineReviewAssignment } from './assignment';
 import { reviewGrantReport, submitGrantReport } from './grant-reports';
+import { recordLedgerRefusal } from './ledger-refusal';
 import type { CycleState } from './state';
 
 export function decide(command: CycleCommand, state: CycleState, now: string): CycleEvent[] {
@@ -90,6 +91,8 @@ export function decide(command: CycleCommand, state: CycleState, now: string): C
       return submitGrantReport(state, command, at);
     case 'ReviewGrantReport':
       return reviewGrantReport(state, command, at);
+    case 'RecordLedgerRefusal':
+      return recordLedgerRefusal(state, command, at);
     default: {
       const never: never = command;
       throw new DomainError('validation_failed', `unknown command type ${JSON.stringify((never as { type?: unknown }).type)}`, 'type');

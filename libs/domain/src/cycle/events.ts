@@ -7,7 +7,7 @@ import type { RankFacts, RankingRecord } from '../scoring/record';
 import type { Verdict } from '../scoring/weighted';
 import type { Actor, Artifact, MeasuredBenchmark, ModelEndpointRef, Organisation, PanelMember, ProcurementContract, WithheldGpus } from './commands';
 import type { DeadlineKind } from './deadlines';
-import type { GrantReportEvent } from './report-events';
+import type { GrantEscalationReason, GrantEvent } from './grant-events';
 
 /**
  * The ranking a decision was taken on, as a decision event records it: the order (after gates),
@@ -24,7 +24,6 @@ export type DecisionBasis = {
   inputsHash: string;
   rulesVersion: number;
 };
-
 /** Who approved a decision, or that nobody did and the policy's default applied. */
 export type Approval = { by: string; at: string; rationale?: string } | 'policy default';
 
@@ -40,7 +39,8 @@ export type EscalationReason =
   /** Reviewer assignment found fewer free, unconflicted reviewers than the policy asks for (issue 15). */
   | 'reviewers_short'
   /** A declared open-source release does not include the evaluated model (issue 15). */
-  | 'release_mismatch';
+  | 'release_mismatch'
+  | GrantEscalationReason;
 
 type Ev<T extends string, D> = { type: T; data: D };
 
@@ -396,5 +396,5 @@ export type CycleEvent =
   | ReviewersAssigned
   | ReviewAssignmentDeclined
   | FundingLotteryDrawn
-  | GrantReportEvent;
+  | GrantEvent;
 export type CycleEventType = CycleEvent['type'];

@@ -9,7 +9,6 @@ import { collaboratingReviewers, withAssignments } from './assignment-state';
 import { withTotals } from './funding-tiers';
 import { verifiesReleases } from './release-verification';
 import { evolveReport, withGrantReports } from './grant-reports-state';
-
 /** Reviewers who may not be assigned for a recent collaboration (issue 15), as the record's optional field. */
 const collaborating = (s: RunningCycle, consortium: string[]) => {
   const ids = collaboratingReviewers(s, consortium);
@@ -386,6 +385,7 @@ function apply(s: RunningCycle, event: CycleEvent): RunningCycle {
     case 'ReviewAssignmentDeclined':
       return updateRound(s, event.data.roundKey, (r) => withAssignments(s, r, event));
     case 'FundingLotteryDrawn':
+    case 'GrantChangeRefused': // the escalation that follows it is what the state keeps
       return s;
     case 'GrantReportSubmitted': // Issue 15: milestones and reports (grant-reports-state.ts).
     case 'GrantReportReviewed':

@@ -9,7 +9,7 @@ import type { GrantReportPolicy, GrantReportsPolicy, ReportConsequence } from '.
 import { REPORT_CONSEQUENCES } from '../policy/grant-reports-schema';
 import { addDuration, compareInstants } from '../shared/time';
 import type { CycleEvent } from './events';
-import type { GrantReportEvent } from './report-events';
+import type { GrantReportEvent } from './grant-events';
 import type { GrantRecord, GrantReportRecord, RunningCycle } from './state';
 import { setStatus, withGrant } from './state-updates';
 

@@ -1,6 +1,7 @@
 /**
- * The facts of a grant's milestones and reports (issue 15, item 5): a report submitted, reviewed,
- * missed, and each consequence of a missing one (cycle/grant-reports.ts decides them).
+ * Facts of a running grant: its milestones and reports (issue 15, item 5: a report submitted,
+ * reviewed, missed, and each consequence of a missing one; cycle/grant-reports.ts decides them), and
+ * a change the GPU ledger refused for good (cycle/ledger-refusal.ts).
  */
 import type { ReportConsequence } from '../policy/grant-reports-schema';
 
@@ -22,3 +23,14 @@ export type GrantReportConsequenceApplied = Ev<
 >;
 
 export type GrantReportEvent = GrantReportSubmitted | GrantReportReviewed | GrantReportMissed | GrantReportConsequenceApplied;
+
+/**
+ * The GPU ledger refused a change of a running grant for good (a non-retryable refusal: bad input, no
+ * live allocation, a reused key): the grant goes on with its allocation as it was, and the program
+ * managers are told (an EscalationRaised `ledger_refusal` follows).
+ */
+export type GrantChangeRefused = Ev<'GrantChangeRefused', { applicationId: string; grantId: string; change: string; code: string; message: string; at: string }>;
+
+export type GrantEvent = GrantReportEvent | GrantChangeRefused;
+/** Escalations raised for a running grant. */
+export type GrantEscalationReason = 'ledger_refusal';
