@@ -1034,7 +1034,7 @@ export interface components {
              * @description on a 503: what is down
              * @enum {string}
              */
-            dependency?: "temporal" | "postgresql";
+            dependency?: "temporal" | "postgresql" | "identity_provider";
         };
     };
     responses: never;
