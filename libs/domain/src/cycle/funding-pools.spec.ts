@@ -1,67 +1,11 @@
-import { defaultPolicyDocument } from '../policy/defaults';
+/** Budgets and pools (issue 15, item 4): Given/When/Then on the cycle decider, and the policy's validation. */
 import type { FundingPoolsPolicy } from '../policy/funding-pools';
-import { parsePolicy } from '../policy/parse';
-import { addDays } from '../shared/time';
-import type { CycleCommand } from './commands';
-import { Scenario, T0, applicantOf, openCallCommand, pm, reviewAll, types } from './testing';
-
-/** An applicant: its id (aK scores 10-K, a1 the strongest), lead type, region, GPUs asked for, lead organisation. */
-interface Applicant {
-  id: string;
-  type?: string;
-  region?: string;
-  gpus?: number;
-  org?: string;
-}
-
-const companies = { id: 'companies', budget: { gpus: 1200 }, leadTypes: ['company'], gpuType: 'H100' };
-
-function fundedPolicy(funding: FundingPoolsPolicy | Record<string, unknown>, selection: Record<string, unknown> = {}, grant: Record<string, unknown> = {}) {
-  return parsePolicy({
-    ...defaultPolicyDocument,
-    stages: defaultPolicyDocument.stages.map((s) => {
-      if (s.kind === 'call') return { ...s, eligibility: { ...s.eligibility, allowedLeadTypes: [], allowedOrganisationTypes: [], oneApplicationPerLeadOrganisation: false } };
-      if (s.kind === 'selection') return { ...s, minAwardees: 1, maxAwardees: 8, funding, ...selection };
-      if (s.kind === 'grant') return { ...s, applicantRequests: { cap: 800 }, ...grant };
-      return s;
-    }),
-  });
-}
-
-function application(a: Applicant): CycleCommand {
-  const org = a.org ?? `org-${a.id}`;
-  return {
-    type: 'SubmitApplication',
-    actor: applicantOf(org),
-    data: {
-      applicationId: a.id,
-      title: `Proposal ${a.id}`,
-      lead: { organisationId: org, name: `Org ${org}`, type: a.type ?? 'company' },
-      members: [],
-      ...(a.gpus !== undefined ? { gpusRequested: a.gpus } : {}),
-      ...(a.region !== undefined ? { region: a.region } : {}),
-    },
-  };
-}
-
-function toSelection(policy: ReturnType<typeof fundedPolicy>, applicants: Applicant[]): Scenario {
-  const sc = new Scenario();
-  sc.run(openCallCommand(policy));
-  applicants.forEach((a, i) => {
-    sc.at(addDays(T0, 1 + i * 0.1));
-    sc.run(application(a));
-  });
-  sc.fire('call_close');
-  reviewAll(sc);
-  sc.fire('review_due');
-  return sc;
-}
-
-const asking = (...gpus: number[]): Applicant[] => gpus.map((g, i) => ({ id: `a${i + 1}`, gpus: g }));
+import { T0, Scenario, openCallCommand, pm, types } from './testing';
+import { asking, companies, fundedPolicy, poolApplication, toPooledSelection } from './pools-testing';
 
 describe('budgets and pools', () => {
   it('given a pool of 1,200 GPUs awarding full or nothing, when the selection is proposed, then it pays in rank order until an applicant does not fit, stops there, and says who was not funded because of it', () => {
-    const sc = toSelection(fundedPolicy({ pools: [companies], award: 'full_or_nothing' }), asking(500, 600, 300, 100));
+    const sc = toPooledSelection(fundedPolicy({ pools: [companies], award: 'full_or_nothing' }), asking(500, 600, 300, 100));
     expect(types(sc.events.slice(-4))).toEqual(['ReviewRoundClosed', 'FundingPoolsAllocated', 'PoolExhausted', 'SelectionProposed']);
     const allocated = sc.last('FundingPoolsAllocated').data;
     expect(allocated.awards.map((a) => [a.applicationId, a.requested, a.awarded, a.gpus])).toEqual([
@@ -81,7 +25,7 @@ describe('budgets and pools', () => {
   });
 
   it('given award "partial", the applicant the pool cannot fully pay gets what is left, and the pool then stops', () => {
-    const sc = toSelection(fundedPolicy({ pools: [companies], award: 'partial', minimumAward: 50 }), asking(500, 600, 300, 100));
+    const sc = toPooledSelection(fundedPolicy({ pools: [companies], award: 'partial', minimumAward: 50 }), asking(500, 600, 300, 100));
     expect(sc.last('FundingPoolsAllocated').data.awards.map((a) => [a.applicationId, a.awarded])).toEqual([['a1', 500], ['a2', 600], ['a3', 100]]);
     expect(sc.last('PoolExhausted').data).toMatchObject({ used: 1200, partiallyFunded: { applicationId: 'a3', requested: 300, awarded: 100 }, notFunded: ['a4'] });
     sc.run({ type: 'ApproveSelection', actor: pm, data: {} });
@@ -89,14 +33,14 @@ describe('budgets and pools', () => {
   });
 
   it('given a minimum award above what is left, the partial award is not made', () => {
-    const sc = toSelection(fundedPolicy({ pools: [companies], award: 'partial', minimumAward: 150 }), asking(500, 600, 300, 100));
+    const sc = toPooledSelection(fundedPolicy({ pools: [companies], award: 'partial', minimumAward: 150 }), asking(500, 600, 300, 100));
     expect(sc.last('PoolExhausted').data).toMatchObject({ partiallyFunded: null, notFunded: ['a3', 'a4'] });
     expect(sc.last('SelectionProposed').data.proposed).toEqual(['a1', 'a2']);
   });
 
   it('caps per organisation and per region cut amounts (recorded with their effect), and one that leaves nothing funds nobody', () => {
     const policy = fundedPolicy({ pools: [{ ...companies, budget: { gpus: 10_000 } }], award: 'full_or_nothing', caps: { perOrganisation: 700, perRegion: 1000 } });
-    const sc = toSelection(policy, [
+    const sc = toPooledSelection(policy, [
       { id: 'a1', gpus: 500, region: 'seoul' },
       { id: 'a2', gpus: 600, region: 'seoul' },
       { id: 'a3', gpus: 300, region: 'seoul' },
@@ -126,7 +70,7 @@ describe('budgets and pools', () => {
   it('pools by sector and GPU type: GPUs for companies, GPU-hours for universities at the grant period’s hours per GPU; an applicant no pool takes is not funded', () => {
     const hours = (Date.parse('2027-07-04T09:00:00.000Z') - Date.parse(T0)) / 3_600_000; // P6M from the call's opening
     const universities = { id: 'universities', budget: { gpuHours: hours * 300 }, leadTypes: ['university'], gpuType: 'B200' };
-    const sc = toSelection(fundedPolicy({ pools: [companies, universities], award: 'full_or_nothing' }), [
+    const sc = toPooledSelection(fundedPolicy({ pools: [companies, universities], award: 'full_or_nothing' }), [
       { id: 'a1', gpus: 700 },
       { id: 'a2', type: 'university', gpus: 200 },
       { id: 'a3', type: 'public_body', gpus: 100 },
@@ -151,14 +95,14 @@ describe('budgets and pools', () => {
   });
 
   it('maxAwardees still bounds the number of awards', () => {
-    const sc = toSelection(fundedPolicy({ pools: [{ ...companies, budget: { gpus: 10_000 } }], award: 'full_or_nothing' }, { maxAwardees: 3 }), asking(100, 100, 100, 100));
+    const sc = toPooledSelection(fundedPolicy({ pools: [{ ...companies, budget: { gpus: 10_000 } }], award: 'full_or_nothing' }, { maxAwardees: 3 }), asking(100, 100, 100, 100));
     expect(sc.last('FundingPoolsAllocated').data.notFunded).toEqual([{ applicationId: 'a4', poolId: 'companies', reason: 'seats' }]);
     expect(sc.last('SelectionProposed').data.proposed).toEqual(['a1', 'a2', 'a3']);
   });
 
   it('with funding tiers, the tiers decide who is fundable and the pools how much', () => {
     const policy = fundedPolicy({ pools: [companies], award: 'full_or_nothing' }, { maxAwardees: 4, fundingTiers: { fundAtOrAbove: 75, rejectBelow: 35 } });
-    const sc = toSelection(policy, asking(500, 500, 500, 500, 500, 500, 500, 500, 500, 500));
+    const sc = toPooledSelection(policy, asking(500, 500, 500, 500, 500, 500, 500, 500, 500, 500));
     const draw = sc.last('FundingLotteryDrawn').data;
     const allocated = sc.last('FundingPoolsAllocated').data;
     expect(types(sc.events.slice(-4))).toEqual(['FundingLotteryDrawn', 'FundingPoolsAllocated', 'PoolExhausted', 'SelectionProposed']);
@@ -168,7 +112,7 @@ describe('budgets and pools', () => {
   });
 
   it('a program manager may not override the selection with a team the pools did not fund', () => {
-    const sc = toSelection(fundedPolicy({ pools: [companies], award: 'full_or_nothing' }), asking(500, 600, 300, 100));
+    const sc = toPooledSelection(fundedPolicy({ pools: [companies], award: 'full_or_nothing' }), asking(500, 600, 300, 100));
     const refused = sc.refuse({ type: 'OverrideSelection', actor: pm, data: { awardees: ['a1', 'a3'], rationale: 'a3 is strategic' } }, 'validation_failed');
     expect(refused).toMatchObject({ field: 'awardees', message: expect.stringContaining('"a3" has no award from the funding pools') });
     expect(types(sc.run({ type: 'OverrideSelection', actor: pm, data: { awardees: ['a2'], rationale: 'a1 withdrew its plan' } }))).toEqual(['AwardeesSelected', 'GrantPeriodStarted']);
@@ -178,13 +122,13 @@ describe('budgets and pools', () => {
   it('an application names a region in the id form, or none', () => {
     const sc = new Scenario();
     sc.run(openCallCommand(fundedPolicy({ pools: [companies], award: 'full_or_nothing' })));
-    expect(sc.refuse(application({ id: 'a1', region: 'Seoul City' }), 'validation_failed').field).toBe('region');
-    expect(sc.run(application({ id: 'a1', region: 'seoul' }))[0].data).toMatchObject({ region: 'seoul' });
+    expect(sc.refuse(poolApplication({ id: 'a1', region: 'Seoul City' }), 'validation_failed').field).toBe('region');
+    expect(sc.run(poolApplication({ id: 'a1', region: 'seoul' }))[0].data).toMatchObject({ region: 'seoul' });
     expect(sc.running.applications.a1.region).toBe('seoul');
   });
 
   it('without pools, nothing changes: no pool events, the grant stage’s amounts', () => {
-    const sc = toSelection(fundedPolicy(undefined as unknown as FundingPoolsPolicy), asking(500, 600));
+    const sc = toPooledSelection(fundedPolicy(undefined as unknown as FundingPoolsPolicy), asking(500, 600));
     expect(sc.events.some((e) => e.type === 'FundingPoolsAllocated' || e.type === 'PoolExhausted')).toBe(false);
     expect(sc.last('SelectionProposed').data.proposed).toEqual(['a1', 'a2']);
   });
