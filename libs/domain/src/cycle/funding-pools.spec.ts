@@ -94,6 +94,15 @@ describe('budgets and pools', () => {
     expect(sc.running.grants.a2.gpus).toEqual([{ type: 'B200', count: 200 }]);
   });
 
+  it('a grant period shorter than an hour costs a GPU-hour per GPU (a started hour counts)', () => {
+    const pool = { ...companies, budget: { gpuHours: 250 } };
+    const sc = toPooledSelection(fundedPolicy({ pools: [pool], award: 'full_or_nothing' }, {}, { duration: 'PT30M' }), asking(200, 100));
+    const d = sc.last('FundingPoolsAllocated').data;
+    expect(d.hoursPerGpu).toBe(1);
+    expect(d.awards.map((a) => [a.applicationId, a.cost])).toEqual([['a1', 200]]);
+    expect(sc.last('PoolExhausted').data).toMatchObject({ used: 200, notFunded: ['a2'] });
+  });
+
   it('maxAwardees still bounds the number of awards', () => {
     const sc = toPooledSelection(fundedPolicy({ pools: [{ ...companies, budget: { gpus: 10_000 } }], award: 'full_or_nothing' }, { maxAwardees: 3 }), asking(100, 100, 100, 100));
     expect(sc.last('FundingPoolsAllocated').data.notFunded).toEqual([{ applicationId: 'a4', poolId: 'companies', reason: 'seats' }]);

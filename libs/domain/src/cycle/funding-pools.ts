@@ -27,10 +27,14 @@ export interface PoolAllocation {
   funded: string[];
 }
 
-/** GPU-hours a GPU costs: the grant period's length in whole hours, counted from the call's opening (so it is the same at every re-run). */
+/**
+ * GPU-hours a GPU costs: the grant period's length counted from the call's opening (so it is the
+ * same at every re-run), in whole hours, a started hour counting as one (never 0: a grant of
+ * minutes still costs its GPUs).
+ */
 export function hoursPerGpu(s: RunningCycle): number {
   const end = resolveDue(grantStage(s).duration, s.openedAt);
-  return Math.round((Date.parse(end) - Date.parse(s.openedAt)) / 3_600_000);
+  return Math.max(1, Math.ceil((Date.parse(end) - Date.parse(s.openedAt)) / 3_600_000));
 }
 
 /** The first pool (in the policy's order) whose lead types and regions the application matches. */
