@@ -1,7 +1,7 @@
 /** Budgets and pools (issue 15, item 4) re-derived by the auditor, and read as sentences. */
 import type { CycleEvent } from '@concentra/domain';
 import { pm, T0 } from '../../domain/src/cycle/testing';
-import { asking, companies, fundedPolicy, toPooledSelection } from '../../domain/src/cycle/pools-testing';
+import { companies, fundedPolicy, toPooledSelection } from '../../domain/src/cycle/pools-testing';
 import { describeEvent } from './event-sentences';
 import { rederive, type DecisionSource } from './rederive';
 
