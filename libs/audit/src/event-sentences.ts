@@ -150,7 +150,7 @@ function cycleSentence(e: CycleEvent): string | undefined {
         return `pool "${p.poolId}" used ${p.used} of ${unit(p.budget)}${p.exhausted ? ' and ran out' : ''}, awarding ${awards.length ? awards.join(', ') : 'nothing'}`;
       });
       const caps = d.capsApplied.map((c) => `${c.applicationId} cut from ${c.before} to ${c.after} by the ${c.cap} cap (${c.limit} for ${c.key})`);
-      const notFunded = d.notFunded.map((n) => `${n.applicationId} (${words(n.reason)})`);
+      const notFunded = Object.entries(d.notFunded).map(([reason, ids]) => `${list(ids ?? [])} (${words(reason)})`);
       return `funding pools awarded GPUs to ${d.awards.length} of ${d.fundable.length} fundable application(s) (${words(d.award)}${d.hoursPerGpu ? `, ${d.hoursPerGpu} hours per GPU` : ''}): ${pools.join('; ')}${caps.length ? `; caps applied: ${caps.join(', ')}` : ''}; not funded: ${notFunded.length ? notFunded.join(', ') : 'none'}`;
     }
     case 'PoolExhausted': {

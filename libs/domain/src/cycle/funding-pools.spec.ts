@@ -63,7 +63,7 @@ describe('budgets and pools', () => {
       { applicationId: 'a6', cap: 'request', key: 'a6', limit: 800, before: 900, after: 800 },
       { applicationId: 'a6', cap: 'organisation', key: 'org-a6', limit: 700, before: 800, after: 700 },
     ]);
-    expect(d.notFunded).toEqual([{ applicationId: 'a3', poolId: 'companies', reason: 'cap' }]);
+    expect(d.notFunded).toEqual({ cap: ['a3'] });
     expect(types(sc.events.slice(-3))).toEqual(['ReviewRoundClosed', 'FundingPoolsAllocated', 'SelectionProposed']); // no pool ran out
   });
 
@@ -84,10 +84,7 @@ describe('budgets and pools', () => {
       ['a2', 'universities', 200, 200 * hours, [{ type: 'B200', count: 200 }]],
       ['a5', 'companies', 400, 400, [{ type: 'H100', count: 400 }]],
     ]);
-    expect(d.notFunded).toEqual([
-      { applicationId: 'a3', poolId: null, reason: 'no_pool' },
-      { applicationId: 'a4', poolId: 'universities', reason: 'pool_exhausted' },
-    ]);
+    expect(d.notFunded).toEqual({ no_pool: ['a3'], pool_exhausted: ['a4'] });
     const exhausted = sc.events.filter((e) => e.type === 'PoolExhausted');
     expect(exhausted.map((e) => e.data)).toEqual([expect.objectContaining({ poolId: 'universities', budget: { gpuHours: hours * 300 }, used: 200 * hours, notFunded: ['a4'] })]);
     sc.run({ type: 'ApproveSelection', actor: pm, data: {} });
@@ -103,9 +100,22 @@ describe('budgets and pools', () => {
     expect(sc.last('PoolExhausted').data).toMatchObject({ used: 200, notFunded: ['a2'] });
   });
 
+  it('at 1,000 applications, the events the review deadline causes stay within the 256 KB payload budget', () => {
+    const pool = { ...companies, budget: { gpus: 5_000 } };
+    const applicants = Array.from({ length: 1_000 }, (_, i) => ({ id: `a${i + 1}`, gpus: 1 + (i % 700), region: `region-${i % 17}` }));
+    const sc = toPooledSelection(fundedPolicy({ pools: [pool], award: 'partial', caps: { perRegion: 2_000 } }, { maxAwardees: 1_000 }), applicants);
+    const fired = sc.events.slice(sc.events.findIndex((e) => e.type === 'ReviewRoundClosed'));
+    expect(types(fired)).toEqual(['ReviewRoundClosed', 'FundingPoolsAllocated', 'PoolExhausted', 'SelectionProposed']);
+    const allocated = sc.last('FundingPoolsAllocated').data;
+    expect(allocated.fundable).toHaveLength(1_000);
+    expect(allocated.awards.length + Object.values(allocated.notFunded).flat().length).toBe(1_000);
+    expect(sc.last('PoolExhausted').data.notFunded.length).toBeGreaterThan(500);
+    expect(JSON.stringify(fired).length).toBeLessThan(256 * 1024);
+  });
+
   it('maxAwardees still bounds the number of awards', () => {
     const sc = toPooledSelection(fundedPolicy({ pools: [{ ...companies, budget: { gpus: 10_000 } }], award: 'full_or_nothing' }, { maxAwardees: 3 }), asking(100, 100, 100, 100));
-    expect(sc.last('FundingPoolsAllocated').data.notFunded).toEqual([{ applicationId: 'a4', poolId: 'companies', reason: 'seats' }]);
+    expect(sc.last('FundingPoolsAllocated').data.notFunded).toEqual({ seats: ['a4'] });
     expect(sc.last('SelectionProposed').data.proposed).toEqual(['a1', 'a2', 'a3']);
   });
 

@@ -16,7 +16,7 @@ import type { GpuAllocation, SelectionStage } from '../policy/schema';
 import { fail } from '../shared/errors';
 import { resolveDue } from '../shared/time';
 import { scaleGpus } from './grant-gpus';
-import type { CapApplied, FundingPoolsAllocated, PoolAward, PoolExhausted } from './pool-events';
+import type { CapApplied, FundingPoolsAllocated, NotFundedReason, PoolAward, PoolExhausted } from './pool-events';
 import { grantStage } from './stage-basis';
 import type { ApplicationRecord, RunningCycle } from './state';
 
@@ -56,16 +56,17 @@ export function allocatePools(s: RunningCycle, stage: SelectionStage, roundKey: 
   const exhausted = new Map<string, { partiallyFunded: PoolExhausted['data']['partiallyFunded']; notFunded: string[] }>();
   const awards: PoolAward[] = [];
   const capsApplied: CapApplied[] = [];
-  const notFunded: FundingPoolsAllocated['data']['notFunded'] = [];
+  const notFunded: FundingPoolsAllocated['data']['notFunded'] = {};
+  const notFund = (id: string, reason: NotFundedReason) => (notFunded[reason] ??= []).push(id);
 
   for (const id of fundable) {
     const app = s.applications[id];
     const pool = app ? poolOf(funding.pools, app) : null;
     if (!app || !pool) {
-      notFunded.push({ applicationId: id, poolId: null, reason: 'no_pool' });
+      notFund(id, 'no_pool');
       continue;
     }
-    const refuse = (reason: 'pool_exhausted' | 'cap' | 'seats') => notFunded.push({ applicationId: id, poolId: pool.id, reason });
+    const refuse = (reason: 'pool_exhausted' | 'cap' | 'seats') => notFund(id, reason);
     if (awards.length >= stage.maxAwardees) {
       refuse('seats');
       continue;

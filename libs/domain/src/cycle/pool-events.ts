@@ -58,7 +58,8 @@ export type FundingPoolsAllocated = Ev<
     pools: PoolOutcome[];
     awards: PoolAward[];
     capsApplied: CapApplied[];
-    notFunded: Array<{ applicationId: string; poolId: string | null; reason: NotFundedReason }>;
+    /** Fundable applications not funded, by reason, in the fundable order (grouped: compact at a thousand applications). */
+    notFunded: Partial<Record<NotFundedReason, string[]>>;
     at: string;
   }
 >;

@@ -53,7 +53,7 @@ export function toPooledSelection(policy: ReturnType<typeof fundedPolicy>, appli
   const sc = new Scenario();
   sc.run(openCallCommand(policy));
   applicants.forEach((a, i) => {
-    sc.at(addDays(T0, 1 + i * 0.1));
+    sc.at(addDays(T0, 1 + i * 0.01));
     sc.run(poolApplication(a));
   });
   sc.fire('call_close');
