@@ -24,6 +24,12 @@ describe('budgets and pools', () => {
     expect(sc.running.grants.a2.gpus).toEqual([{ type: 'H100', count: 600 }]);
   });
 
+  it('given pools that fund fewer than the minimum number of awards, the program manager is told', () => {
+    const sc = toPooledSelection(fundedPolicy({ pools: [{ ...companies, budget: { gpus: 600 } }], award: 'full_or_nothing' }, { minAwardees: 3 }), asking(500, 600, 300, 100));
+    expect(types(sc.events.slice(-2))).toEqual(['SelectionProposed', 'EscalationRaised']);
+    expect(sc.last('EscalationRaised').data).toMatchObject({ reason: 'fewer_candidates_than_minimum', details: 'the funding pools fund 1 of 4 candidate(s) for at least 3 awards', heldDeadline: null });
+  });
+
   it('given award "partial", the applicant the pool cannot fully pay gets what is left, and the pool then stops', () => {
     const sc = toPooledSelection(fundedPolicy({ pools: [companies], award: 'partial', minimumAward: 50 }), asking(500, 600, 300, 100));
     expect(sc.last('FundingPoolsAllocated').data.awards.map((a) => [a.applicationId, a.awarded])).toEqual([['a1', 500], ['a2', 600], ['a3', 100]]);

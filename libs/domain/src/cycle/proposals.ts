@@ -47,6 +47,10 @@ export function proposeSelection(s: RunningCycle, index: number, now: string, re
       type: 'EscalationRaised',
       data: { reason: 'fewer_candidates_than_minimum', subject: 'selection', details: `${candidates.length} candidate(s) for at least ${stage.minAwardees} awards`, raisedAt: now, heldDeadline: null },
     });
+  } else if (pools && proposed.length < stage.minAwardees) {
+    // Budgets and pools: enough candidates, but the pools' budgets fund fewer than the policy's minimum.
+    const details = `the funding pools fund ${proposed.length} of ${candidates.length} candidate(s) for at least ${stage.minAwardees} awards`;
+    events.push({ type: 'EscalationRaised', data: { reason: 'fewer_candidates_than_minimum', subject: 'selection', details, raisedAt: now, heldDeadline: null } });
   }
   return events;
 }
