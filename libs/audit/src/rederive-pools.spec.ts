@@ -1,7 +1,7 @@
 /** Budgets and pools (issue 15, item 4) re-derived by the auditor, and read as sentences. */
-import type { CycleEvent } from '@concentra/domain';
-import { pm, T0 } from '../../domain/src/cycle/testing';
-import { companies, fundedPolicy, toPooledSelection } from '../../domain/src/cycle/pools-testing';
+import { parsePolicy, type CycleEvent } from '@concentra/domain';
+import { applicantOf, pm, T0 } from '../../domain/src/cycle/testing';
+import { asking, companies, fundedPolicy, toPooledSelection } from '../../domain/src/cycle/pools-testing';
 import { describeEvent } from './event-sentences';
 import { rederive, type DecisionSource } from './rederive';
 
@@ -55,6 +55,26 @@ describe('re-deriving budgets and pools', () => {
       }),
     );
     expect(swapped.decisions.find((d) => d.kind === 'selection')!.differences.map((x) => x.field)).toContain('awardees');
+  });
+
+  it('an upheld objection to the selection allocates again, and both allocations re-derive', () => {
+    const policy = parsePolicy({ ...fundedPolicy({ pools: [companies], award: 'full_or_nothing' }), objections: { windowDays: 10, appliesTo: ['selection', 'narrowing'] } });
+    const sc = toPooledSelection(policy, asking(500, 600, 300, 100));
+    sc.run({ type: 'ApproveSelection', actor: pm, data: {} });
+    sc.run({ type: 'ObjectToDecision', actor: applicantOf('org-a3'), data: { applicationId: 'a3', grounds: 'the pool was sized wrongly' } });
+    sc.run({ type: 'WithdrawApplication', actor: applicantOf('org-a1'), data: { applicationId: 'a1', reason: 'merged elsewhere' } });
+    const rerun = sc.run({ type: 'DecideObjection', actor: pm, data: { applicationId: 'a3', upheld: true, reasoning: 'a1 withdrew: allocate again' } });
+    expect(rerun.map((e) => e.type)).toEqual(['ObjectionDecided', 'FundingPoolsAllocated', 'SelectionProposed']); // 1,000 of 1,200: the pool no longer runs out
+    expect(sc.last('SelectionProposed').data).toMatchObject({ rerun: true, proposed: ['a2', 'a3', 'a4'] });
+    expect(sc.running.applications.a1.gpusAwarded).toBeUndefined();
+    expect(sc.running.applications.a3.gpusAwarded).toEqual([{ type: 'H100', count: 300 }]);
+    const report = rederive(asStored(sc.events));
+    expect(report.decisions.filter((d) => d.kind === 'funding_pools').map((d) => [d.decisionKey, d.ok])).toEqual([
+      ['selection:pools', true],
+      ['selection:pool:companies', true],
+      ['selection:pools', true],
+    ]);
+    expect(report.ok).toBe(true);
   });
 
   it('the allocation and an exhausted pool read as sentences', () => {
