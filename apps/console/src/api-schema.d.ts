@@ -2071,6 +2071,7 @@ export interface operations {
                     }[];
                     gpusRequested?: number;
                     topics?: string[];
+                    region?: string;
                 };
             };
         };

@@ -89,6 +89,11 @@ export function attribute(events: readonly Source[]): Map<string, Attribution> {
         out.set(e.eventId, { who: dec.by, cause: trigger(e, window), summary: `"${id}" eliminated by the ${dec.kind} decision ${byWhom(dec)}, ${effective}` });
         continue;
       }
+      // Budgets and pools (issue 15): what a pool awards and that it ran out are the policy's rule, applied when the selection was proposed.
+      if (e.type === 'FundingPoolsAllocated' || e.type === 'PoolExhausted') {
+        out.set(e.eventId, { who: 'policy', cause: `the selection proposed after ${trigger(e, undefined)}` });
+        continue;
+      }
       if (e.type === 'ObjectionWindowClosed' && OWN_EVENTS[causation]) {
         out.set(e.eventId, { who: 'policy', cause: trigger(e, undefined) });
         continue;

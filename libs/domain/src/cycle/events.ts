@@ -2,8 +2,8 @@
  * What happened in a cycle, as past-tense facts. Each decision event carries what it was decided
  * from (policy hash, score ids, lottery seed and draw, the approval) so it can be re-derived.
  */
-import type { ProgramPolicy } from '../policy/schema';
-import type { GpuAllocation } from '../policy/schema';
+import type { GpuAllocation, ProgramPolicy } from '../policy/schema';
+import type { PoolEvent } from './pool-events';
 import type { RankFacts, RankingRecord } from '../scoring/record';
 import type { Verdict } from '../scoring/weighted';
 import type { Actor, Artifact, MeasuredBenchmark, ModelEndpointRef, Organisation, PanelMember, ProcurementContract, WithheldGpus } from './commands';
@@ -27,7 +27,6 @@ export type DecisionBasis = {
 
 /** Who approved a decision, or that nobody did and the policy's default applied. */
 export type Approval = { by: string; at: string; rationale?: string } | 'policy default';
-
 export type EscalationReason =
   | 'scores_below_minimum'
   | 'approval_overdue'
@@ -41,7 +40,6 @@ export type EscalationReason =
   | 'reviewers_short'
   /** A declared open-source release does not include the evaluated model (issue 15). */
   | 'release_mismatch';
-
 type Ev<T extends string, D> = { type: T; data: D };
 
 export type CallOpened = Ev<
@@ -77,6 +75,7 @@ export type ApplicationSubmitted = Ev<
     gpusRequested?: number;
     /** Present only when the applicant gave topics (reviewer assignment's expertise match). */
     topics?: string[];
+    /** Present only when the applicant named a region (funding pools and caps, issue 15). */ region?: string;
   }
 >;
 export type ApplicationWithdrawn = Ev<'ApplicationWithdrawn', { applicationId: string; reason: string | null; withdrawnAt: string; by: string }>;
@@ -395,6 +394,7 @@ export type CycleEvent =
   | CycleCancelled
   | ReviewersAssigned
   | ReviewAssignmentDeclined
-  | FundingLotteryDrawn;
+  | FundingLotteryDrawn
+  | PoolEvent;
 
 export type CycleEventType = CycleEvent['type'];

@@ -7,6 +7,7 @@ import type { CycleEvent } from './events';
 import { rankFacts } from '../scoring/record';
 import { collaboratingReviewers, withAssignments } from './assignment-state';
 import { withTotals } from './funding-tiers';
+import { withPoolAwards } from './funding-pools';
 import { verifiesReleases } from './release-verification';
 
 /** Reviewers who may not be assigned for a recent collaboration (issue 15), as the record's optional field. */
@@ -102,6 +103,7 @@ function apply(s: RunningCycle, event: CycleEvent): RunningCycle {
         ...(conflicted.length > 0 ? { conflicted } : {}),
         ...(d.gpusRequested ? { gpusRequested: d.gpusRequested } : {}),
         ...(d.topics?.length ? { topics: d.topics } : {}),
+        ...(d.region ? { region: d.region } : {}),
         ...collaborating(s, [d.lead.organisationId, ...d.members.map((m) => m.organisationId)]),
       };
       return { ...s, applications: { ...s.applications, [d.applicationId]: app } };
@@ -386,7 +388,10 @@ function apply(s: RunningCycle, event: CycleEvent): RunningCycle {
     case 'ReviewAssignmentDeclined':
       return updateRound(s, event.data.roundKey, (r) => withAssignments(s, r, event));
     case 'FundingLotteryDrawn':
+    case 'PoolExhausted':
       return s;
+    case 'FundingPoolsAllocated':
+      return withPoolAwards(s, event.data);
     default: {
       const never: never = event;
       throw new Error(`unknown event ${canonicalJson(never)}`);

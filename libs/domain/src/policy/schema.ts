@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { isIsoDuration, isIsoInstant } from '../shared/time';
+import { FundingPoolsSchema } from './funding-pools';
 
 const id = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'use lower-case letters, digits, "-" or "_"');
 const text = z.string().trim().min(1, 'must not be empty');
@@ -101,6 +102,8 @@ export const SelectionStageSchema = z.strictObject({
   onApprovalTimeout: ApprovalTimeoutSchema,
   /** Absent = the top `maxAwardees` of the ranking are proposed. */
   fundingTiers: FundingTiersSchema.optional(),
+  /** Budgets and pools (issue 15): tiers (or the ranking) decide who is fundable, pools how much; absent = the grant stage's amounts. */
+  funding: FundingPoolsSchema.optional(),
 });
 
 export const GpuAllocationSchema = z.strictObject({ type: text, count: positive });
