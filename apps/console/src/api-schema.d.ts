@@ -1074,7 +1074,7 @@ export interface components {
              * @description on a 503: what is down
              * @enum {string}
              */
-            dependency?: "temporal" | "postgresql";
+            dependency?: "temporal" | "postgresql" | "identity_provider";
         };
     };
     responses: never;
@@ -2111,6 +2111,7 @@ export interface operations {
                     }[];
                     gpusRequested?: number;
                     topics?: string[];
+                    region?: string;
                 };
             };
         };

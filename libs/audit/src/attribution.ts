@@ -96,6 +96,11 @@ export function attribute(events: readonly Source[]): Map<string, Attribution> {
         out.set(e.eventId, { who: 'policy', cause: `report "${c.reportId}" of "${c.applicationId}" was not in by ${c.dueAt}`, summary: reportConsequenceSentence(c) });
         continue;
       }
+      // Budgets and pools (issue 15): what a pool awards and that it ran out are the policy's rule, applied when the selection was proposed.
+      if (e.type === 'FundingPoolsAllocated' || e.type === 'PoolExhausted') {
+        out.set(e.eventId, { who: 'policy', cause: `the selection proposed after ${trigger(e, undefined)}` });
+        continue;
+      }
       if (e.type === 'ObjectionWindowClosed' && OWN_EVENTS[causation]) {
         out.set(e.eventId, { who: 'policy', cause: trigger(e, undefined) });
         continue;

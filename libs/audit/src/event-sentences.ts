@@ -147,6 +147,24 @@ function cycleSentence(e: CycleEvent): string | undefined {
       return `${e.data.reviewer} declined to review "${e.data.applicationId}" (${e.data.reason}); ${e.data.replacement ? `${e.data.replacement.reviewer} assigned in their place (${words(e.data.replacement.reason)})` : 'no free reviewer could take it'}`;
     case 'FundingLotteryDrawn':
       return `funding tiers for ${e.data.seats} award(s): ${list(e.data.fundedOutright)} funded outright (total at or above ${e.data.fundAtOrAbove}); lottery with seed "${e.data.seed}" among ${list(e.data.band)} drew ${list(e.data.order)}, funding ${list(e.data.drawnFunded)}; not funded: ${list(e.data.notFunded)}`;
+    // Issue 15: budgets and pools.
+    case 'FundingPoolsAllocated': {
+      const d = e.data;
+      const unit = (b: { gpus: number } | { gpuHours: number }) => ('gpus' in b ? `${b.gpus} GPUs` : `${b.gpuHours} GPU-hours`);
+      const pools = d.pools.map((p) => {
+        const awards = d.awards.filter((a) => a.poolId === p.poolId).map((a) => `${a.applicationId} ${a.awarded}${a.awarded < a.requested ? ` of ${a.requested} asked` : ''}`);
+        return `pool "${p.poolId}" used ${p.used} of ${unit(p.budget)}${p.exhausted ? ' and ran out' : ''}, awarding ${awards.length ? awards.join(', ') : 'nothing'}`;
+      });
+      const caps = d.capsApplied.map((c) => `${c.applicationId} cut from ${c.before} to ${c.after} by the ${c.cap} cap (${c.limit} for ${c.key})`);
+      const notFunded = Object.entries(d.notFunded).map(([reason, ids]) => `${list(ids ?? [])} (${words(reason)})`);
+      return `funding pools awarded GPUs to ${d.awards.length} of ${d.fundable.length} fundable application(s) (${words(d.award)}${d.hoursPerGpu ? `, ${d.hoursPerGpu} hours per GPU` : ''}): ${pools.join('; ')}${caps.length ? `; caps applied: ${caps.join(', ')}` : ''}; not funded: ${notFunded.length ? notFunded.join(', ') : 'none'}`;
+    }
+    case 'PoolExhausted': {
+      const d = e.data;
+      const budget = 'gpus' in d.budget ? `${d.budget.gpus} GPUs` : `${d.budget.gpuHours} GPU-hours`;
+      const part = d.partiallyFunded ? `; "${d.partiallyFunded.applicationId}" got the ${d.partiallyFunded.awarded} GPUs left of the ${d.partiallyFunded.requested} it asked for` : '';
+      return `funding pool "${d.poolId}" ran out (${d.used} of ${budget} used) and stopped awarding${part}; not funded because of it: ${list(d.notFunded)}`;
+    }
     // Issue 15: milestones and reports of a grant.
     case 'GrantReportSubmitted':
       return `${e.data.kind} report "${e.data.reportId}" of "${e.data.applicationId}" submitted by ${e.data.by}${e.data.late ? `, late (due ${e.data.dueAt})` : ''}`;

@@ -35,7 +35,7 @@ export interface Difference {
   rederived: unknown;
 }
 
-export type DecisionKind = 'review_round' | 'selection' | 'narrowing' | 'refill' | 'funding_lottery' | 'reviewer_assignment' | 'benchmark' | 'grant_report';
+export type DecisionKind = 'review_round' | 'selection' | 'narrowing' | 'refill' | 'funding_lottery' | 'funding_pools' | 'reviewer_assignment' | 'benchmark' | 'grant_report';
 
 export interface DecisionCheck {
   cycleId: string;
@@ -138,6 +138,19 @@ function rederiveCycle(cycleId: string, events: DecisionSource[], notes: string[
           const candidates = round?.result ? selectionCandidates(s, round.result.order) : [];
           const again = selectionProposal(s, stage, recorded.roundKey, recorded.decisionKey, candidates).draw;
           check(e, `${recorded.decisionKey}:lottery`, 'funding_lottery', compareValue('draw', recorded, again));
+          break;
+        }
+        case 'FundingPoolsAllocated':
+        case 'PoolExhausted': {
+          // Budgets and pools (issue 15): the allocation again, from the recorded ranking (and draw), with the domain's own rule.
+          const { at: _at, ...recorded } = event.data;
+          const stage = s.policy.stages.find((st): st is SelectionStage => st.kind === 'selection')!;
+          const roundKey = event.type === 'FundingPoolsAllocated' ? event.data.roundKey : lastReviewKey(s);
+          const round = s.rounds[roundKey];
+          const candidates = round?.result ? selectionCandidates(s, round.result.order) : [];
+          const again = stage.funding ? selectionProposal(s, stage, roundKey, recorded.decisionKey, candidates).pools : null;
+          if (event.type === 'FundingPoolsAllocated') check(e, `${recorded.decisionKey}:pools`, 'funding_pools', compareValue('allocation', recorded, again?.allocated));
+          else check(e, `${recorded.decisionKey}:pool:${event.data.poolId}`, 'funding_pools', compareValue('exhausted', recorded, again?.exhausted.find((x) => x.poolId === event.data.poolId)));
           break;
         }
         case 'ReviewersAssigned': {
@@ -320,6 +333,12 @@ function compareOutcome(
 
 function comparePolicy(recorded: string, s: RunningCycle): Difference[] {
   return recorded === s.policyHash ? [] : [{ field: 'policyHash', recorded, rederived: s.policyHash }];
+}
+
+/** The last closed review round (a selection proposes from it). */
+function lastReviewKey(s: RunningCycle): string {
+  const reviews = Object.values(s.rounds).filter((r) => r.kind === 'review' && r.result);
+  return reviews.sort((a, b) => b.round - a.round)[0]?.roundKey ?? '';
 }
 
 function compareValue(field: string, recorded: unknown, rederived: unknown): Difference[] {

@@ -4,7 +4,7 @@ import type { Request } from 'express';
 import { AppEnvironment, jwtSecret } from '@concentra/config';
 import { ACCESS_KEY, type Access } from './roles';
 import { tokenHeader, verifyOidcToken, verifyToken, type Principal } from '@concentra/auth';
-import { JwksKeys } from './jwks';
+import { IdentityProviderUnreachable, JwksKeys } from './jwks';
 
 export type AuthenticatedRequest = Request & { principal: Principal };
 
@@ -31,6 +31,8 @@ export class AuthGuard implements CanActivate {
     try {
       request.principal = await this.verify(token);
     } catch (error) {
+      // Not the token's fault: the problem filter answers 503 with Retry-After.
+      if (error instanceof IdentityProviderUnreachable) throw error;
       // Terse on purpose: no expected issuer, no list of roles, nothing that helps forge a token.
       throw new UnauthorizedException((error as Error).name === 'TokenExpiredError' ? 'the token has expired' : 'the token is not valid');
     }

@@ -74,6 +74,8 @@ export type SubmitApplication = Cmd<
     gpusRequested?: number;
     /** Topic tags that reviewer assignment matches with reviewers' expertise (issue 15); absent = none. */
     topics?: string[];
+    /** The applicant's region, e.g. "kr-seoul": funding pools and caps per region count it (issue 15); absent = none. */
+    region?: string;
   }
 >;
 export type WithdrawApplication = Cmd<'WithdrawApplication', { applicationId: string; reason?: string }>;

@@ -10,6 +10,7 @@ import { chain, requireApplication, requireLeadOrganisation, requireRole, requir
 import { enterStage } from './pipeline';
 import { grantStage } from './stage-basis';
 import { RULES_VERSION } from '../scoring/rank';
+import { REGION_PATTERN } from '../policy/funding-pools';
 import { applicationIds, cycleWorkflowId, type ApplicationRecord, type CycleState, type RunningCycle } from './state';
 
 export function openCall(state: CycleState, cmd: OpenCall, now: string): CycleEvent[] {
@@ -75,6 +76,7 @@ export function submitApplication(state: CycleState, cmd: SubmitApplication, now
   }
 
   const topics = d.topics === undefined ? undefined : requireTopics(d.topics);
+  if (d.region !== undefined && (typeof d.region !== 'string' || !REGION_PATTERN.test(d.region))) fail('validation_failed', 'must be a region id of lower-case letters, digits, "-" or "_"', 'region');
   const call = s.policy.stages[0] as CallStage;
   checkEligibility(call.eligibility, lead, members);
   const byLead = Object.values(s.applications).filter((a) => a.lead === lead.organisationId);
@@ -96,6 +98,7 @@ export function submitApplication(state: CycleState, cmd: SubmitApplication, now
       refillKey: inRefill ? s.refill!.refillKey : null,
       ...(requested !== undefined ? { gpusRequested: requested } : {}),
       ...(topics ? { topics } : {}),
+      ...(d.region !== undefined ? { region: d.region } : {}),
     },
   };
   const limit = call.closing.afterApplications;

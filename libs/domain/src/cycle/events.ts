@@ -3,12 +3,12 @@
  * from (policy hash, score ids, lottery seed and draw, the approval) so it can be re-derived.
  */
 import type { GpuAllocation, ProgramPolicy } from '../policy/schema';
+import type { PoolEvent } from './pool-events';
 import type { RankFacts, RankingRecord } from '../scoring/record';
 import type { Verdict } from '../scoring/weighted';
 import type { Actor, Artifact, MeasuredBenchmark, ModelEndpointRef, Organisation, PanelMember, ProcurementContract, WithheldGpus } from './commands';
 import type { DeadlineKind } from './deadlines';
 import type { GrantEscalationReason, GrantEvent } from './grant-events';
-
 /**
  * The ranking a decision was taken on, as a decision event records it: the order (after gates),
  * the tie-break and lottery facts, gate removals, how many scores counted and the inputs hash.
@@ -26,7 +26,6 @@ export type DecisionBasis = {
 };
 /** Who approved a decision, or that nobody did and the policy's default applied. */
 export type Approval = { by: string; at: string; rationale?: string } | 'policy default';
-
 export type EscalationReason =
   | 'scores_below_minimum'
   | 'approval_overdue'
@@ -40,8 +39,7 @@ export type EscalationReason =
   | 'reviewers_short'
   /** A declared open-source release does not include the evaluated model (issue 15). */
   | 'release_mismatch'
-  | GrantEscalationReason;
-
+  | GrantEscalationReason; // issue 15: a running grant's escalations (grant-events.ts)
 type Ev<T extends string, D> = { type: T; data: D };
 
 export type CallOpened = Ev<
@@ -77,6 +75,7 @@ export type ApplicationSubmitted = Ev<
     gpusRequested?: number;
     /** Present only when the applicant gave topics (reviewer assignment's expertise match). */
     topics?: string[];
+    /** Present only when the applicant named a region (funding pools and caps, issue 15). */ region?: string;
   }
 >;
 export type ApplicationWithdrawn = Ev<'ApplicationWithdrawn', { applicationId: string; reason: string | null; withdrawnAt: string; by: string }>;
@@ -396,5 +395,6 @@ export type CycleEvent =
   | ReviewersAssigned
   | ReviewAssignmentDeclined
   | FundingLotteryDrawn
+  | PoolEvent // issue 15: funding pools (pool-events.ts) and running grants (grant-events.ts)
   | GrantEvent;
 export type CycleEventType = CycleEvent['type'];

@@ -7,8 +7,10 @@ import type { CycleEvent } from './events';
 import { rankFacts } from '../scoring/record';
 import { collaboratingReviewers, withAssignments } from './assignment-state';
 import { withTotals } from './funding-tiers';
+import { withPoolAwards } from './funding-pools';
 import { verifiesReleases } from './release-verification';
-import { evolveReport, withGrantReports } from './grant-reports-state';
+import { evolveGrantEvent, isGrantEvent, withGrantReports } from './grant-reports-state';
+import type { GrantEvent } from './grant-events';
 /** Reviewers who may not be assigned for a recent collaboration (issue 15), as the record's optional field. */
 const collaborating = (s: RunningCycle, consortium: string[]) => {
   const ids = collaboratingReviewers(s, consortium);
@@ -64,7 +66,7 @@ export function evolve(state: CycleState, event: CycleEvent): CycleState {
   }
   if (state.stage === 'not_started') return state;
   const s: RunningCycle = { ...state, version: state.version + 1 };
-  return withGrantReports(apply(s, event), event);
+  return withGrantReports(isGrantEvent(event) ? evolveGrantEvent(s, event) : apply(s, event), event);
 }
 
 /** Replays a history from the beginning. */
@@ -86,7 +88,7 @@ export function stagesAfter(state: CycleState, events: readonly CycleEvent[]): C
   return out;
 }
 
-function apply(s: RunningCycle, event: CycleEvent): RunningCycle {
+function apply(s: RunningCycle, event: Exclude<CycleEvent, GrantEvent>): RunningCycle {
   switch (event.type) {
     case 'CallOpened':
       return s;
@@ -102,6 +104,7 @@ function apply(s: RunningCycle, event: CycleEvent): RunningCycle {
         ...(conflicted.length > 0 ? { conflicted } : {}),
         ...(d.gpusRequested ? { gpusRequested: d.gpusRequested } : {}),
         ...(d.topics?.length ? { topics: d.topics } : {}),
+        ...(d.region ? { region: d.region } : {}),
         ...collaborating(s, [d.lead.organisationId, ...d.members.map((m) => m.organisationId)]),
       };
       return { ...s, applications: { ...s.applications, [d.applicationId]: app } };
@@ -385,13 +388,10 @@ function apply(s: RunningCycle, event: CycleEvent): RunningCycle {
     case 'ReviewAssignmentDeclined':
       return updateRound(s, event.data.roundKey, (r) => withAssignments(s, r, event));
     case 'FundingLotteryDrawn':
-    case 'GrantChangeRefused': // the escalation that follows it is what the state keeps
+    case 'PoolExhausted':
       return s;
-    case 'GrantReportSubmitted': // Issue 15: milestones and reports (grant-reports-state.ts).
-    case 'GrantReportReviewed':
-    case 'GrantReportMissed':
-    case 'GrantReportConsequenceApplied':
-      return evolveReport(s, event);
+    case 'FundingPoolsAllocated':
+      return withPoolAwards(s, event.data);
     default: {
       const never: never = event;
       throw new Error(`unknown event ${canonicalJson(never)}`);

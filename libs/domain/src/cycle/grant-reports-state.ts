@@ -9,7 +9,7 @@ import type { GrantReportPolicy, GrantReportsPolicy, ReportConsequence } from '.
 import { REPORT_CONSEQUENCES } from '../policy/grant-reports-schema';
 import { addDuration, compareInstants } from '../shared/time';
 import type { CycleEvent } from './events';
-import type { GrantReportEvent } from './grant-events';
+import type { GrantEvent } from './grant-events';
 import type { GrantRecord, GrantReportRecord, RunningCycle } from './state';
 import { setStatus, withGrant } from './state-updates';
 
@@ -64,7 +64,15 @@ export function withGrantReports(s: RunningCycle, event: CycleEvent): RunningCyc
 const stronger = (a: ReportConsequence | undefined, b: ReportConsequence): ReportConsequence =>
   a && REPORT_CONSEQUENCES.indexOf(a) >= REPORT_CONSEQUENCES.indexOf(b) ? a : b;
 
-export function evolveReport(s: RunningCycle, event: GrantReportEvent): RunningCycle {
+const GRANT_EVENTS: ReadonlySet<string> = new Set<GrantEvent['type']>(['GrantReportSubmitted', 'GrantReportReviewed', 'GrantReportMissed', 'GrantReportConsequenceApplied', 'GrantChangeRefused']);
+
+/** A fact of a running grant (grant-events.ts), folded here rather than in evolve.ts. */
+export function isGrantEvent(event: CycleEvent): event is GrantEvent {
+  return GRANT_EVENTS.has(event.type);
+}
+
+export function evolveGrantEvent(s: RunningCycle, event: GrantEvent): RunningCycle {
+  if (event.type === 'GrantChangeRefused') return s; // the escalation that follows it is what the state keeps
   const d = event.data;
   const report = (g: GrantRecord, f: (r: GrantReportRecord) => GrantReportRecord): GrantRecord =>
     g.reports?.[d.reportId] ? { ...g, reports: { ...g.reports, [d.reportId]: f(g.reports[d.reportId]) } } : g;

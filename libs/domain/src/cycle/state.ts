@@ -56,6 +56,10 @@ export interface ApplicationRecord {
   gpusOverride?: GpuAllocation[];
   /** Topic tags (reviewer assignment's expertise match); absent when none. */
   topics?: string[];
+  /** The applicant's region (funding pools and caps); absent when none. */
+  region?: string;
+  /** The amount the selection's funding pools awarded (FundingPoolsAllocated); absent without pools or award. */
+  gpusAwarded?: GpuAllocation[];
   /** SHA-256 of the team's last model submission, kept only when the policy verifies releases (issue 15). */
   evaluatedModel?: string;
   /** Panel reviewers whose organisation recently collaborated with one of the consortium's (policy `recentCollaborations`); absent when none. */

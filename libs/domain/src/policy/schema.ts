@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { isIsoDuration, isIsoInstant } from '../shared/time';
+import { FundingPoolsSchema } from './funding-pools';
 import { GrantReportsSchema } from './grant-reports-schema';
 
 const id = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'use lower-case letters, digits, "-" or "_"');
@@ -102,6 +103,8 @@ export const SelectionStageSchema = z.strictObject({
   onApprovalTimeout: ApprovalTimeoutSchema,
   /** Absent = the top `maxAwardees` of the ranking are proposed. */
   fundingTiers: FundingTiersSchema.optional(),
+  /** Budgets and pools (issue 15): tiers (or the ranking) decide who is fundable, pools how much; absent = the grant stage's amounts. */
+  funding: FundingPoolsSchema.optional(),
 });
 
 export const GpuAllocationSchema = z.strictObject({ type: text, count: positive });
