@@ -41,3 +41,6 @@ export * from './cycle/scorer-organisation';
 export { objectionWindow, objectionWindowEndsAt } from './cycle/periods';
 export { assignedTo, assignmentPolicy, assignReviewers, requireAssigned } from './cycle/assignment';
 export { selectionProposal, type SelectionProposal } from './cycle/funding-tiers';
+export type * from './cycle/peer-review-events';
+export { assignPeerReviewers, missedPeerReviews, peerPolicy, peerReviewsOwed } from './cycle/peer-review';
+export { peerAssignments, peerScorer } from './cycle/peer-review-state';

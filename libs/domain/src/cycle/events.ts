@@ -2,12 +2,12 @@
  * What happened in a cycle, as past-tense facts. Each decision event carries what it was decided
  * from (policy hash, score ids, lottery seed and draw, the approval) so it can be re-derived.
  */
-import type { ProgramPolicy } from '../policy/schema';
-import type { GpuAllocation } from '../policy/schema';
+import type { GpuAllocation, ProgramPolicy } from '../policy/schema';
 import type { RankFacts, RankingRecord } from '../scoring/record';
 import type { Verdict } from '../scoring/weighted';
 import type { Actor, Artifact, MeasuredBenchmark, ModelEndpointRef, Organisation, PanelMember, ProcurementContract, WithheldGpus } from './commands';
 import type { DeadlineKind } from './deadlines';
+import type { PeerReviewEvent } from './peer-review-events';
 
 /**
  * The ranking a decision was taken on, as a decision event records it: the order (after gates),
@@ -43,7 +43,6 @@ export type EscalationReason =
   | 'release_mismatch';
 
 type Ev<T extends string, D> = { type: T; data: D };
-
 export type CallOpened = Ev<
   'CallOpened',
   {
@@ -89,11 +88,12 @@ export type CallCutoffPassed = Ev<'CallCutoffPassed', { at: string; applications
 export type CallClosed = Ev<'CallClosed', { reason: 'deadline' | 'cutoff' | 'application_limit'; applications: string[]; closedAt: string }>;
 export type ReviewRoundOpened = Ev<'ReviewRoundOpened', { roundKey: string; round: number; stageIndex: number; applications: string[]; openedAt: string; dueAt: string }>;
 export type ConflictOfInterestDeclared = Ev<'ConflictOfInterestDeclared', { applicationId: string; scorer: string; reason: string; at: string }>;
+/** `peerOf`: an applicant's peer review (issue 15), given as the application it reviews for; absent for a panel review. */
 export type ReviewSubmitted = Ev<
   'ReviewSubmitted',
-  { reviewId: string; roundKey: string; applicationId: string; reviewer: string; scores: Record<string, number>; verdicts: Record<string, Verdict>; submittedAt: string }
+  { reviewId: string; roundKey: string; applicationId: string; reviewer: string; scores: Record<string, number>; verdicts: Record<string, Verdict>; submittedAt: string; peerOf?: string }
 >;
-/** Also used for evaluation scoring and refill reviews; `deadline` says which timer moved. */
+/** Also evaluation scoring and refill reviews; `deadline` says which timer moved. */
 export type ReviewDeadlineExtended = Ev<
   'ReviewDeadlineExtended',
   { roundKey: string; deadline: DeadlineKind; previousDueAt: string; dueAt: string; missing: Array<{ applicationId: string; have: number; need: number }> }
@@ -297,7 +297,6 @@ export type CycleClosed = Ev<
 >;
 /** `affected`: the live applications (submitted or funded) told of it; absent in cycles cancelled before it was recorded. */
 export type CycleCancelled = Ev<'CycleCancelled', { reason: string; by: Actor['subject']; at: string; stage: string; affected?: string[] }>;
-// Reviewer assignment and funding tiers (cycle/assignment.ts, cycle/funding-tiers.ts).
 export type AssignmentReason = 'expertise' | 'least_loaded';
 export type ExclusionReason = 'same_organisation' | 'consortium_member' | 'declared_conflict' | 'recent_collaboration';
 export type ReviewersAssigned = Ev<
@@ -395,6 +394,7 @@ export type CycleEvent =
   | CycleCancelled
   | ReviewersAssigned
   | ReviewAssignmentDeclined
-  | FundingLotteryDrawn;
+  | FundingLotteryDrawn
+  | PeerReviewEvent;
 
 export type CycleEventType = CycleEvent['type'];

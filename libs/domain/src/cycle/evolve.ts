@@ -8,6 +8,7 @@ import { rankFacts } from '../scoring/record';
 import { collaboratingReviewers, withAssignments } from './assignment-state';
 import { withTotals } from './funding-tiers';
 import { verifiesReleases } from './release-verification';
+import { hasPeerReview, peerScorer, withPeerReview } from './peer-review-state';
 
 /** Reviewers who may not be assigned for a recent collaboration (issue 15), as the record's optional field. */
 const collaborating = (s: RunningCycle, consortium: string[]) => {
@@ -103,6 +104,7 @@ function apply(s: RunningCycle, event: CycleEvent): RunningCycle {
         ...(d.gpusRequested ? { gpusRequested: d.gpusRequested } : {}),
         ...(d.topics?.length ? { topics: d.topics } : {}),
         ...collaborating(s, [d.lead.organisationId, ...d.members.map((m) => m.organisationId)]),
+        ...(hasPeerReview(s) && d.members.length > 0 ? { members: d.members.map((m) => m.organisationId) } : {}),
       };
       return { ...s, applications: { ...s.applications, [d.applicationId]: app } };
     }
@@ -112,10 +114,11 @@ function apply(s: RunningCycle, event: CycleEvent): RunningCycle {
       const id = event.data.applicationId;
       const app = s.applications[id];
       if (!app) return s;
-      const { conflicted: _previous, collaborating: _before, ...rest } = app;
+      const { conflicted: _previous, collaborating: _before, members: _was, ...rest } = app;
       const consortium = [app.lead, ...event.data.members.map((m) => m.organisationId)];
       const conflicted = conflictedPanel(s, consortium);
-      return { ...s, applications: { ...s.applications, [id]: { ...rest, ...(conflicted.length > 0 ? { conflicted } : {}), ...collaborating(s, consortium) } } };
+      const members = hasPeerReview(s) && consortium.length > 1 ? { members: consortium.slice(1) } : {};
+      return { ...s, applications: { ...s.applications, [id]: { ...rest, ...(conflicted.length > 0 ? { conflicted } : {}), ...collaborating(s, consortium), ...members } } };
     }
     case 'CallCutoffPassed':
       return withDeadline(s, 'call_cutoff', event.data.nextCutoffAt);
@@ -129,13 +132,11 @@ function apply(s: RunningCycle, event: CycleEvent): RunningCycle {
     case 'ConflictOfInterestDeclared':
       return { ...s, conflicts: [...s.conflicts, { scorer: event.data.scorer, applicationId: event.data.applicationId }] };
     case 'ReviewSubmitted': {
-      const d = event.data;
-      return addSheet(s, d.roundKey, d.applicationId, d.reviewer, d.scores, d.verdicts);
+      const d = event.data; // a peer review's sheet is its reviewing application's (issue 15)
+      return addSheet(s, d.roundKey, d.applicationId, d.peerOf ? peerScorer(d.peerOf) : d.reviewer, d.scores, d.verdicts);
     }
-    case 'EvaluationScoresSubmitted': {
-      const d = event.data;
-      return addSheet(s, d.roundKey, d.applicationId, d.evaluator, d.scores, d.verdicts);
-    }
+    case 'EvaluationScoresSubmitted':
+      return addSheet(s, event.data.roundKey, event.data.applicationId, event.data.evaluator, event.data.scores, event.data.verdicts);
     case 'ReviewDeadlineExtended': {
       const d = event.data;
       return updateRound(withDeadline(s, d.deadline, d.dueAt), d.roundKey, (r) => ({ ...r, dueAt: d.dueAt, extended: true }));
@@ -387,6 +388,9 @@ function apply(s: RunningCycle, event: CycleEvent): RunningCycle {
       return updateRound(s, event.data.roundKey, (r) => withAssignments(s, r, event));
     case 'FundingLotteryDrawn':
       return s;
+    case 'PeerReviewersAssigned':
+    case 'PeerReviewsMissed':
+      return withPeerReview(s, event);
     default: {
       const never: never = event;
       throw new Error(`unknown event ${canonicalJson(never)}`);
