@@ -35,6 +35,10 @@ describe('peer review through the admin API', () => {
     expect(assigned.summary).toMatch(/^each of 4 applicant\(s\) in review:1 assigned 2 other application\(s\) to review by \S+, never its own or a conflicting one/);
     const reviews = new Map((assigned.data.assignments as Array<{ applicationId: string; reviews: string[] }>).map((a) => [a.applicationId, a.reviews]));
     expect([...reviews.get('alpha')!].sort()).toEqual(['delta', 'gamma']);
+    // The API found the shared university in the applications projection: a conflict both ways, recorded with its reason.
+    const conflicts = new Map((assigned.data.assignments as Array<{ applicationId: string; conflicts?: object }>).map((a) => [a.applicationId, a.conflicts]));
+    expect([conflicts.get('alpha'), conflicts.get('beta')]).toEqual([{ consortium_member: ['beta'] }, { consortium_member: ['alpha'] }]);
+    expect([...reviews.get('beta')!].sort()).toEqual(['delta', 'gamma']);
 
     const owed = expectStatus(await get('/owed', applicant('org-c')), 200).body.owed as Array<{ what: string; applicationId: string; dueAt: string; who: { organisationId: string } }>;
     expect(owed.map((o) => [o.what, o.applicationId, o.dueAt, o.who.organisationId]).sort()).toEqual(

@@ -69,7 +69,7 @@ export class CycleCommandsController {
   @Allow('program_manager')
   @ApiOperation({ summary: "Approve a change of a consortium's members, with a rationale" })
   changeMembership(@Param('id') id: string, @AppId() applicationId: string, @Body(new ZodPipe(ApproveMembershipChangeSchema)) body: Body<typeof ApproveMembershipChangeSchema>, @CurrentPrincipal() p: Principal) {
-    return this.commands.send(id, 'ApproveMembershipChange', { applicationId, ...body }, p);
+    return this.commands.changeMembership(id, applicationId, body, p);
   }
 
   @Post('applications/:applicationId/conflicts')

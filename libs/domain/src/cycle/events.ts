@@ -7,7 +7,7 @@ import type { RankFacts, RankingRecord } from '../scoring/record';
 import type { Verdict } from '../scoring/weighted';
 import type { Actor, Artifact, MeasuredBenchmark, ModelEndpointRef, Organisation, PanelMember, ProcurementContract, WithheldGpus } from './commands';
 import type { DeadlineKind } from './deadlines';
-import type { PeerReviewEvent } from './peer-review-events';
+import type { PeerConflictFacts, PeerReviewEvent } from './peer-review-events';
 
 /**
  * The ranking a decision was taken on, as a decision event records it: the order (after gates),
@@ -76,13 +76,13 @@ export type ApplicationSubmitted = Ev<
     gpusRequested?: number;
     /** Present only when the applicant gave topics (reviewer assignment's expertise match). */
     topics?: string[];
-  }
+  } & PeerConflictFacts
 >;
 export type ApplicationWithdrawn = Ev<'ApplicationWithdrawn', { applicationId: string; reason: string | null; withdrawnAt: string; by: string }>;
 export type MembershipChanged = Ev<
   'MembershipChanged',
   /** The previous members are in the application's earlier ApplicationSubmitted / MembershipChanged event. */
-  { applicationId: string; members: Organisation[]; approvedBy: string; rationale: string; at: string }
+  { applicationId: string; members: Organisation[]; approvedBy: string; rationale: string; at: string } & PeerConflictFacts
 >;
 export type CallCutoffPassed = Ev<'CallCutoffPassed', { at: string; applications: number; nextCutoffAt: string | null }>;
 export type CallClosed = Ev<'CallClosed', { reason: 'deadline' | 'cutoff' | 'application_limit'; applications: string[]; closedAt: string }>;

@@ -8,7 +8,7 @@ import { rankFacts } from '../scoring/record';
 import { collaboratingReviewers, withAssignments } from './assignment-state';
 import { withTotals } from './funding-tiers';
 import { verifiesReleases } from './release-verification';
-import { hasPeerReview, peerScorer, withPeerReview } from './peer-review-state';
+import { peerScorer, sharingOrganisations, withPeerReview } from './peer-review-state';
 
 /** Reviewers who may not be assigned for a recent collaboration (issue 15), as the record's optional field. */
 const collaborating = (s: RunningCycle, consortium: string[]) => {
@@ -104,9 +104,8 @@ function apply(s: RunningCycle, event: CycleEvent): RunningCycle {
         ...(d.gpusRequested ? { gpusRequested: d.gpusRequested } : {}),
         ...(d.topics?.length ? { topics: d.topics } : {}),
         ...collaborating(s, [d.lead.organisationId, ...d.members.map((m) => m.organisationId)]),
-        ...(hasPeerReview(s) && d.members.length > 0 ? { members: d.members.map((m) => m.organisationId) } : {}),
       };
-      return { ...s, applications: { ...s.applications, [d.applicationId]: app } };
+      return sharingOrganisations({ ...s, applications: { ...s.applications, [d.applicationId]: app } }, d.applicationId, d.sharesOrganisationWith);
     }
     case 'ApplicationWithdrawn':
       return setStatus(s, [event.data.applicationId], 'withdrawn');
@@ -114,11 +113,11 @@ function apply(s: RunningCycle, event: CycleEvent): RunningCycle {
       const id = event.data.applicationId;
       const app = s.applications[id];
       if (!app) return s;
-      const { conflicted: _previous, collaborating: _before, members: _was, ...rest } = app;
+      const { conflicted: _previous, collaborating: _before, ...rest } = app;
       const consortium = [app.lead, ...event.data.members.map((m) => m.organisationId)];
       const conflicted = conflictedPanel(s, consortium);
-      const members = hasPeerReview(s) && consortium.length > 1 ? { members: consortium.slice(1) } : {};
-      return { ...s, applications: { ...s.applications, [id]: { ...rest, ...(conflicted.length > 0 ? { conflicted } : {}), ...collaborating(s, consortium), ...members } } };
+      const next = { ...s, applications: { ...s.applications, [id]: { ...rest, ...(conflicted.length > 0 ? { conflicted } : {}), ...collaborating(s, consortium) } } };
+      return sharingOrganisations(next, id, event.data.sharesOrganisationWith, true);
     }
     case 'CallCutoffPassed':
       return withDeadline(s, 'call_cutoff', event.data.nextCutoffAt);

@@ -37,3 +37,12 @@ export type PeerReviewsMissed = Ev<
 >;
 
 export type PeerReviewEvent = PeerReviewersAssigned | PeerReviewsMissed;
+
+/**
+ * On ApplicationSubmitted and MembershipChanged when the policy has peer review: the applications of
+ * the cycle that share an organisation with this one (as the API found them in the applications
+ * projection); absent when none. Evolve keeps each pair once instead of member lists.
+ */
+export interface PeerConflictFacts {
+  sharesOrganisationWith?: string[];
+}

@@ -6,8 +6,8 @@ import type { PeerReviewEvent } from './peer-review-events';
 import type { RoundRecord, RunningCycle } from './state';
 import { setStatus, updateRound } from './state-updates';
 
-/** The sheet scorer of an applicant's peer reviews: one per reviewing application, whoever of its organisation sends them. */
-export const peerScorer = (applicationId: string): string => `peer:${applicationId}`;
+/** The sheet scorer of an applicant's peer reviews: one per reviewing application, whoever of its organisation sends them (`~` and its id, short: the state keeps it per sheet). */
+export const peerScorer = (applicationId: string): string => `~${applicationId}`;
 
 /** Whether any review stage of the policy has peer review (the state then keeps consortium members). */
 export const hasPeerReview = (s: RunningCycle): boolean => s.policy.stages.some((st) => st.kind === 'review' && st.peerReview !== undefined);
@@ -37,14 +37,37 @@ export function withPeerReview(s: RunningCycle, event: PeerReviewEvent): Running
 }
 
 /**
+ * The state after an application's organisations became known (ApplicationSubmitted) or changed
+ * (MembershipChanged), when the policy has peer review: it lists the applications it shares an
+ * organisation with, as recorded. Each pair is kept once (the later application lists the earlier
+ * one), so a change first takes the application out of every other list. Without peer review the
+ * state is left as it is.
+ */
+export function sharingOrganisations(s: RunningCycle, applicationId: string, shares: readonly string[] | undefined, changed = false): RunningCycle {
+  if (!hasPeerReview(s) || !s.applications[applicationId]) return s;
+  const applications = { ...s.applications };
+  const set = (id: string, list: string[]) => {
+    const { sharesOrganisationWith: _old, ...rest } = applications[id];
+    applications[id] = list.length > 0 ? { ...rest, sharesOrganisationWith: list } : rest;
+  };
+  if (changed) {
+    for (const [id, app] of Object.entries(applications)) if (app.sharesOrganisationWith?.includes(applicationId)) set(id, app.sharesOrganisationWith.filter((x) => x !== applicationId));
+  }
+  set(applicationId, (shares ?? []).filter((id) => id !== applicationId && applications[id]));
+  return { ...s, applications };
+}
+
+/** Whether two applications share an organisation, as recorded (either lists the other). */
+export const sharing = (s: RunningCycle, a: string, b: string): boolean => !!s.applications[a]?.sharesOrganisationWith?.includes(b) || !!s.applications[b]?.sharesOrganisationWith?.includes(a);
+
+/**
  * Why the applicant of `reviewerId` may not review `targetId`, or null: the same lead organisation,
- * or an organisation in both consortia (lead or member). Its own application is never assigned.
+ * or an organisation in both (recorded as `sharesOrganisationWith`). Its own application is never assigned.
  */
 export function peerConflict(s: RunningCycle, reviewerId: string, targetId: string): 'same_organisation' | 'consortium_member' | null {
   const r = s.applications[reviewerId];
   const t = s.applications[targetId];
   if (!r || !t) return null;
   if (r.lead === t.lead) return 'same_organisation';
-  const theirs = new Set([t.lead, ...(t.members ?? [])]);
-  return [r.lead, ...(r.members ?? [])].some((o) => theirs.has(o)) ? 'consortium_member' : null;
+  return sharing(s, reviewerId, targetId) ? 'consortium_member' : null;
 }

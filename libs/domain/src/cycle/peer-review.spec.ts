@@ -68,6 +68,20 @@ describe('distributed peer review', () => {
     expect(other.last('PeerReviewersAssigned').data.assignments).not.toEqual(assigned.assignments);
   });
 
+  it('given a membership change before the call closes, then the new shared organisation is a conflict, the old one no longer, and no member list is kept', () => {
+    const sc = callOf(peerPolicy('none'));
+    expect(sc.running.applications.a2.sharesOrganisationWith).toEqual(['a1']);
+    sc.run({ type: 'ApproveMembershipChange', actor: { role: 'program_manager', subject: 'pm-1' }, data: { applicationId: 'a2', members: [university('org-a5')], rationale: 'partner swapped' } });
+    expect(sc.running.applications.a2.sharesOrganisationWith).toEqual(['a5']);
+    expect(sc.running.applications.a1.sharesOrganisationWith).toBeUndefined();
+    expect(JSON.stringify(sc.running.applications)).not.toContain('uni-shared');
+    sc.fire('call_close');
+    const conflicts = new Map(sc.last('PeerReviewersAssigned').data.assignments.map((a) => [a.applicationId, a.conflicts]));
+    expect(conflicts.get('a2')).toEqual({ consortium_member: ['a5'] });
+    expect(conflicts.get('a5')).toEqual({ consortium_member: ['a2'] });
+    expect(conflicts.get('a1')).toBeUndefined();
+  });
+
   it('given assignments, when applicants score, then only their assigned applications are accepted, once each, and what they still owe is listed with its due date', () => {
     const sc = callOf(peerPolicy('reject_own_application'));
     sc.fire('call_close');

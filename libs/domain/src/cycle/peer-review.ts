@@ -17,10 +17,11 @@
 import { sha256 } from '@noble/hashes/sha256';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils';
 import type { PeerReviewPolicy, ReviewStage } from '../policy/schema';
+import { createPrng } from '../scoring/lottery';
 import type { Candidate, ScoreSheet } from '../scoring/weighted';
 import type { CycleEvent } from './events';
 import type { PeerExclusionReason, PeerReviewersAssigned } from './peer-review-events';
-import { peerAssignments, peerConflict, peerScorer } from './peer-review-state';
+import { peerAssignments, peerScorer } from './peer-review-state';
 import { hasSheetBy } from './sheets';
 import type { RoundRecord, RunningCycle } from './state';
 
@@ -30,7 +31,32 @@ export function peerPolicy(s: RunningCycle, round: RoundRecord): PeerReviewPolic
   return (s.policy.stages[round.stageIndex] as ReviewStage).peerReview;
 }
 
-const seeded = (seed: string, ...parts: string[]) => bytesToHex(sha256(utf8ToBytes([seed, ...parts].join(':'))));
+const seeded = (seed: string, id: string) => bytesToHex(sha256(utf8ToBytes(`${seed}:${id}`)));
+
+/** Per applicant of the round, the others it may not review and why (same lead, or a shared organisation), in candidate order. */
+function conflictsIn(s: RunningCycle, ids: readonly string[]): Map<string, Map<string, PeerExclusionReason>> {
+  const inRound = new Set(ids);
+  const byLead = new Map<string, string[]>();
+  for (const id of ids) byLead.set(s.applications[id].lead, [...(byLead.get(s.applications[id].lead) ?? []), id]);
+  const place = new Map(ids.map((id, i) => [id, i]));
+  // Each pair is recorded once (peer-review-state.ts); both ways here.
+  const shared = new Map<string, string[]>(ids.map((id) => [id, []]));
+  for (const r of ids) {
+    for (const t of s.applications[r].sharesOrganisationWith ?? []) {
+      if (!inRound.has(t)) continue;
+      shared.get(r)!.push(t);
+      shared.get(t)!.push(r);
+    }
+  }
+  return new Map(
+    ids.map((r) => {
+      const found = new Map<string, PeerExclusionReason>();
+      for (const t of byLead.get(s.applications[r].lead)!) if (t !== r) found.set(t, 'same_organisation');
+      for (const t of shared.get(r)!) if (!found.has(t)) found.set(t, 'consortium_member');
+      return [r, new Map([...found].sort(([a], [b]) => place.get(a)! - place.get(b)!))];
+    }),
+  );
+}
 
 /** Assigns every applicant of a review round that was just opened (its ReviewRoundOpened is in `s`). */
 export function assignPeerReviewers(s: RunningCycle, roundKey: string, now: string): CycleEvent[] {
@@ -39,26 +65,35 @@ export function assignPeerReviewers(s: RunningCycle, roundKey: string, now: stri
   if (!policy || round.dueAt === null) return [];
   const seed = `${s.lotterySeed}:${roundKey}:peer`;
   const ids = round.candidates;
-  const eligible = new Map(ids.map((r) => [r, ids.filter((t) => t !== r && peerConflict(s, r, t) === null)]));
-  const order = [...ids].sort((a, b) => eligible.get(a)!.length - eligible.get(b)!.length || (seeded(seed, a) < seeded(seed, b) ? -1 : 1));
+  const conflicts = conflictsIn(s, ids);
+  const eligible = new Map(ids.map((r) => [r, ids.filter((t) => t !== r && !conflicts.get(r)!.has(t))]));
+  const draw = new Map(ids.map((r) => [r, seeded(seed, r)]));
+  const order = [...ids].sort((a, b) => eligible.get(a)!.length - eligible.get(b)!.length || (draw.get(a)! < draw.get(b)! ? -1 : 1));
   const received: Record<string, number> = Object.fromEntries(ids.map((id) => [id, 0]));
   const chosen = new Map<string, string[]>();
   for (const r of order) {
-    const keyed = eligible.get(r)!.map((t) => ({ t, load: received[t], draw: seeded(seed, r, t) }));
-    const picks = keyed
-      .sort((a, b) => a.load - b.load || (a.draw < b.draw ? -1 : 1))
-      .slice(0, policy.perApplicant)
-      .map((k) => k.t);
-    for (const t of picks) received[t] += 1;
+    // The least reviewed so far, and among them one drawn with the applicant's own seeded generator.
+    const prng = createPrng(`${seed}:${r}`);
+    const picks: string[] = [];
+    for (let i = 0; i < policy.perApplicant; i++) {
+      let least = Infinity;
+      let pool: string[] = [];
+      for (const t of eligible.get(r)!) {
+        if (picks.includes(t)) continue;
+        if (received[t] < least) [least, pool] = [received[t], [t]];
+        else if (received[t] === least) pool.push(t);
+      }
+      if (pool.length === 0) break;
+      const t = pool[prng.nextInt(pool.length)];
+      picks.push(t);
+      received[t] += 1;
+    }
     chosen.set(r, picks);
   }
   const assignments: PeerReviewersAssigned['data']['assignments'] = ids.map((r) => {
-    const conflicts: Partial<Record<PeerExclusionReason, string[]>> = {};
-    for (const t of ids) {
-      const reason = t === r ? null : peerConflict(s, r, t);
-      if (reason) (conflicts[reason] ??= []).push(t);
-    }
-    return { applicationId: r, reviews: chosen.get(r)!, ...(Object.keys(conflicts).length > 0 ? { conflicts } : {}) };
+    const listed: Partial<Record<PeerExclusionReason, string[]>> = {};
+    for (const [t, reason] of conflicts.get(r)!) (listed[reason] ??= []).push(t);
+    return { applicationId: r, reviews: chosen.get(r)!, ...(Object.keys(listed).length > 0 ? { conflicts: listed } : {}) };
   });
   const short = assignments.filter((a) => a.reviews.length < policy.perApplicant).map((a) => ({ applicationId: a.applicationId, have: a.reviews.length, need: policy.perApplicant }));
   return [{ type: 'PeerReviewersAssigned', data: { roundKey, perApplicant: policy.perApplicant, weight: policy.weight, assignments, received, short, seed, dueAt: round.dueAt, at: now } }];

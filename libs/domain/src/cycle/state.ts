@@ -59,8 +59,8 @@ export interface ApplicationRecord {
   evaluatedModel?: string;
   /** Panel reviewers whose organisation recently collaborated with one of the consortium's (policy `recentCollaborations`); absent when none. */
   collaborating?: string[];
-  /** Consortium members' organisation ids, kept only when a review stage has peer review (issue 15: conflicts between applicants); absent otherwise. */
-  members?: string[];
+  /** Earlier applications sharing an organisation with this one (lead or member), when the policy has peer review (issue 15): each pair once; absent when none. */
+  sharesOrganisationWith?: string[];
 }
 
 /** An application record with its id, as the deciders pass it around. */
