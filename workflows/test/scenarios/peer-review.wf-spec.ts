@@ -62,6 +62,9 @@ describe('programs: distributed peer review', () => {
     const toSkipper = reminders.filter((r) => JSON.stringify(r.recipient).includes(`org-${skipper}`) && JSON.stringify(r.body).includes('peer_review'));
     expect(toSkipper.length).toBe(2);
 
+    // ... and the rejected one is told why, as an application dropped in review.
+    const told = (await harness.outbox(run.id, 'dropped_in_review')).filter((r) => JSON.stringify(r.body).includes('peer_reviews_missed'));
+    expect(told.map((r) => (r.body as { applicationId: string }).applicationId)).toEqual([skipper]);
     const [missed] = await run.eventsOf('PeerReviewsMissed');
     expect(missed.data).toMatchObject({ applicationId: skipper, missing: reviews.get(skipper), rule: 'reject_own_application' });
     expect((await run.eventsOf('PeerReviewsMissed')).length).toBe(1);

@@ -4,6 +4,7 @@ import { namedRanking } from '../scoring/record';
 import { addDays } from '../shared/time';
 import type { CycleCommand, Organisation } from './commands';
 import type { CycleEvent } from './events';
+import { noticesFor } from './notices';
 import { owed } from './obligations';
 import { Scenario, T0, applicantOf, company, openCallCommand, reviewAll, types, university } from './testing';
 
@@ -130,6 +131,12 @@ describe('distributed peer review', () => {
     expect(sc.running.applications.a5.status).toBe('dropped_in_review');
     expect(Object.keys(totals(closed[2])).sort()).toEqual(['a1', 'a2', 'a3', 'a6']);
     expect(sc.last('SelectionProposed').data.candidates).not.toContain('a4');
+    // The rejected applicants are told, as applications dropped in review, with the reason.
+    const notices = closed.slice(0, 2).flatMap((e, i) => noticesFor({ eventId: `e${i}`, streamId: 'cycle:p:2027', type: e.type, data: e.data as never, occurredAt: T0 }));
+    expect(notices.map((n) => [n.kind, n.recipient, n.body])).toEqual([
+      ['dropped_in_review', { role: 'applicant', applicationId: 'a4' }, { applicationId: 'a4', round: 1, reason: 'peer_reviews_missed' }],
+      ['dropped_in_review', { role: 'applicant', applicationId: 'a5' }, { applicationId: 'a5', round: 1, reason: 'peer_reviews_missed' }],
+    ]);
   });
 
   it('given a penalty, when an applicant misses its reviews, then its total loses the points; given none, then it is only recorded', () => {
@@ -151,6 +158,7 @@ describe('distributed peer review', () => {
     expect(p.a4).toBeCloseTo(n.a4 - 20, 6);
     for (const id of ['a1', 'a2', 'a3', 'a5', 'a6']) expect(p[id]).toBe(n[id]);
     expect(recorded.running.applications.a4.status).toBe('submitted');
+    expect(noticesFor({ eventId: 'e', streamId: 'cycle:p:2027', type: withNone[0].type, data: withNone[0].data as never, occurredAt: T0 })).toEqual([]);
   });
 
   it("given a weight of 0.5, when the round is ranked, then a peer review counts half a panel review in the application's mean", () => {
