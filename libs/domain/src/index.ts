@@ -44,3 +44,6 @@ export { objectionWindow, objectionWindowEndsAt } from './cycle/periods';
 export { assignedTo, assignmentPolicy, assignReviewers, requireAssigned } from './cycle/assignment';
 export { selectionProposal, type SelectionProposal } from './cycle/funding-tiers';
 export { allocatePools, hoursPerGpu, poolOf, type PoolAllocation } from './cycle/funding-pools';
+export type * from './cycle/peer-review-events';
+export { assignPeerReviewers, missedPeerReviews, peerPolicy, peerReviewsOwed } from './cycle/peer-review';
+export { peerAssignments, peerScorer } from './cycle/peer-review-state';
