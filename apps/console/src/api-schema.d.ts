@@ -273,8 +273,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Submit a review of an application in the open review round
-         * @description Roles: reviewer, admin.
+         * Submit a review of an application in the open review round (an applicant's is a peer review of one assigned to its own application, where the policy has peer review)
+         * @description Roles: reviewer, applicant, admin.
          */
         post: operations["CycleCommandsController.submitReview"];
         delete?: never;

@@ -9,7 +9,8 @@
  * as their own sentence (event-sentences.ts) by the recorded actor.
  */
 import type { StoredEvent } from '@concentra/persistence';
-import { reportConsequenceSentence } from './event-sentences';
+import type { CycleEvent } from '@concentra/domain';
+import { peerReviewsMissedSentence, reportConsequenceSentence } from './event-sentences';
 
 export interface Attribution {
   /** Who is answerable: the decision's approver, `policy default`, or `policy` for a rule the policy applies by itself. */
@@ -99,6 +100,12 @@ export function attribute(events: readonly Source[]): Map<string, Attribution> {
       // Budgets and pools (issue 15): what a pool awards and that it ran out are the policy's rule, applied when the selection was proposed.
       if (e.type === 'FundingPoolsAllocated' || e.type === 'PoolExhausted') {
         out.set(e.eventId, { who: 'policy', cause: `the selection proposed after ${trigger(e, undefined)}` });
+        continue;
+      }
+      if (e.type === 'PeerReviewsMissed') {
+        // Issue 15: the peer-review rule applied when the review round closed, not anybody's act.
+        const missed = d as Extract<CycleEvent, { type: 'PeerReviewsMissed' }>['data'];
+        out.set(e.eventId, { who: 'policy', cause: `the review round ${missed.roundKey} closed with peer reviews owed`, summary: peerReviewsMissedSentence(missed) });
         continue;
       }
       if (e.type === 'ObjectionWindowClosed' && OWN_EVENTS[causation]) {

@@ -53,8 +53,10 @@ function cycleSentence(e: CycleEvent): string | undefined {
       return `review round ${e.data.round} opened for ${e.data.applications.length} application(s), due ${e.data.dueAt}`;
     case 'ConflictOfInterestDeclared':
       return `${e.data.scorer} declared a conflict of interest with "${e.data.applicationId}"${e.data.reason ? `: ${e.data.reason}` : ''}`;
-    case 'ReviewSubmitted':
-      return `review ${e.data.reviewId} of "${e.data.applicationId}" submitted by ${e.data.reviewer}, scoring ${scoreWords(e.data.scores)}`;
+    case 'ReviewSubmitted': {
+      const peer = e.data.peerOf ? ` as the peer review of applicant "${e.data.peerOf}"` : '';
+      return `review ${e.data.reviewId} of "${e.data.applicationId}" submitted by ${e.data.reviewer}${peer}, scoring ${scoreWords(e.data.scores)}`;
+    }
     case 'ReviewDeadlineExtended':
       return `${words(e.data.deadline)} extended from ${e.data.previousDueAt} to ${e.data.dueAt} (${e.data.missing.length} application(s) short of scores)`;
     case 'EscalationRaised':
@@ -136,7 +138,7 @@ function cycleSentence(e: CycleEvent): string | undefined {
       return `cycle closed (${words(e.data.outcome)}); finalists ${list(e.data.finalists)}`;
     case 'CycleCancelled':
       return `cycle cancelled by ${e.data.by} during ${e.data.stage}: ${e.data.reason}${e.data.affected ? `; teams told: ${list(e.data.affected)}` : ''}`;
-    // Issue 15: reviewer assignment and funding tiers.
+    // Issue 15: reviewer assignment, funding tiers and peer review.
     case 'ReviewersAssigned': {
       const loads = Object.values(e.data.loads);
       const busiest = loads.length ? Math.max(...loads) : 0;
@@ -165,6 +167,14 @@ function cycleSentence(e: CycleEvent): string | undefined {
       const part = d.partiallyFunded ? `; "${d.partiallyFunded.applicationId}" got the ${d.partiallyFunded.awarded} GPUs left of the ${d.partiallyFunded.requested} it asked for` : '';
       return `funding pool "${d.poolId}" ran out (${d.used} of ${budget} used) and stopped awarding${part}; not funded because of it: ${list(d.notFunded)}`;
     }
+    case 'PeerReviewersAssigned': {
+      const counts = Object.values(e.data.received);
+      const spread = counts.length ? `each application receiving ${Math.min(...counts)} to ${Math.max(...counts)} peer review(s)` : 'no application to review';
+      const short = e.data.short.length ? `; ${e.data.short.length} applicant(s) short of unconflicted applications: ${list(e.data.short.map((x) => x.applicationId))}` : '';
+      return `each of ${e.data.assignments.length} applicant(s) in ${e.data.roundKey} assigned ${e.data.perApplicant} other application(s) to review by ${e.data.dueAt}, never its own or a conflicting one, ${spread}; a peer review weighs ${e.data.weight} of a panel review (seed "${e.data.seed}")${short}`;
+    }
+    case 'PeerReviewsMissed':
+      return peerReviewsMissedSentence(e.data);
     // Issue 15: milestones and reports of a grant.
     case 'GrantReportSubmitted':
       return `${e.data.kind} report "${e.data.reportId}" of "${e.data.applicationId}" submitted by ${e.data.by}${e.data.late ? `, late (due ${e.data.dueAt})` : ''}`;
@@ -178,6 +188,23 @@ function cycleSentence(e: CycleEvent): string | undefined {
       return `the GPU ledger refused the ${e.data.change} of ${e.data.grantId} for good (${e.data.code}: ${e.data.message}); the grant went on with its allocation as it was`;
     default:
       return undefined;
+  }
+}
+
+/** Issue 15: what the policy's rule did to an applicant that owed peer reviews at the deadline, naming the rule. */
+export function peerReviewsMissedSentence(d: Extract<CycleEvent, { type: 'PeerReviewsMissed' }>['data']): string {
+  const owed = `"${d.applicationId}" submitted ${d.assigned.length - d.missing.length} of its ${d.assigned.length} assigned peer review(s) by the deadline (missing ${list(d.missing)})`;
+  switch (d.rule) {
+    case 'reject_own_application':
+      return `${owed}; its application was rejected by the policy's peer-review rule (onMissedReviews: reject_own_application)`;
+    case 'penalty':
+      return `${owed}; ${d.penalty ?? 0} point(s) were taken off its total by the policy's peer-review rule (onMissedReviews: penalty ${d.penalty ?? 0})`;
+    case 'none':
+      return `${owed}; the policy's peer-review rule has no consequence for it (onMissedReviews: none)`;
+    default: {
+      const never: never = d.rule;
+      return `${owed}; rule ${String(never)}`;
+    }
   }
 }
 

@@ -14,6 +14,8 @@ import {
   selectionCandidates,
   selectionProposal,
   assignReviewers,
+  assignPeerReviewers,
+  missedPeerReviews,
   reportDeadlinePassed,
   type CycleEvent,
   type CycleState,
@@ -35,7 +37,18 @@ export interface Difference {
   rederived: unknown;
 }
 
-export type DecisionKind = 'review_round' | 'selection' | 'narrowing' | 'refill' | 'funding_lottery' | 'funding_pools' | 'reviewer_assignment' | 'benchmark' | 'grant_report';
+export type DecisionKind =
+  | 'review_round'
+  | 'selection'
+  | 'narrowing'
+  | 'refill'
+  | 'funding_lottery'
+  | 'funding_pools'
+  | 'reviewer_assignment'
+  | 'benchmark'
+  | 'peer_assignment'
+  | 'peer_reviews_missed'
+  | 'grant_report';
 
 export interface DecisionCheck {
   cycleId: string;
@@ -116,7 +129,10 @@ function rederiveCycle(cycleId: string, events: DecisionSource[], notes: string[
           recordedResults.set(d.roundKey, d.result);
           const stage = s.policy.stages[round.stageIndex] as ReviewStage;
           const { kept, dropped } = reviewRoundOutcome(stage, result.ranking.map((r) => r.candidateId), liveInRound(s, round));
-          check(e, d.roundKey, 'review_round', [...compareSet('kept', d.kept, kept), ...compareSet('dropped', d.dropped, dropped), ...comparePolicy(d.policyHash, s)]);
+          // Issue 15: every applicant that owed peer reviews met the policy's rule before the round was ranked.
+          const unmet = missedPeerReviews(s, round, d.closedAt).map((m) => (m.data as { applicationId: string }).applicationId);
+          const peers = unmet.length > 0 ? [{ field: 'peerReviewsMissed', recorded: [], rederived: unmet }] : [];
+          check(e, d.roundKey, 'review_round', [...compareSet('kept', d.kept, kept), ...compareSet('dropped', d.dropped, dropped), ...comparePolicy(d.policyHash, s), ...peers]);
           break;
         }
         case 'SelectionProposed': {
@@ -167,6 +183,21 @@ function rederiveCycle(cycleId: string, events: DecisionSource[], notes: string[
           const d = event.data;
           const step = event.type === 'GrantReportConsequenceApplied' ? `:${event.data.action}` : ':missed';
           check(e, `${d.applicationId}:report:${d.reportId}${step}`, 'grant_report', compareValue('consequence', event, reportDeadlinePassed(s, d.at)[0]));
+          break;
+        }
+        case 'PeerReviewersAssigned': {
+          // Issue 15: the peer assignment again, from the state as the round opened, with the domain's own rule.
+          const { at, ...recorded } = event.data;
+          const again = assignPeerReviewers(s, recorded.roundKey, at)[0];
+          const { at: _again, ...rederived } = (again?.data ?? {}) as { at?: string };
+          check(e, `${recorded.roundKey}:peer-assignment`, 'peer_assignment', compareValue('assignment', recorded, rederived));
+          break;
+        }
+        case 'PeerReviewsMissed': {
+          // Issue 15: the first applicant still owing peer reviews as the round closed, and the policy's rule for it.
+          const round = s.rounds[event.data.roundKey];
+          const again = round ? missedPeerReviews(s, round, event.data.at)[0]?.data : undefined;
+          check(e, `${event.data.roundKey}:peer-reviews-missed:${event.data.applicationId}`, 'peer_reviews_missed', compareValue('consequence', event.data, again ?? null));
           break;
         }
         case 'NarrowingProposed': {

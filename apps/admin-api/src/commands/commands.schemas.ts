@@ -52,6 +52,7 @@ export const ApproveMembershipChangeSchema = z.strictObject({
   members: z.array(OrganisationSchema).max(100),
   rationale: text(),
 });
+export type ApproveMembershipChangeBody = z.infer<typeof ApproveMembershipChangeSchema>;
 
 export const DeclareConflictSchema = z.strictObject({ reason: text() });
 /** An assigned reviewer declines an application (another is assigned in their place). */

@@ -14,6 +14,7 @@
 import { fail } from '../shared/errors';
 import { isAtOrAfter, isIsoInstant, normalizeInstant } from '../shared/time';
 import type { CycleCommand, Role } from './commands';
+import { hasPeerReview } from './peer-review-state';
 import type { CycleState, DecisionRecord, RoundRecord, RunningCycle } from './state';
 import { reportDueFor } from './grant-reports';
 
@@ -42,7 +43,8 @@ function dueFor(command: CycleCommand, s: RunningCycle): Due | null {
       return null;
     }
     case 'SubmitReview': {
-      if (!by(command, 'reviewer')) return null;
+      // Applicants' peer reviews (issue 15) are due with the round, where the policy has them.
+      if (!by(command, 'reviewer') && !(by(command, 'applicant') && hasPeerReview(s))) return null;
       const round = openRound(s, ['review', 'refill']);
       return round ? { at: round.dueAt, what: 'the review' } : null;
     }

@@ -76,10 +76,17 @@ export type SubmitApplication = Cmd<
     topics?: string[];
     /** The applicant's region, e.g. "kr-seoul": funding pools and caps per region count it (issue 15); absent = none. */
     region?: string;
+    /**
+     * Ids of this cycle's applications that share an organisation (lead or member) with this one,
+     * filled in by the API from the applications projection, never by the actor (as `consortium` on
+     * scores): peer review's conflicts (issue 15); the state keeps no member lists.
+     */
+    sharesOrganisationWith?: string[];
   }
 >;
 export type WithdrawApplication = Cmd<'WithdrawApplication', { applicationId: string; reason?: string }>;
-export type ApproveMembershipChange = Cmd<'ApproveMembershipChange', { applicationId: string; members: Organisation[]; rationale: string }>;
+/** `sharesOrganisationWith`: as on SubmitApplication, for the new consortium (filled in by the API). */
+export type ApproveMembershipChange = Cmd<'ApproveMembershipChange', { applicationId: string; members: Organisation[]; rationale: string; sharesOrganisationWith?: string[] }>;
 export type DeclareConflictOfInterest = Cmd<'DeclareConflictOfInterest', { applicationId: string; reason: string }>;
 export type SubmitReview = Cmd<
   'SubmitReview',

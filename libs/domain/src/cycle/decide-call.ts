@@ -9,6 +9,7 @@ import type { CycleEvent } from './events';
 import { chain, requireApplication, requireLeadOrganisation, requireRole, requireRunning, requireSlug, requireText } from './guards';
 import { enterStage } from './pipeline';
 import { grantStage } from './stage-basis';
+import { hasPeerReview } from './peer-review-state';
 import { RULES_VERSION } from '../scoring/rank';
 import { REGION_PATTERN } from '../policy/funding-pools';
 import { applicationIds, cycleWorkflowId, type ApplicationRecord, type CycleState, type RunningCycle } from './state';
@@ -99,6 +100,7 @@ export function submitApplication(state: CycleState, cmd: SubmitApplication, now
       ...(requested !== undefined ? { gpusRequested: requested } : {}),
       ...(topics ? { topics } : {}),
       ...(d.region !== undefined ? { region: d.region } : {}),
+      ...sharedWith(s, d.sharesOrganisationWith, applicationId),
     },
   };
   const limit = call.closing.afterApplications;
@@ -108,6 +110,17 @@ export function submitApplication(state: CycleState, cmd: SubmitApplication, now
   return chain(s, [submitted], (next) =>
     chain(next, [{ type: 'CallClosed', data: { reason: 'application_limit', applications: liveApplications(next), closedAt: now } }], (after) => enterStage(after, 1, now)),
   );
+}
+
+/**
+ * Peer review (issue 15): the applications the API found sharing an organisation with this one,
+ * recorded only when the policy has peer review; ids this cycle does not know are left out.
+ */
+function sharedWith(s: RunningCycle, ids: unknown, applicationId: string): { sharesOrganisationWith?: string[] } {
+  if (ids === undefined || !hasPeerReview(s)) return {};
+  if (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string')) fail('validation_failed', 'must be a list of application ids', 'sharesOrganisationWith');
+  const known = [...new Set(ids as string[])].filter((id) => id !== applicationId && Object.hasOwn(s.applications, id));
+  return known.length > 0 ? { sharesOrganisationWith: known } : {};
 }
 
 /** Topic tags (reviewer assignment, issue 15): a short list of short words. */
@@ -152,7 +165,8 @@ export function approveMembershipChange(state: CycleState, cmd: ApproveMembershi
   if (!Array.isArray(cmd.data.members)) fail('validation_failed', 'must be a list', 'members');
   const members = cmd.data.members.map((m, i) => validateOrganisation(m, `members.${i}`));
   checkEligibility((s.policy.stages[0] as CallStage).eligibility, { organisationId: app.lead, type: app.leadType }, members);
-  return [{ type: 'MembershipChanged', data: { applicationId: app.applicationId, members, approvedBy: cmd.actor.subject, rationale, at: now } }];
+  const shared = sharedWith(s, cmd.data.sharesOrganisationWith, app.applicationId);
+  return [{ type: 'MembershipChanged', data: { applicationId: app.applicationId, members, approvedBy: cmd.actor.subject, rationale, at: now, ...shared } }];
 }
 
 export function cancelCycle(state: CycleState, cmd: CancelCycle, now: string): CycleEvent[] {

@@ -80,6 +80,9 @@ export function noticesFor(event: NoticeSource): Notice[] {
   switch (event.type) {
     case 'ReviewRoundClosed':
       return list(d.dropped).map((a) => team('dropped_in_review', a, { round: d.round }));
+    case 'PeerReviewsMissed':
+      // Issue 15: an application rejected by the peer-review rule hears of it as one dropped in review (the others keep competing).
+      return d.rule === 'reject_own_application' ? [team('dropped_in_review', String(d.applicationId), { round: Number(String(d.roundKey).split(':')[1]), reason: 'peer_reviews_missed' })] : [];
     case 'AwardeesSelected': {
       // `decisionKey` and `decidedAt` name this taking of the decision: a window that starts on
       // notice looks for the delivery of exactly these notices.

@@ -8,6 +8,7 @@ import type { Role } from './commands';
 import { DEADLINE_KINDS, type DeadlineKind } from './deadlines';
 import { liveInRound } from './pipeline';
 import { assignedTo } from './assignment-state';
+import { peerReviewsOwed } from './peer-review';
 import { hasSheetBy, sheetCount } from './sheets';
 import type { CycleState, RoundRecord, RunningCycle } from './state';
 import { reportsOwed } from './grant-reports';
@@ -25,6 +26,8 @@ export function nextDeadline(state: CycleState): { at: string; deadline: Deadlin
 
 export type OwedWhat =
   | 'review'
+  /** An applicant's review of another application (peer review, issue 15); `applicationId` is the one to review. */
+  | 'peer_review'
   | 'model_submission'
   | 'evaluation_scores'
   | 'selection_approval'
@@ -109,6 +112,9 @@ export function owed(state: CycleState): Owed[] {
       out.push(...scoresOwed(s, round, teams.filter((t) => round.submissions[t]), 'evaluation_scores', 'evaluation_scoring_due'));
     } else {
       out.push(...scoresOwed(s, round, liveInRound(s, round), 'review', round.kind === 'refill' ? 'refill_review_due' : 'review_due'));
+      for (const id of round.peers ? liveInRound(s, round) : []) {
+        for (const t of peerReviewsOwed(s, round, id)) out.push({ who: applicant(s, id), what: 'peer_review', applicationId: t, dueAt: s.deadlines.review_due ?? null, deadline: 'review_due' });
+      }
     }
   }
   const dec = s.decision;

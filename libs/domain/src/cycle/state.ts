@@ -64,6 +64,8 @@ export interface ApplicationRecord {
   evaluatedModel?: string;
   /** Panel reviewers whose organisation recently collaborated with one of the consortium's (policy `recentCollaborations`); absent when none. */
   collaborating?: string[];
+  /** Earlier applications sharing an organisation with this one (lead or member), when the policy has peer review (issue 15): each pair once; absent when none. */
+  sharesOrganisationWith?: string[];
 }
 
 /** An application record with its id, as the deciders pass it around. */
@@ -113,6 +115,14 @@ export interface RoundRecord {
   assigned?: Record<string, number[]>;
   /** ... and who declined it (never assigned to it again), likewise. */
   declined?: Record<string, number[]>;
+  /**
+   * Review rounds with peer review (issue 15): per candidate, in `candidates` order, the places in
+   * `candidates` of the applications it reviews (compact, as `assigned`).
+   */
+  peers?: number[][];
+  /** ... applicants whose missed peer reviews met the policy's rule (PeerReviewsMissed), and points taken off totals for them. */
+  peerMissed?: string[];
+  penalties?: Record<string, number>;
   /** Review rounds whose selection has funding tiers (issue 15): each ranked application's total, for the bands. */
   totals?: Record<string, number>;
 }

@@ -103,6 +103,19 @@ export class CycleDetailsReads {
     return row ? (row.organisation_ids as string[]) : undefined;
   }
 
+  /**
+   * The cycle's applications (other than `except`) whose lead or consortium holds one of these
+   * organisations, in the order they came. The API puts them into SubmitApplication and
+   * ApproveMembershipChange for peer review's conflicts (issue 15); the cycle state keeps no member lists.
+   */
+  async sharingOrganisation(cycleId: string, organisationIds: readonly string[], except: string): Promise<string[]> {
+    const rows = (await this.db.query(
+      'SELECT application_id FROM cycle_applications WHERE cycle_id = $1 AND organisation_ids && $2::text[] AND application_id <> $3 ORDER BY submitted_at, application_id',
+      [cycleId, [...organisationIds], except],
+    )) as Row[];
+    return rows.map((r) => r.application_id as string);
+  }
+
   /** The panel the cycle was opened with (its CallOpened event), or undefined before the call opened. */
   async panel(cycleId: string): Promise<{ reviewers: PanelRecord[]; evaluators: PanelRecord[] } | undefined> {
     const [row] = (await this.db.query(
