@@ -5,8 +5,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * each due on its own date. `item` names which one (the report's id; '' for everything else) and
  * joins the key, so one owed row no longer hides another.
  */
-export class OwedItem1764288420000 implements MigrationInterface {
-  name = 'OwedItem1764288420000';
+export class OwedItem1764288700000 implements MigrationInterface {
+  name = 'OwedItem1764288700000';
 
   async up(db: QueryRunner): Promise<void> {
     await db.query(`ALTER TABLE cycle_owed ADD COLUMN item text NOT NULL DEFAULT ''`);
