@@ -47,36 +47,48 @@ export async function startSimulationStack(options: StackOptions = {}): Promise<
     } catch {
       // already installed
     }
-    // Loaded here: @temporalio/testing is a dev dependency, like the embedded PostgreSQL.
-    const { TestWorkflowEnvironment } = await import('@temporalio/testing');
-    const path = await resolveTemporalBinary('test-server', log);
-    const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path } } });
-    stops.push(() => env.teardown());
-
-    let admin = options.adminUrl;
-    if (!admin) {
-      const pg = await ensurePostgres('postgres', log);
-      stops.push(() => pg.stop());
-      admin = pg.url;
-    }
-    const name = `concentra_simulate_${randomBytes(5).toString('hex')}`;
-    await createDatabaseIfMissing(admin, name);
-    const adminUrl = admin;
-    stops.push(() => dropDatabase(adminUrl, name));
-    const db = await createDataSource(withDatabase(admin, name), { applicationName: 'concentra-simulate' }).initialize();
-    stops.push(() => db.destroy());
-    await migrate(db);
+    // The bundle `npm run build` wrote, where there is one; otherwise (tests) bundled now. It, the
+    // test server and the database are made ready at once: none waits for another.
+    const prebuilt = join(projectRoot(__dirname), 'dist', 'workflow-bundle.js');
+    const bundle = existsSync(prebuilt) && __filename.includes(`${join('dist', 'apps')}`) ? Promise.resolve({ codePath: prebuilt }) : bundleWorkflows();
+    const server = (async () => {
+      // Loaded here: @temporalio/testing is a dev dependency, like the embedded PostgreSQL.
+      const { TestWorkflowEnvironment } = await import('@temporalio/testing');
+      const path = await resolveTemporalBinary('test-server', log);
+      const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path } } });
+      stops.push(() => env.teardown());
+      return env;
+    })();
+    const database = (async () => {
+      let admin = options.adminUrl;
+      if (!admin) {
+        const pg = await ensurePostgres('postgres', log);
+        stops.push(() => pg.stop());
+        admin = pg.url;
+      }
+      const name = `concentra_simulate_${randomBytes(5).toString('hex')}`;
+      await createDatabaseIfMissing(admin, name);
+      const adminUrl = admin;
+      stops.push(() => dropDatabase(adminUrl, name));
+      const db = await createDataSource(withDatabase(admin, name), { applicationName: 'concentra-simulate' }).initialize();
+      stops.push(() => db.destroy());
+      await migrate(db);
+      return db;
+    })();
+    // Both settled before either failure is thrown, so that whatever was started is stopped.
+    const [started, ready, bundled] = await Promise.allSettled([server, database, bundle]);
+    for (const outcome of [started, ready, bundled]) if (outcome.status === 'rejected') throw outcome.reason;
+    const env = (started as PromiseFulfilledResult<TestWorkflowEnvironment>).value;
+    const db = (ready as PromiseFulfilledResult<DataSource>).value;
 
     const store = new EventStore(db, PROJECTIONS);
     const ledger = new GpuLedger(db, store, new GpuProviders([new LedgerProvider(db)]));
     const taskQueue = `simulate-${randomBytes(3).toString('hex')}`;
-    // The bundle `npm run build` wrote, where there is one; otherwise (tests) bundled now.
-    const prebuilt = join(projectRoot(__dirname), 'dist', 'workflow-bundle.js');
     const worker = await Worker.create({
       connection: env.nativeConnection,
       namespace: env.namespace,
       taskQueue,
-      workflowBundle: existsSync(prebuilt) && __filename.includes(`${join('dist', 'apps')}`) ? { codePath: prebuilt } : await bundleWorkflows(),
+      workflowBundle: (bundled as PromiseFulfilledResult<Awaited<typeof bundle>>).value,
       activities: {
         ...activitiesOf(new EventActivities(store)),
         ...activitiesOf(new NotificationActivities(db)),
