@@ -28,6 +28,11 @@ export interface PgQueryable {
   query(query: NamedQuery): Promise<{ rows: unknown[] }>;
 }
 
+/** TypeORM's pool of node-postgres connections: named statements are prepared once per connection. */
+export function pgPool(db: { driver: unknown }): PgQueryable {
+  return (db.driver as { master: PgQueryable }).master;
+}
+
 const HEAD = `SELECT stream_position AS position, hash, recorded_at AS "recordedAt" FROM events WHERE stream_id = $1 ORDER BY stream_position DESC LIMIT 1`;
 
 /** The stream's head and those of the batch's event ids already stored (in any stream). */

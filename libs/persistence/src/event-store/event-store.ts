@@ -1,6 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { eventHash, sameContent } from './hash-chain';
-import { guardedInsertQuery, headFromJson, readHeadQuery, storedFromJson, type EventJson, type PgQueryable, type StreamHead } from './append-statements';
+import { guardedInsertQuery, headFromJson, pgPool, readHeadQuery, storedFromJson, type EventJson, type PgQueryable, type StreamHead } from './append-statements';
 import { classifyDatabaseError } from './database-errors';
 import { EventStoreError, UnstorableRecordError, type NewEvent, type StoredEvent } from './types';
 import type { Projection } from '../projections/projection';
@@ -132,9 +132,8 @@ export class EventStore {
     if (this.heads.size > HEADS_KEPT) this.heads.delete(this.heads.keys().next().value!);
   }
 
-  /** TypeORM's pool of node-postgres connections: named statements are prepared once per connection. */
   private pool(): PgQueryable {
-    return (this.db.driver as unknown as { master: PgQueryable }).master;
+    return pgPool(this.db);
   }
 
   /**
