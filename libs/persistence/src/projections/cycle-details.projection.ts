@@ -14,6 +14,7 @@ import type { Projection } from './projection';
  */
 export const cycleDetailsProjection: Projection = {
   name: 'cycle_details',
+  appliesTo: (event) => event.streamId.startsWith('cycle:'),
   async apply(tx: EntityManager, event: StoredEvent) {
     if (!event.streamId.startsWith('cycle:')) return;
     const cycleId = event.streamId;
