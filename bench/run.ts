@@ -5,7 +5,8 @@
  *   3. cycle start until CallOpened is recorded vs a bare Temporal workflow running one activity
  *   4. scale (bench/scale-call.ts): a full-size call through the HTTP API, every history of the
  *      cycle measured against the payload and history budgets (BENCH_SCALE=0 skips it)
- * Each line reports the ratio (ours / baseline) and the absolute figures. Nothing here asserts:
+ * BENCH_ONLY=append,http,cycle,scale runs the named sections only (the machine is shared: measure
+ * what you changed). Each line reports the ratio (ours / baseline) and the absolute figures. Nothing here asserts:
  * the numbers are for reading, and are not committed as truth.
  */
 import 'reflect-metadata';
@@ -50,9 +51,9 @@ async function main(): Promise<void> {
   await migrate(db);
   const results: Result[] = [];
   try {
-    results.push(await benchAppend(url, db));
-    results.push(await benchHttp(url, server.address));
-    results.push(await benchCycleStart(db, server.address));
+    if (wanted('append')) results.push(await benchAppend(url, db));
+    if (wanted('http')) results.push(await benchHttp(url, server.address));
+    if (wanted('cycle')) results.push(await benchCycleStart(db, server.address));
   } finally {
     await server.stop();
     await db.destroy();
@@ -68,7 +69,13 @@ async function main(): Promise<void> {
     );
   }
   console.log(`  process RSS ${(process.memoryUsage().rss / 1e6).toFixed(0)} MB, heap ${(process.memoryUsage().heapUsed / 1e6).toFixed(0)} MB`);
-  if (process.env.BENCH_SCALE !== '0') await runScaleSection();
+  if (process.env.BENCH_SCALE !== '0' && wanted('scale')) await runScaleSection();
+}
+
+/** BENCH_ONLY=append,http,cycle,scale runs those sections alone (default: every one). */
+function wanted(section: 'append' | 'http' | 'cycle' | 'scale'): boolean {
+  const only = process.env.BENCH_ONLY;
+  return !only || only.split(',').map((s) => s.trim()).includes(section);
 }
 
 async function benchAppend(url: string, db: Awaited<ReturnType<typeof createDataSource>>): Promise<Result> {

@@ -1,15 +1,18 @@
 import {
+  ActivityFailure,
+  ApplicationFailure,
   CancellationScope,
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
   isCancellation,
+  patched,
   setHandler,
   sleep,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
-import type { GpuRefusal } from '@concentra/gpu';
+import type { ChangeGrantInput, ChangeGrantResult, GpuRefusal } from '@concentra/gpu';
 import { addDuration, gpuLimitFor, joinsGrant, type GpuAllocation } from '@concentra/domain';
 import {
   capacityFreedSignal,
@@ -17,6 +20,7 @@ import {
   grantGpusSignal,
   grantPingSignal,
   grantReportSignal,
+  grantSanctionSignal,
   grantStatusQuery,
   reallocateGpusSignal,
   releaseGrantSignal,
@@ -83,6 +87,9 @@ export async function computeGrant(input: GrantInput, carry?: GrantCarry): Promi
   const offered: { from: string; share: GpuShare }[] = [];
   let continuing = false;
   let reported = false;
+  /** Issue 15: the mode a missing report's consequence put the allocation in, and one the cycle asked for, not yet applied. */
+  let sanction = carry?.sanction ?? null;
+  let pendingSanction: 'throttled' | 'suspended' | null = null;
 
   setHandler(releaseGrantSignal, ({ reason }) => void (releaseReason ??= reason));
   setHandler(extendGrantSignal, ({ until, gpus: newGpus }) => {
@@ -96,6 +103,7 @@ export async function computeGrant(input: GrantInput, carry?: GrantCarry): Promi
   setHandler(capacityFreedSignal, () => void (capacityFreed = true));
   setHandler(reallocateGpusSignal, (offer) => void offered.push(offer));
   setHandler(grantPingSignal, () => undefined);
+  setHandler(grantSanctionSignal, ({ mode }) => void (pendingSanction = mode));
   setHandler(grantStatusQuery, () => ({ allocationId, endsAt, releaseReason, gpuHoursUsed }));
 
   try {
@@ -121,10 +129,10 @@ export async function computeGrant(input: GrantInput, carry?: GrantCarry): Promi
     while (!releaseReason) {
       if (meterings - meteringsAtStart >= METERINGS_PER_RUN || workflowInfo().continueAsNewSuggested) {
         continuing = true; // the allocation carries over to the next run: nothing to release
-        return await continueAsNew<typeof computeGrant>(input, { allocationId, served, reallocations, received, gpuChanges, topUps, shortfall, extensions, meterings, changes, releaseReason, endsAt, gpus });
+        return await continueAsNew<typeof computeGrant>(input, { allocationId, served, reallocations, received, gpuChanges, topUps, shortfall, extensions, meterings, changes, releaseReason, endsAt, gpus, ...(sanction ? { sanction } : {}) });
       }
       const signalled = await condition(
-        () => releaseReason !== null || pendingExtensions.length > 0 || offered.length > 0 || pendingGpus !== null || (capacityFreed && shortfall > 0),
+        () => releaseReason !== null || pendingExtensions.length > 0 || offered.length > 0 || pendingGpus !== null || (capacityFreed && shortfall > 0) || pendingSanction !== null,
         (input.meteringInterval as Duration | undefined) ?? METERING_INTERVAL,
       );
       while (offered.length > 0 && !releaseReason) {
@@ -132,8 +140,8 @@ export async function computeGrant(input: GrantInput, carry?: GrantCarry): Promi
         // Which freed GPUs may join this grant is the domain's rule (same capacity); the rest stay in the pool.
         if (!served || !joinsGrant(served, share)) continue;
         reallocations += 1;
-        const changed = await gpu.changeGrant({ idempotencyKey: `${grantId}#realloc-${reallocations}`, grantId, limits: { gpus: served.count + share.count } });
-        if (changed.outcome === 'changed') {
+        const changed = await change('reallocation', { idempotencyKey: `${grantId}#realloc-${reallocations}`, grantId, limits: { gpus: served.count + share.count } });
+        if (changed?.outcome === 'changed') {
           served = { ...served, count: served.count + share.count };
           received += share.count;
         }
@@ -145,21 +153,21 @@ export async function computeGrant(input: GrantInput, carry?: GrantCarry): Promi
         const amount = served ? gpuLimitFor(extension.gpus, served) : null;
         const limit = amount === null ? null : amount + received;
         const withLimit = served && limit !== null && limit !== served.count ? limit : null;
-        const changed = await gpu.changeGrant({
+        const changed = await change('extension', {
           idempotencyKey: `${grantId}#extend-${extensions}`,
           grantId,
           extendTo: extension.until,
           ...(withLimit !== null ? { limits: { gpus: withLimit } } : {}),
         });
-        if (changed.outcome === 'changed') {
+        if (changed?.outcome === 'changed') {
           endsAt = extension.until;
           if (withLimit !== null) setServed(withLimit);
-        } else {
+        } else if (changed) {
           await withheldChange(changed.refusal, withLimit);
           if (withLimit !== null) {
             // The extension itself still stands: the window moves without the new limit.
-            const windowOnly = await gpu.changeGrant({ idempotencyKey: `${grantId}#extend-${extensions}-window`, grantId, extendTo: extension.until });
-            if (windowOnly.outcome === 'changed') endsAt = extension.until;
+            const windowOnly = await change('extension window', { idempotencyKey: `${grantId}#extend-${extensions}-window`, grantId, extendTo: extension.until });
+            if (windowOnly?.outcome === 'changed') endsAt = extension.until;
           }
         }
       }
@@ -168,22 +176,31 @@ export async function computeGrant(input: GrantInput, carry?: GrantCarry): Promi
         pendingGpus = null;
         if (limit !== served.count) {
           gpuChanges += 1;
-          const changed = await gpu.changeGrant({ idempotencyKey: `${grantId}#gpus-${gpuChanges}`, grantId, limits: { gpus: limit } });
-          if (changed.outcome === 'changed') setServed(limit);
-          else await withheldChange(changed.refusal, limit);
+          const changed = await change('GPU amount', { idempotencyKey: `${grantId}#gpus-${gpuChanges}`, grantId, limits: { gpus: limit } });
+          if (changed?.outcome === 'changed') setServed(limit);
+          else if (changed) await withheldChange(changed.refusal, limit);
         } else shortfall = 0;
       }
       if (capacityFreed && shortfall > 0 && !releaseReason && served && input.retryFor) {
         capacityFreed = false;
         topUps += 1;
         const target = served.count + shortfall;
-        const changed = await gpu.changeGrant({ idempotencyKey: `${grantId}#topup-${topUps}`, grantId, limits: { gpus: target } });
-        if (changed.outcome === 'changed') {
+        const changed = await change('top-up', { idempotencyKey: `${grantId}#topup-${topUps}`, grantId, limits: { gpus: target } });
+        if (changed?.outcome === 'changed') {
           setServed(target);
           await report({ kind: 'served', applicationId: input.applicationId, grantId, served: target });
         }
       }
       capacityFreed = false;
+      if (pendingSanction && !releaseReason) {
+        // A missing report throttles or suspends the grant through the ledger, once per mode (the key is the step's).
+        const mode: 'throttled' | 'suspended' = pendingSanction;
+        pendingSanction = null;
+        if (mode !== sanction && patched('grant-milestones')) {
+          const changed = await change(mode === 'throttled' ? 'throttle' : 'suspension', { idempotencyKey: `${grantId}#report-${mode}`, grantId, mode });
+          if (changed?.outcome === 'changed') sanction = mode;
+        }
+      }
       if (!signalled && !releaseReason) {
         meterings += 1;
         const usage = await gpu.meterUsage({ idempotencyKey: `${grantId}#meter-${meterings}`, grantId });
@@ -201,7 +218,7 @@ export async function computeGrant(input: GrantInput, carry?: GrantCarry): Promi
         }
         if (usage.action === 'throttle' || usage.action === 'suspend') {
           changes += 1;
-          await gpu.changeGrant({ idempotencyKey: `${grantId}#throttle-${changes}`, grantId, mode: usage.action === 'throttle' ? 'throttled' : 'suspended' });
+          await change(usage.action === 'throttle' ? 'throttle' : 'suspension', { idempotencyKey: `${grantId}#throttle-${changes}`, grantId, mode: usage.action === 'throttle' ? 'throttled' : 'suspended' });
         }
       }
     }
@@ -302,6 +319,23 @@ export async function computeGrant(input: GrantInput, carry?: GrantCarry): Promi
     }
   }
 
+  /**
+   * A change of the allocation through the ledger. One the ledger refuses for good (a non-retryable
+   * failure: bad input, no live allocation, a reused key) must not fail the grant and take its GPUs
+   * with it: since `grant-ledger-refusal` the cycle is told (it records and escalates the refusal)
+   * and the grant goes on with its allocation as it was (null). Infrastructure errors still retry.
+   */
+  async function change(what: string, request: ChangeGrantInput): Promise<ChangeGrantResult | null> {
+    try {
+      return await gpu.changeGrant(request);
+    } catch (error) {
+      const refusal = ledgerRefusal(error);
+      if (!refusal || !patched('grant-ledger-refusal')) throw error;
+      await report({ kind: 'refused_change', applicationId: input.applicationId, grantId, change: what, ...refusal });
+      return null;
+    }
+  }
+
   function setServed(count: number): void {
     served = { ...served!, count };
     shortfall = 0;
@@ -330,6 +364,14 @@ export async function computeGrant(input: GrantInput, carry?: GrantCarry): Promi
       }
     }
   }
+}
+
+/** A non-retryable failure of a ledger activity (its typed refusal): its code and message; null for anything else. */
+function ledgerRefusal(error: unknown): { code: string; message: string } | null {
+  const cause = error instanceof ActivityFailure ? error.cause : null;
+  if (!(cause instanceof ApplicationFailure) || !cause.nonRetryable) return null;
+  const details = cause.details?.[0] as { code?: unknown } | undefined;
+  return { code: typeof details?.code === 'string' ? details.code : (cause.type ?? 'refused'), message: (cause.message || 'refused by the GPU ledger').slice(0, 2000) };
 }
 
 /** The ledger's refusal, compact enough for a signal and an event: at most 16 rows, the fields decisions show. */

@@ -139,6 +139,8 @@ export interface GrantCarry {
   releaseReason: string | null;
   endsAt: string | null;
   gpus: GpuAllocation[];
+  /** The mode a missing report's consequence put the allocation in (issue 15); absent when none. */
+  sanction?: 'throttled' | 'suspended' | null;
 }
 
 export type GrantReport =
@@ -147,6 +149,8 @@ export type GrantReport =
   | { kind: 'withheld'; applicationId: string; grantId: string; withheld: GpuWithheld }
   /** A partly served grant was topped up: it holds all it asked for. */
   | { kind: 'served'; applicationId: string; grantId: string; served: number }
+  /** The ledger refused a change for good (non-retryable): the grant went on unchanged; the cycle records and escalates it. */
+  | { kind: 'refused_change'; applicationId: string; grantId: string; change: string; code: string; message: string }
   | {
       kind: 'ended';
       applicationId: string;
@@ -181,4 +185,6 @@ export const grantGpusSignal = defineSignal<[{ gpus: GpuAllocation[] }]>('grantG
 export const capacityFreedSignal = defineSignal<[{ from: string; share: GpuShare }]>('capacityFreed');
 /** Asks nothing: a signal that finds no running grant tells the cycle the grant has closed. */
 export const grantPingSignal = defineSignal('grantPing');
+/** A missing report's consequence (issue 15, policy `grantReports.onMissing`): the grant's allocation goes to this mode in the ledger. */
+export const grantSanctionSignal = defineSignal<[{ mode: 'throttled' | 'suspended' }]>('grantSanction');
 export const grantStatusQuery = defineQuery<{ allocationId: string | null; endsAt: string | null; releaseReason: string | null; gpuHoursUsed: number }>('grantStatus');

@@ -1,11 +1,12 @@
-import { ApplicationFailure, ParentClosePolicy, getExternalWorkflowHandle, startChild } from '@temporalio/workflow';
+import { ApplicationFailure, ParentClosePolicy, getExternalWorkflowHandle, patched, startChild } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { canonicalJson, grantsToRelease, grantsToStart, mendUnstorable, refusalRetryFor, shareFreedGpus, type CycleCommand, type CycleState, type GrantStage } from '@concentra/domain';
+import { canonicalJson, grantsToRelease, grantsToSanction, grantsToStart, mendUnstorable, refusalRetryFor, shareFreedGpus, type CycleCommand, type CycleState, type GrantStage } from '@concentra/domain';
 import {
   capacityFreedSignal,
   extendGrantSignal,
   grantGpusSignal,
   grantPingSignal,
+  grantSanctionSignal,
   reallocateGpusSignal,
   releaseGrantSignal,
   type CycleTuning,
@@ -22,6 +23,8 @@ export interface GrantsCarry {
   extensionSent: Record<string, string | null>;
   /** The GPU amount each started grant was last sent (canonical JSON); absent in older carries. */
   gpusSent?: Record<string, string>;
+  /** The mode each grant was last told a missing report put it in (issue 15); absent in older carries. */
+  sanctionsSent?: Record<string, string>;
   inbox: GrantReport[];
 }
 
@@ -44,6 +47,7 @@ export class CycleGrants {
   private readonly releaseSent: Set<string>;
   private readonly extensionSent: Record<string, string | null>;
   private readonly gpusSent: Record<string, string>;
+  private readonly sanctionsSent: Record<string, string>;
 
   constructor(
     private readonly cycleId: string,
@@ -59,10 +63,11 @@ export class CycleGrants {
     this.releaseSent = new Set(carry?.releaseSent ?? []);
     this.extensionSent = { ...carry?.extensionSent };
     this.gpusSent = { ...carry?.gpusSent };
+    this.sanctionsSent = { ...carry?.sanctionsSent };
   }
 
   carry(): GrantsCarry {
-    return { startedGrants: [...this.started], releaseSent: [...this.releaseSent], extensionSent: this.extensionSent, gpusSent: this.gpusSent, inbox: this.inbox };
+    return { startedGrants: [...this.started], releaseSent: [...this.releaseSent], extensionSent: this.extensionSent, gpusSent: this.gpusSent, ...(Object.keys(this.sanctionsSent).length > 0 ? { sanctionsSent: this.sanctionsSent } : {}), inbox: this.inbox };
   }
 
   /** Grants the cycle has asked to release and not yet heard from. */
@@ -99,6 +104,9 @@ export class CycleGrants {
         actor: SYSTEM,
         data: { applicationId: report.applicationId, grantId: report.grantId, ...w, reason: mendUnstorable(w.reason), message: mendUnstorable(w.message) },
       });
+    } else if (report.kind === 'refused_change') {
+      const { kind: _kind, message, ...refused } = report;
+      await this.applyIfStillValid({ type: 'RecordLedgerRefusal', actor: SYSTEM, data: { ...refused, message: mendUnstorable(message) } });
     } else {
       await this.applyIfStillValid({ type: 'RecordGpusServed', actor: SYSTEM, data: { applicationId: report.applicationId, grantId: report.grantId, served: report.served } });
     }
@@ -157,6 +165,12 @@ export class CycleGrants {
         return true;
       });
       await this.each(changed, (grant) => this.signal(grant.grantId, grant.applicationId, (h) => h.signal(grantGpusSignal, { gpus: grant.gpus })));
+      // Issue 15: a missing report's throttle or suspension reaches the running grant, once per mode.
+      for (const g of grantsToSanction(state)) {
+        if (!this.started.has(g.grantId) || this.releaseSent.has(g.grantId) || this.sanctionsSent[g.grantId] === g.mode || !patched('grant-milestones')) continue;
+        this.sanctionsSent[g.grantId] = g.mode;
+        await this.signal(g.grantId, g.applicationId, (h) => h.signal(grantSanctionSignal, { mode: g.mode }));
+      }
     }
     const released = grantsToRelease(state).filter((grant) => {
       if (!this.started.has(grant.grantId)) return true;

@@ -88,3 +88,49 @@ describe('OpenID Connect bearer tokens', () => {
     await programs(bearer({ sub: 'auditor-1', role: 'auditor' })).expect(200);
   });
 });
+
+describe('OpenID Connect bearer tokens while the provider is down', () => {
+  let database: TestDatabase;
+  let api: INestApplication;
+  let server: Server;
+  let issuer: string;
+  let asked = 0;
+  const saved = { ...process.env };
+
+  beforeAll(async () => {
+    // The provider answers, but with errors: an outage behind a load balancer.
+    server = createServer((_req, res) => {
+      asked += 1;
+      res.statusCode = 502;
+      res.end('bad gateway');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    Object.assign(process.env, { OIDC_ISSUER: issuer, OIDC_AUDIENCE: AUDIENCE, OIDC_ROLE_CLAIM: 'roles' });
+    database = await createTestDatabase();
+    api = await startApi(database);
+  });
+  afterAll(async () => {
+    await api?.close();
+    await database?.drop();
+    await new Promise((resolve) => server?.close(resolve));
+    for (const key of ['OIDC_ISSUER', 'OIDC_AUDIENCE', 'OIDC_ROLE_CLAIM']) {
+      if (saved[key] === undefined) delete process.env[key];
+      else process.env[key] = saved[key];
+    }
+  });
+
+  it("answers 503 naming the identity provider, not 401, and does not hammer it", async () => {
+    const token = jwt.sign({ sub: 'kim@agency', roles: ['auditor'] }, provider.privateKey, { algorithm: 'RS256', keyid: 'k1', issuer, audience: AUDIENCE, expiresIn: 300 });
+    for (let i = 0; i < 3; i += 1) {
+      const answer = await request(api.getHttpServer()).get('/v1/programs').set('Authorization', `Bearer ${token}`).expect(503);
+      expect(answer.body).toMatchObject({ error: 'service_unavailable', dependency: 'identity_provider' });
+      expect(answer.body.message).toContain('502');
+      expect(Number(answer.headers['retry-after'])).toBeGreaterThan(0);
+    }
+    // One discovery request for the three tokens: failures are retried at most every 30 s.
+    expect(asked).toBe(1);
+    // The API's own tokens do not depend on the provider.
+    await request(api.getHttpServer()).get('/v1/programs').set('Authorization', bearer({ sub: 'auditor-1', role: 'auditor' })).expect(200);
+  });
+});

@@ -27,7 +27,7 @@ const APP = 'alpha';
 
 /** A valid body per command route (every optional string field given, so that each can be poisoned), and the command it sends. */
 const COMMANDS: Record<string, { type: PersonCommandType; body: Record<string, unknown> }> = {
-  applications: { type: 'SubmitApplication', body: { applicationId: APP, title: 'Alpha', summary: 'A summary', lead: company('org-a'), members: [university('org-u')], topics: ['language'] } },
+  applications: { type: 'SubmitApplication', body: { applicationId: APP, title: 'Alpha', summary: 'A summary', lead: company('org-a'), members: [university('org-u')], topics: ['language'], region: 'kr-seoul' } },
   'applications/:applicationId/withdraw': { type: 'WithdrawApplication', body: { reason: 'no longer' } },
   'applications/:applicationId/membership': { type: 'ApproveMembershipChange', body: { members: [company('org-b')], rationale: 'merger' } },
   'applications/:applicationId/conflicts': { type: 'DeclareConflictOfInterest', body: { reason: 'former employer' } },

@@ -89,3 +89,20 @@ describe('a release checked against the evaluated model reads as such', () => {
     expect(describeEvent('ModelReleased', base)).toBe('"a1" released its basic model at https://git.example/a1 under MIT');
   });
 });
+
+describe('a missing grant report reads as the policy rule that acted on it', () => {
+  it('attributes each consequence to the policy, names the rule and the report, and the due date passing as its cause', () => {
+    const data = { applicationId: 'a3', grantId: 'grant:p:2027:a3', reportId: 'm1', kind: 'milestone', action: 'throttle', step: 1, rule: 'grantReports.onMissing[1]', after: 'P7D', dueAt: '2027-09-01T00:00:00.000Z', at: '2027-09-08T00:00:00.000Z' };
+    const event = {
+      streamId: cycleId, streamPosition: 7, globalPosition: 7, eventId: `${cycleId}#7`, type: 'GrantReportConsequenceApplied', data,
+      metadata: { actor: { role: 'system', subject: 'workflow' }, causationId: 'DeadlinePassed' },
+      occurredAt: data.at, recordedAt: data.at, prevHash: null, hash: 'h', schemaVersion: 1,
+    } as StoredEvent;
+    const [entry] = timeline([event]);
+    expect(entry).toMatchObject({
+      who: 'policy',
+      cause: 'report "m1" of "a3" was not in by 2027-09-01T00:00:00.000Z',
+      summary: '"a3" GPUs throttled by the policy\'s rule grantReports.onMissing[1] (throttle P7D after the due date) for its missing milestone report "m1", due 2027-09-01T00:00:00.000Z',
+    });
+  });
+});

@@ -9,6 +9,8 @@
  * as their own sentence (event-sentences.ts) by the recorded actor.
  */
 import type { StoredEvent } from '@concentra/persistence';
+import type { CycleEvent } from '@concentra/domain';
+import { peerReviewsMissedSentence, reportConsequenceSentence } from './event-sentences';
 
 export interface Attribution {
   /** Who is answerable: the decision's approver, `policy default`, or `policy` for a rule the policy applies by itself. */
@@ -87,6 +89,23 @@ export function attribute(events: readonly Source[]): Map<string, Attribution> {
         const window = windows.get(key);
         const effective = window ? 'effective when the objection window closed' : 'effective as it was taken';
         out.set(e.eventId, { who: dec.by, cause: trigger(e, window), summary: `"${id}" eliminated by the ${dec.kind} decision ${byWhom(dec)}, ${effective}` });
+        continue;
+      }
+      if (e.type === 'GrantReportConsequenceApplied') {
+        // Issue 15: a missing report's consequence is the policy's rule, set off by the report's due date passing.
+        const c = d as Parameters<typeof reportConsequenceSentence>[0];
+        out.set(e.eventId, { who: 'policy', cause: `report "${c.reportId}" of "${c.applicationId}" was not in by ${c.dueAt}`, summary: reportConsequenceSentence(c) });
+        continue;
+      }
+      // Budgets and pools (issue 15): what a pool awards and that it ran out are the policy's rule, applied when the selection was proposed.
+      if (e.type === 'FundingPoolsAllocated' || e.type === 'PoolExhausted') {
+        out.set(e.eventId, { who: 'policy', cause: `the selection proposed after ${trigger(e, undefined)}` });
+        continue;
+      }
+      if (e.type === 'PeerReviewsMissed') {
+        // Issue 15: the peer-review rule applied when the review round closed, not anybody's act.
+        const missed = d as Extract<CycleEvent, { type: 'PeerReviewsMissed' }>['data'];
+        out.set(e.eventId, { who: 'policy', cause: `the review round ${missed.roundKey} closed with peer reviews owed`, summary: peerReviewsMissedSentence(missed) });
         continue;
       }
       if (e.type === 'ObjectionWindowClosed' && OWN_EVENTS[causation]) {

@@ -18,6 +18,12 @@ const scoreWords = (scores: Record<string, number> | undefined) => {
 /** Issue 15: whether a release includes the evaluated model, when the policy verifies releases. */
 const releaseCheck = (v: { evaluatedSha256: string | null; matched: boolean } | undefined) =>
   !v ? '' : v.matched ? ', verified: it includes the evaluated model' : `, not verified: no artifact is the evaluated model${v.evaluatedSha256 ? ` (sha256 ${v.evaluatedSha256.slice(0, 12)})` : ''}`;
+/** Issue 15: a consequence of a missing report names the rule and the report (both timelines, and the attribution). */
+export function reportConsequenceSentence(d: { applicationId: string; reportId: string; kind: string; action: string; rule: string; after: string; dueAt: string }): string {
+  const what = { warning: 'warned', throttle: 'GPUs throttled', suspend: 'GPUs suspended', terminate: 'grant terminated, its GPUs released' }[d.action] ?? words(d.action);
+  return `"${d.applicationId}" ${what} by the policy's rule ${d.rule} (${d.action} ${d.after} after the due date) for its missing ${d.kind} report "${d.reportId}", due ${d.dueAt}`;
+}
+
 /** `ProgramArchived` → `program archived`. */
 const typeWords = (type: string) => type.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase();
 
@@ -47,8 +53,10 @@ function cycleSentence(e: CycleEvent): string | undefined {
       return `review round ${e.data.round} opened for ${e.data.applications.length} application(s), due ${e.data.dueAt}`;
     case 'ConflictOfInterestDeclared':
       return `${e.data.scorer} declared a conflict of interest with "${e.data.applicationId}"${e.data.reason ? `: ${e.data.reason}` : ''}`;
-    case 'ReviewSubmitted':
-      return `review ${e.data.reviewId} of "${e.data.applicationId}" submitted by ${e.data.reviewer}, scoring ${scoreWords(e.data.scores)}`;
+    case 'ReviewSubmitted': {
+      const peer = e.data.peerOf ? ` as the peer review of applicant "${e.data.peerOf}"` : '';
+      return `review ${e.data.reviewId} of "${e.data.applicationId}" submitted by ${e.data.reviewer}${peer}, scoring ${scoreWords(e.data.scores)}`;
+    }
     case 'ReviewDeadlineExtended':
       return `${words(e.data.deadline)} extended from ${e.data.previousDueAt} to ${e.data.dueAt} (${e.data.missing.length} application(s) short of scores)`;
     case 'EscalationRaised':
@@ -130,7 +138,7 @@ function cycleSentence(e: CycleEvent): string | undefined {
       return `cycle closed (${words(e.data.outcome)}); finalists ${list(e.data.finalists)}`;
     case 'CycleCancelled':
       return `cycle cancelled by ${e.data.by} during ${e.data.stage}: ${e.data.reason}${e.data.affected ? `; teams told: ${list(e.data.affected)}` : ''}`;
-    // Issue 15: reviewer assignment and funding tiers.
+    // Issue 15: reviewer assignment, funding tiers and peer review.
     case 'ReviewersAssigned': {
       const loads = Object.values(e.data.loads);
       const busiest = loads.length ? Math.max(...loads) : 0;
@@ -141,8 +149,62 @@ function cycleSentence(e: CycleEvent): string | undefined {
       return `${e.data.reviewer} declined to review "${e.data.applicationId}" (${e.data.reason}); ${e.data.replacement ? `${e.data.replacement.reviewer} assigned in their place (${words(e.data.replacement.reason)})` : 'no free reviewer could take it'}`;
     case 'FundingLotteryDrawn':
       return `funding tiers for ${e.data.seats} award(s): ${list(e.data.fundedOutright)} funded outright (total at or above ${e.data.fundAtOrAbove}); lottery with seed "${e.data.seed}" among ${list(e.data.band)} drew ${list(e.data.order)}, funding ${list(e.data.drawnFunded)}; not funded: ${list(e.data.notFunded)}`;
+    // Issue 15: budgets and pools.
+    case 'FundingPoolsAllocated': {
+      const d = e.data;
+      const unit = (b: { gpus: number } | { gpuHours: number }) => ('gpus' in b ? `${b.gpus} GPUs` : `${b.gpuHours} GPU-hours`);
+      const pools = d.pools.map((p) => {
+        const awards = d.awards.filter((a) => a.poolId === p.poolId).map((a) => `${a.applicationId} ${a.awarded}${a.awarded < a.requested ? ` of ${a.requested} asked` : ''}`);
+        return `pool "${p.poolId}" used ${p.used} of ${unit(p.budget)}${p.exhausted ? ' and ran out' : ''}, awarding ${awards.length ? awards.join(', ') : 'nothing'}`;
+      });
+      const caps = d.capsApplied.map((c) => `${c.applicationId} cut from ${c.before} to ${c.after} by the ${c.cap} cap (${c.limit} for ${c.key})`);
+      const notFunded = Object.entries(d.notFunded).map(([reason, ids]) => `${list(ids ?? [])} (${words(reason)})`);
+      return `funding pools awarded GPUs to ${d.awards.length} of ${d.fundable.length} fundable application(s) (${words(d.award)}${d.hoursPerGpu ? `, ${d.hoursPerGpu} hours per GPU` : ''}): ${pools.join('; ')}${caps.length ? `; caps applied: ${caps.join(', ')}` : ''}; not funded: ${notFunded.length ? notFunded.join(', ') : 'none'}`;
+    }
+    case 'PoolExhausted': {
+      const d = e.data;
+      const budget = 'gpus' in d.budget ? `${d.budget.gpus} GPUs` : `${d.budget.gpuHours} GPU-hours`;
+      const part = d.partiallyFunded ? `; "${d.partiallyFunded.applicationId}" got the ${d.partiallyFunded.awarded} GPUs left of the ${d.partiallyFunded.requested} it asked for` : '';
+      return `funding pool "${d.poolId}" ran out (${d.used} of ${budget} used) and stopped awarding${part}; not funded because of it: ${list(d.notFunded)}`;
+    }
+    case 'PeerReviewersAssigned': {
+      const counts = Object.values(e.data.received);
+      const spread = counts.length ? `each application receiving ${Math.min(...counts)} to ${Math.max(...counts)} peer review(s)` : 'no application to review';
+      const short = e.data.short.length ? `; ${e.data.short.length} applicant(s) short of unconflicted applications: ${list(e.data.short.map((x) => x.applicationId))}` : '';
+      return `each of ${e.data.assignments.length} applicant(s) in ${e.data.roundKey} assigned ${e.data.perApplicant} other application(s) to review by ${e.data.dueAt}, never its own or a conflicting one, ${spread}; a peer review weighs ${e.data.weight} of a panel review (seed "${e.data.seed}")${short}`;
+    }
+    case 'PeerReviewsMissed':
+      return peerReviewsMissedSentence(e.data);
+    // Issue 15: milestones and reports of a grant.
+    case 'GrantReportSubmitted':
+      return `${e.data.kind} report "${e.data.reportId}" of "${e.data.applicationId}" submitted by ${e.data.by}${e.data.late ? `, late (due ${e.data.dueAt})` : ''}`;
+    case 'GrantReportReviewed':
+      return `${e.data.kind} report "${e.data.reportId}" of "${e.data.applicationId}" ${e.data.outcome === 'accepted' ? 'accepted' : 'sent back for changes'} by ${e.data.by}${e.data.comment ? `: ${e.data.comment}` : ''}`;
+    case 'GrantReportMissed':
+      return `${e.data.kind} report "${e.data.reportId}" of "${e.data.applicationId}" missed: it was due by ${e.data.dueAt}`;
+    case 'GrantReportConsequenceApplied':
+      return reportConsequenceSentence(e.data);
+    case 'GrantChangeRefused':
+      return `the GPU ledger refused the ${e.data.change} of ${e.data.grantId} for good (${e.data.code}: ${e.data.message}); the grant went on with its allocation as it was`;
     default:
       return undefined;
+  }
+}
+
+/** Issue 15: what the policy's rule did to an applicant that owed peer reviews at the deadline, naming the rule. */
+export function peerReviewsMissedSentence(d: Extract<CycleEvent, { type: 'PeerReviewsMissed' }>['data']): string {
+  const owed = `"${d.applicationId}" submitted ${d.assigned.length - d.missing.length} of its ${d.assigned.length} assigned peer review(s) by the deadline (missing ${list(d.missing)})`;
+  switch (d.rule) {
+    case 'reject_own_application':
+      return `${owed}; its application was rejected by the policy's peer-review rule (onMissedReviews: reject_own_application)`;
+    case 'penalty':
+      return `${owed}; ${d.penalty ?? 0} point(s) were taken off its total by the policy's peer-review rule (onMissedReviews: penalty ${d.penalty ?? 0})`;
+    case 'none':
+      return `${owed}; the policy's peer-review rule has no consequence for it (onMissedReviews: none)`;
+    default: {
+      const never: never = d.rule;
+      return `${owed}; rule ${String(never)}`;
+    }
   }
 }
 

@@ -14,6 +14,9 @@ import {
   selectionCandidates,
   selectionProposal,
   assignReviewers,
+  assignPeerReviewers,
+  missedPeerReviews,
+  reportDeadlinePassed,
   type CycleEvent,
   type CycleState,
   type EvaluationStage,
@@ -34,7 +37,18 @@ export interface Difference {
   rederived: unknown;
 }
 
-export type DecisionKind = 'review_round' | 'selection' | 'narrowing' | 'refill' | 'funding_lottery' | 'reviewer_assignment' | 'benchmark';
+export type DecisionKind =
+  | 'review_round'
+  | 'selection'
+  | 'narrowing'
+  | 'refill'
+  | 'funding_lottery'
+  | 'funding_pools'
+  | 'reviewer_assignment'
+  | 'benchmark'
+  | 'peer_assignment'
+  | 'peer_reviews_missed'
+  | 'grant_report';
 
 export interface DecisionCheck {
   cycleId: string;
@@ -115,7 +129,10 @@ function rederiveCycle(cycleId: string, events: DecisionSource[], notes: string[
           recordedResults.set(d.roundKey, d.result);
           const stage = s.policy.stages[round.stageIndex] as ReviewStage;
           const { kept, dropped } = reviewRoundOutcome(stage, result.ranking.map((r) => r.candidateId), liveInRound(s, round));
-          check(e, d.roundKey, 'review_round', [...compareSet('kept', d.kept, kept), ...compareSet('dropped', d.dropped, dropped), ...comparePolicy(d.policyHash, s)]);
+          // Issue 15: every applicant that owed peer reviews met the policy's rule before the round was ranked.
+          const unmet = missedPeerReviews(s, round, d.closedAt).map((m) => (m.data as { applicationId: string }).applicationId);
+          const peers = unmet.length > 0 ? [{ field: 'peerReviewsMissed', recorded: [], rederived: unmet }] : [];
+          check(e, d.roundKey, 'review_round', [...compareSet('kept', d.kept, kept), ...compareSet('dropped', d.dropped, dropped), ...comparePolicy(d.policyHash, s), ...peers]);
           break;
         }
         case 'SelectionProposed': {
@@ -139,12 +156,48 @@ function rederiveCycle(cycleId: string, events: DecisionSource[], notes: string[
           check(e, `${recorded.decisionKey}:lottery`, 'funding_lottery', compareValue('draw', recorded, again));
           break;
         }
+        case 'FundingPoolsAllocated':
+        case 'PoolExhausted': {
+          // Budgets and pools (issue 15): the allocation again, from the recorded ranking (and draw), with the domain's own rule.
+          const { at: _at, ...recorded } = event.data;
+          const stage = s.policy.stages.find((st): st is SelectionStage => st.kind === 'selection')!;
+          const roundKey = event.type === 'FundingPoolsAllocated' ? event.data.roundKey : lastReviewKey(s);
+          const round = s.rounds[roundKey];
+          const candidates = round?.result ? selectionCandidates(s, round.result.order) : [];
+          const again = stage.funding ? selectionProposal(s, stage, roundKey, recorded.decisionKey, candidates).pools : null;
+          if (event.type === 'FundingPoolsAllocated') check(e, `${recorded.decisionKey}:pools`, 'funding_pools', compareValue('allocation', recorded, again?.allocated));
+          else check(e, `${recorded.decisionKey}:pool:${event.data.poolId}`, 'funding_pools', compareValue('exhausted', recorded, again?.exhausted.find((x) => x.poolId === event.data.poolId)));
+          break;
+        }
         case 'ReviewersAssigned': {
           // The assignment again, from the state as the round opened, with the domain's own rule.
           const { at, ...recorded } = event.data;
           const again = assignReviewers(s, recorded.roundKey, at).find((x) => x.type === 'ReviewersAssigned');
           const { at: _again, ...rederived } = (again?.data ?? {}) as { at?: string };
           check(e, `${recorded.roundKey}:assignment`, 'reviewer_assignment', compareValue('assignment', recorded, rederived));
+          break;
+        }
+        case 'GrantReportMissed':
+        case 'GrantReportConsequenceApplied': {
+          // Issue 15: a missed report and its consequence again, from the state as the report_due deadline passed, with the domain's own rule.
+          const d = event.data;
+          const step = event.type === 'GrantReportConsequenceApplied' ? `:${event.data.action}` : ':missed';
+          check(e, `${d.applicationId}:report:${d.reportId}${step}`, 'grant_report', compareValue('consequence', event, reportDeadlinePassed(s, d.at)[0]));
+          break;
+        }
+        case 'PeerReviewersAssigned': {
+          // Issue 15: the peer assignment again, from the state as the round opened, with the domain's own rule.
+          const { at, ...recorded } = event.data;
+          const again = assignPeerReviewers(s, recorded.roundKey, at)[0];
+          const { at: _again, ...rederived } = (again?.data ?? {}) as { at?: string };
+          check(e, `${recorded.roundKey}:peer-assignment`, 'peer_assignment', compareValue('assignment', recorded, rederived));
+          break;
+        }
+        case 'PeerReviewsMissed': {
+          // Issue 15: the first applicant still owing peer reviews as the round closed, and the policy's rule for it.
+          const round = s.rounds[event.data.roundKey];
+          const again = round ? missedPeerReviews(s, round, event.data.at)[0]?.data : undefined;
+          check(e, `${event.data.roundKey}:peer-reviews-missed:${event.data.applicationId}`, 'peer_reviews_missed', compareValue('consequence', event.data, again ?? null));
           break;
         }
         case 'NarrowingProposed': {
@@ -311,6 +364,12 @@ function compareOutcome(
 
 function comparePolicy(recorded: string, s: RunningCycle): Difference[] {
   return recorded === s.policyHash ? [] : [{ field: 'policyHash', recorded, rederived: s.policyHash }];
+}
+
+/** The last closed review round (a selection proposes from it). */
+function lastReviewKey(s: RunningCycle): string {
+  const reviews = Object.values(s.rounds).filter((r) => r.kind === 'review' && r.result);
+  return reviews.sort((a, b) => b.round - a.round)[0]?.roundKey ?? '';
 }
 
 function compareValue(field: string, recorded: unknown, rederived: unknown): Difference[] {

@@ -1,4 +1,4 @@
-import { createPublicKey, type JsonWebKey } from 'node:crypto';
+import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { ROLES, type Role } from './roles';
 import { PrincipalSchema, type Principal } from './tokens';
@@ -28,10 +28,29 @@ export function tokenHeader(token: string): { alg?: string; kid?: string } {
   return (decoded?.header as { alg?: string; kid?: string } | undefined) ?? {};
 }
 
+/** The header and the expiry a token states (unverified: read after verifying, or to choose the key). */
+export function tokenClaimsUnverified(token: string): { header: { alg?: string; kid?: string }; exp: number | undefined } {
+  const decoded = jwt.decode(token, { complete: true });
+  const payload = decoded?.payload;
+  const exp = payload && typeof payload === 'object' && typeof payload.exp === 'number' ? payload.exp : undefined;
+  return { header: (decoded?.header as { alg?: string; kid?: string } | undefined) ?? {}, exp };
+}
+
 /** Verifies a provider's token with one key of its JWKS: signature, issuer, audience, expiry. */
 export function verifyOidcToken(token: string, jwk: JsonWebKey, options: { issuer: string; audience: string } & OidcClaimMapping): Principal {
-  const key = createPublicKey({ key: jwk, format: 'jwk' });
+  const key = publicKey(jwk);
   const claims = jwt.verify(token, key, { algorithms: OIDC_ALGORITHMS, issuer: options.issuer, audience: options.audience });
   if (typeof claims === 'string') throw new jwt.JsonWebTokenError('the token carries no claims');
   return principalFromClaims(claims as Record<string, unknown>, options);
+}
+
+/** Each key of a fetched key set made into a key object once (a refetched set brings new objects). */
+const publicKeys = new WeakMap<JsonWebKey, KeyObject>();
+function publicKey(jwk: JsonWebKey): KeyObject {
+  let key = publicKeys.get(jwk);
+  if (!key) {
+    key = createPublicKey({ key: jwk, format: 'jwk' });
+    publicKeys.set(jwk, key);
+  }
+  return key;
 }

@@ -1,3 +1,4 @@
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { z } from 'zod';
 import { ROLES } from './roles';
@@ -17,6 +18,21 @@ export function issueToken(principal: Principal, secret: string, issuer: string,
 }
 
 export function verifyToken(token: string, secret: string, issuer: string): Principal {
-  const payload = jwt.verify(token, secret, { algorithms: ['HS256'], issuer });
+  const payload = jwt.verify(token, secretKey(secret), { algorithms: ['HS256'], issuer });
   return PrincipalSchema.parse(payload);
+}
+
+/**
+ * The secret as a key object, made once: handed a string, jsonwebtoken first tries it as a public
+ * key (which throws) and then makes a secret key of it, on every verification.
+ */
+const secretKeys = new Map<string, KeyObject>();
+function secretKey(secret: string): KeyObject {
+  let key = secretKeys.get(secret);
+  if (!key) {
+    key = createSecretKey(Buffer.from(secret));
+    if (secretKeys.size >= 8) secretKeys.clear();
+    secretKeys.set(secret, key);
+  }
+  return key;
 }

@@ -16,7 +16,14 @@ export interface WorkflowRest {
  * being started). Tests and `simulate` wait for this before they move a clock or send the next command.
  */
 export async function workflowRest(handle: WorkflowHandle): Promise<WorkflowRest> {
-  const [description, history] = await Promise.all([handle.describe(), handle.fetchHistory()]);
+  const description = await handle.describe();
+  const pendingWorkflowTask = !!description.raw.pendingWorkflowTask;
+  const pendingActivities = description.raw.pendingActivities?.length ?? 0;
+  const status = description.status.name;
+  // The whole history is read only when the description shows nothing under way (it grows with the
+  // run, and pollers ask many times while a task or an activity is still pending).
+  if (status !== 'RUNNING' || pendingWorkflowTask || pendingActivities > 0) return { status, atRest: false, pendingWorkflowTask, pendingActivities, lastEvent: '(not read)' };
+  const history = await handle.fetchHistory();
   const final = history.events!.at(-1)!;
   const underWay = !!(
     final.workflowTaskScheduledEventAttributes ||
@@ -26,14 +33,5 @@ export async function workflowRest(handle: WorkflowHandle): Promise<WorkflowRest
     final.signalExternalWorkflowExecutionInitiatedEventAttributes ||
     final.startChildWorkflowExecutionInitiatedEventAttributes
   );
-  const pendingWorkflowTask = !!description.raw.pendingWorkflowTask;
-  const pendingActivities = description.raw.pendingActivities?.length ?? 0;
-  const status = description.status.name;
-  return {
-    status,
-    atRest: status === 'RUNNING' && !pendingWorkflowTask && pendingActivities === 0 && !underWay,
-    pendingWorkflowTask,
-    pendingActivities,
-    lastEvent: `${String(final.eventId)} ${String(final.eventType)}`,
-  };
+  return { status, atRest: !underWay, pendingWorkflowTask, pendingActivities, lastEvent: `${String(final.eventId)} ${String(final.eventType)}` };
 }

@@ -30,6 +30,9 @@ export function prebuiltBundlePath(env: Pick<AppEnvironment, 'WORKFLOW_BUNDLE_PA
   return env.NODE_ENV === 'production' ? join(projectRoot(__dirname), 'dist', 'workflow-bundle.js') : undefined;
 }
 
+/** How late, at most, a running activity hears of its cancellation (see Worker.create below). */
+export const HEARTBEAT_THROTTLE = '5 seconds';
+
 /**
  * Hosts the Temporal worker inside the Nest application context: runs it once the app is up,
  * awaits its run loop, and drains it (in-flight activities finish) when the app shuts down.
@@ -65,6 +68,10 @@ export class WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown
       interceptors: workerTracingInterceptors(),
       sinks: workflowSinks(),
       shutdownGraceTime: '30 seconds',
+      // An activity learns it was cancelled only from a heartbeat's answer, and the SDK holds
+      // heartbeats back for up to this long (60 s by default): an evaluation run whose round closed
+      // would keep asking a team's endpoint for a minute. A few seconds costs one small call each.
+      maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE,
     });
     this.running = this.worker.run().catch((error: Error) => {
       this.logger.error(`worker stopped: ${error.message}`, error.stack);

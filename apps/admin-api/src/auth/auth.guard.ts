@@ -3,8 +3,9 @@ import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { AppEnvironment, jwtSecret } from '@concentra/config';
 import { ACCESS_KEY, type Access } from './roles';
-import { tokenHeader, verifyOidcToken, verifyToken, type Principal } from '@concentra/auth';
-import { JwksKeys } from './jwks';
+import { tokenClaimsUnverified, verifyOidcToken, verifyToken, type Principal } from '@concentra/auth';
+import { IdentityProviderUnreachable, JwksKeys } from './jwks';
+import { VerifiedTokens } from './verified-tokens';
 
 export type AuthenticatedRequest = Request & { principal: Principal };
 
@@ -15,6 +16,8 @@ export type AuthenticatedRequest = Request & { principal: Principal };
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
+  private readonly verified = new VerifiedTokens();
+
   constructor(
     @Inject(Reflector) private readonly reflector: Reflector,
     @Inject(AppEnvironment) private readonly env: AppEnvironment,
@@ -31,6 +34,8 @@ export class AuthGuard implements CanActivate {
     try {
       request.principal = await this.verify(token);
     } catch (error) {
+      // Not the token's fault: the problem filter answers 503 with Retry-After.
+      if (error instanceof IdentityProviderUnreachable) throw error;
       // Terse on purpose: no expected issuer, no list of roles, nothing that helps forge a token.
       throw new UnauthorizedException((error as Error).name === 'TokenExpiredError' ? 'the token has expired' : 'the token is not valid');
     }
@@ -41,12 +46,17 @@ export class AuthGuard implements CanActivate {
     return true;
   }
 
+  /** A token verified before is taken from `verified` while verifying it again would give the same answer. */
   private async verify(token: string): Promise<Principal> {
-    const { alg, kid } = tokenHeader(token);
-    if (alg === 'HS256' || !this.jwks.configured) return verifyToken(token, jwtSecret(this.env), this.env.AUTH_JWT_ISSUER);
+    const known = await this.verified.principal(token, (kid) => this.jwks.key(kid));
+    if (known) return known;
+    const { header, exp } = tokenClaimsUnverified(token);
+    const { alg, kid } = header;
+    if (alg === 'HS256' || !this.jwks.configured) return this.verified.remember(token, verifyToken(token, jwtSecret(this.env), this.env.AUTH_JWT_ISSUER), exp);
     const key = await this.jwks.key(kid);
     if (!key) throw new Error('no key of the provider matches the token');
     const { OIDC_ISSUER, OIDC_AUDIENCE, OIDC_ROLE_CLAIM, OIDC_ORG_CLAIM } = this.env;
-    return verifyOidcToken(token, key, { issuer: OIDC_ISSUER!, audience: OIDC_AUDIENCE!, roleClaim: OIDC_ROLE_CLAIM, orgClaim: OIDC_ORG_CLAIM });
+    const principal = verifyOidcToken(token, key, { issuer: OIDC_ISSUER!, audience: OIDC_AUDIENCE!, roleClaim: OIDC_ROLE_CLAIM, orgClaim: OIDC_ORG_CLAIM });
+    return this.verified.remember(token, principal, exp, key, kid);
   }
 }

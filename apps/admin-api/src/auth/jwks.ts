@@ -2,6 +2,11 @@ import type { JsonWebKey } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { AppEnvironment } from '@concentra/config';
 
+/** The provider's keys could not be fetched and none known matches: a 503, not the token's fault. */
+export class IdentityProviderUnreachable extends Error {
+  override readonly name = 'IdentityProviderUnreachable';
+}
+
 /** How long a fetched key set is trusted; an unknown key id refetches sooner, at most once per REFETCH_MS. */
 const CACHE_MS = 10 * 60_000;
 const REFETCH_MS = 30_000;
@@ -16,6 +21,8 @@ export class JwksKeys {
   private keys = new Map<string, JsonWebKey>();
   private fetchedAt = 0;
   private pending: Promise<void> | null = null;
+  /** Why the last fetch failed, until one succeeds. */
+  private failure: Error | null = null;
 
   constructor(@Inject(AppEnvironment) private readonly env: AppEnvironment) {}
 
@@ -23,11 +30,19 @@ export class JwksKeys {
     return !!this.env.OIDC_ISSUER;
   }
 
-  /** The key a token names (by `kid`; the only key when the token names none), or undefined. */
+  /**
+   * The key a token names (by `kid`; the only key when the token names none), or undefined when the
+   * provider does not publish it. While the provider cannot be reached, keys fetched before go on
+   * verifying tokens; a token naming any other key gets IdentityProviderUnreachable.
+   */
   async key(kid: string | undefined): Promise<JsonWebKey | undefined> {
     const age = Date.now() - this.fetchedAt;
     if (age > CACHE_MS || (!this.find(kid) && age > REFETCH_MS)) await this.refresh();
-    return this.find(kid);
+    const known = this.find(kid);
+    if (!known && this.failure) {
+      throw new IdentityProviderUnreachable(`the identity provider's keys could not be fetched: ${this.failure.message}`, { cause: this.failure });
+    }
+    return known;
   }
 
   private find(kid: string | undefined): JsonWebKey | undefined {
@@ -36,7 +51,9 @@ export class JwksKeys {
   }
 
   private refresh(): Promise<void> {
-    this.pending ??= this.fetchKeys().finally(() => (this.pending = null));
+    this.pending ??= this.fetchKeys()
+      .then(() => void (this.failure = null), (error: Error) => void (this.failure = error))
+      .finally(() => (this.pending = null));
     return this.pending;
   }
 

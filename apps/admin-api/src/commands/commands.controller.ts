@@ -69,7 +69,7 @@ export class CycleCommandsController {
   @Allow('program_manager')
   @ApiOperation({ summary: "Approve a change of a consortium's members, with a rationale" })
   changeMembership(@Param('id') id: string, @AppId() applicationId: string, @Body(new ZodPipe(ApproveMembershipChangeSchema)) body: Body<typeof ApproveMembershipChangeSchema>, @CurrentPrincipal() p: Principal) {
-    return this.commands.send(id, 'ApproveMembershipChange', { applicationId, ...body }, p);
+    return this.commands.changeMembership(id, applicationId, body, p);
   }
 
   @Post('applications/:applicationId/conflicts')
@@ -90,8 +90,8 @@ export class CycleCommandsController {
 
   @Post('reviews')
   @HttpCode(201)
-  @Allow('reviewer')
-  @ApiOperation({ summary: 'Submit a review of an application in the open review round' })
+  @Allow('reviewer', 'applicant')
+  @ApiOperation({ summary: "Submit a review of an application in the open review round (an applicant's is a peer review of one assigned to its own application, where the policy has peer review)" })
   submitReview(@Param('id') id: string, @Body(new ZodPipe(SubmitReviewSchema)) body: Body<typeof SubmitReviewSchema>, @CurrentPrincipal() p: Principal) {
     return this.commands.submitReview(id, body, p);
   }

@@ -6,6 +6,7 @@
  * optional (`.default({})`) may be left out altogether.
  */
 import { z } from 'zod';
+import { REGION_PATTERN } from '@concentra/domain';
 
 const text = (max = 2_000) => z.string().trim().min(1, 'must not be empty').max(max);
 /** Application, team and round slugs as the domain accepts them. */
@@ -40,6 +41,8 @@ export const SubmitApplicationSchema = z.strictObject({
   gpusRequested: z.number().int('must be a whole number').min(1, 'must be at least 1').max(1_000_000, 'at most 1,000,000').optional(),
   /** Topic tags matched with reviewers' expertise when the policy assigns reviewers. */
   topics: z.array(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'use lower-case letters, digits, "-" or "_"')).max(20).optional(),
+  /** The applicant's region, e.g. "kr-seoul": funding pools and concentration caps per region count it. */
+  region: z.string().regex(REGION_PATTERN, 'must be a region id of lower-case letters, digits, "-" or "_"').optional(),
 });
 export type SubmitApplicationBody = z.infer<typeof SubmitApplicationSchema>;
 
@@ -49,6 +52,7 @@ export const ApproveMembershipChangeSchema = z.strictObject({
   members: z.array(OrganisationSchema).max(100),
   rationale: text(),
 });
+export type ApproveMembershipChangeBody = z.infer<typeof ApproveMembershipChangeSchema>;
 
 export const DeclareConflictSchema = z.strictObject({ reason: text() });
 /** An assigned reviewer declines an application (another is assigned in their place). */

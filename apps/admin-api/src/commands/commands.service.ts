@@ -6,7 +6,7 @@ import { DomainError, requireScorerOrganisation, type Actor, type ScoringPanel }
 import { CycleDetailsReads } from '@concentra/persistence';
 import { CYCLE_BUSY, commandUpdates, type CommandResult, type PersonCommand, type PersonCommandType } from '@concentra/workflows/contracts';
 import type { Principal } from '@concentra/auth';
-import type { SubmitApplicationBody, SubmitEvaluationScoresBody, SubmitReviewBody } from './commands.schemas';
+import type { ApproveMembershipChangeBody, SubmitApplicationBody, SubmitEvaluationScoresBody, SubmitReviewBody } from './commands.schemas';
 
 export type CommandData<K extends PersonCommandType> = Extract<PersonCommand, { type: K }>['data'];
 
@@ -82,9 +82,17 @@ export class CycleCommandsService {
     }
   }
 
-  submitApplication(cycleId: string, body: SubmitApplicationBody, principal: Principal): Promise<CommandAnswer> {
+  async submitApplication(cycleId: string, body: SubmitApplicationBody, principal: Principal): Promise<CommandAnswer> {
     const applicationId = body.applicationId ?? slugFromTitle(body.title);
-    return this.send(cycleId, 'SubmitApplication', { ...body, applicationId }, principal, applicationId);
+    const shared = await this.sharing(cycleId, [body.lead.organisationId, ...body.members.map((m) => m.organisationId)], applicationId);
+    return this.send(cycleId, 'SubmitApplication', { ...body, applicationId, ...shared }, principal, applicationId);
+  }
+
+  /** A consortium's new members, with the applications it now shares an organisation with (peer review's conflicts). */
+  async changeMembership(cycleId: string, applicationId: string, body: ApproveMembershipChangeBody, principal: Principal): Promise<CommandAnswer> {
+    const lead = (await this.reads.consortium(cycleId, applicationId))?.[0];
+    const shared = lead ? await this.sharing(cycleId, [lead, ...body.members.map((m) => m.organisationId)], applicationId) : {};
+    return this.send(cycleId, 'ApproveMembershipChange', { applicationId, ...body, ...shared }, principal);
   }
 
   async submitReview(cycleId: string, body: SubmitReviewBody, principal: Principal): Promise<CommandAnswer> {
@@ -115,6 +123,18 @@ export class CycleCommandsService {
   private async consortium(cycleId: string, applicationId: string): Promise<{ consortium?: string[] }> {
     const consortium = await this.reads.consortium(cycleId, applicationId);
     return consortium ? { consortium } : {};
+  }
+
+  /**
+   * The cycle's applications that share an organisation with these (issue 15, peer review's
+   * conflicts), from the applications projection: set here, never by the actor (the body schemas
+   * refuse unknown fields); the domain records them only when the policy has peer review. Two
+   * applications sent at the same instant may each miss the other; either one finding the other is enough.
+   */
+  private async sharing(cycleId: string, organisationIds: string[], applicationId: string): Promise<{ sharesOrganisationWith?: string[] }> {
+    if (!CYCLE_ID.test(cycleId)) return {};
+    const ids = await this.reads.sharingOrganisation(cycleId, organisationIds, applicationId);
+    return ids.length > 0 ? { sharesOrganisationWith: ids } : {};
   }
 
   /** An Update to a workflow that is gone: a cycle that never existed (404) or one that has ended (409). */

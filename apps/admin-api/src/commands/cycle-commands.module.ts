@@ -7,11 +7,12 @@ import { CycleReadsController } from '../cycles/cycle-reads.controller';
 import { CycleReadsService } from '../cycles/cycle-reads.service';
 import { CycleCommandsController } from './commands.controller';
 import { CycleCommandsService } from './commands.service';
+import { GrantReportsController } from './grant-reports.controller';
 
 /** Commands to running cycles (Temporal Updates) and the reads of a cycle (projections and Queries). */
 @Module({
   imports: [ConfigModule, PersistenceModule, TemporalClientModule],
-  controllers: [CycleCommandsController, CycleReadsController],
+  controllers: [CycleCommandsController, CycleReadsController, GrantReportsController],
   providers: [
     CycleCommandsService,
     CycleReadsService,

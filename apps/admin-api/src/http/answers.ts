@@ -13,7 +13,7 @@ export const ProblemSchema = z
     error: z.string().describe('a machine-readable code: validation_failed, conflict, not_found, service_unavailable, ...'),
     message: z.string(),
     fields: z.array(z.object({ field: z.string(), reason: z.string() })).optional().describe('on a 400: every bad field and why'),
-    dependency: z.enum(['temporal', 'postgresql']).optional().describe('on a 503: what is down'),
+    dependency: z.enum(['temporal', 'postgresql', 'identity_provider']).optional().describe('on a 503: what is down'),
   });
 export type Problem = z.infer<typeof ProblemSchema>;
 

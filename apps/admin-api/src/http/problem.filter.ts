@@ -11,6 +11,7 @@ import {
 import { ApplicationFailure } from '@temporalio/common';
 import { DomainError } from '@concentra/domain';
 import { EventStoreError, classifyDatabaseError, isUniqueViolation } from '@concentra/persistence';
+import { IdentityProviderUnreachable } from '../auth/jwks';
 import { RETRY_AFTER_SECONDS, statusForDomainCode } from './status-codes';
 
 interface Body {
@@ -19,13 +20,14 @@ interface Body {
   message: string;
   fields?: { field: string; reason: string }[];
   /** On a 503: what is down. */
-  dependency?: 'temporal' | 'postgresql';
+  dependency?: Dependency;
 }
+type Dependency = 'temporal' | 'postgresql' | 'identity_provider';
 
 /**
  * The one place where failures become HTTP answers (application/problem+json): domain error codes
  * (thrown in libs/domain, or by a workflow's Update validator) map to 4xx here, and nowhere else;
- * a dependency that is down (PostgreSQL, Temporal) is a 503 with Retry-After, never a 500.
+ * a dependency that is down (PostgreSQL, Temporal, the identity provider) is a 503 with Retry-After, never a 500.
  */
 @Catch()
 export class ProblemFilter implements ExceptionFilter {
@@ -102,9 +104,10 @@ function causes(exception: unknown): unknown[] {
   return out;
 }
 
-/** A Temporal or PostgreSQL outage behind this failure: which one, and why. */
-function unavailable(exception: unknown): { dependency: 'temporal' | 'postgresql'; message: string } | undefined {
+/** A Temporal, PostgreSQL or identity provider outage behind this failure: which one, and why. */
+function unavailable(exception: unknown): { dependency: Dependency; message: string } | undefined {
   for (const e of causes(exception)) {
+    if (e instanceof IdentityProviderUnreachable) return { dependency: 'identity_provider', message: e.message };
     if (e instanceof ApplicationFailure && e.type === CYCLE_BUSY) {
       return { dependency: 'temporal', message: 'the cycle is starting its next run and took nothing; send the command again' };
     }

@@ -2,6 +2,7 @@ import { Injectable, Module, type ExecutionContext } from '@nestjs/common';
 import { ThrottlerGuard, ThrottlerModule, type ThrottlerLimitDetail, type ThrottlerRequest } from '@nestjs/throttler';
 import { AppEnvironment, rateLimits } from '@concentra/config';
 import type { AuthenticatedRequest } from '../auth/auth.guard';
+import { ThrottleCounts } from './throttle-storage';
 
 /**
  * Two limits per window (RATE_LIMIT_* in libs/config): per client address, counted before the token
@@ -19,6 +20,7 @@ export const THROTTLERS = { address: 'address', principal: 'principal' } as cons
         const limits = rateLimits(env);
         return {
           setHeaders: false,
+          storage: new ThrottleCounts(),
           throttlers: [
             { name: THROTTLERS.address, ttl: limits.windowMs, limit: limits.perAddress },
             {

@@ -5,7 +5,7 @@
  * the clock is moved to the next deadline once every workflow is at rest, so nothing is skipped
  * past while a grant is still being provisioned.
  */
-import type { WorkflowHandle } from '@temporalio/client';
+import { WorkflowUpdateStage, type WorkflowHandle, type WorkflowUpdateHandle } from '@temporalio/client';
 import { policyHash, type Actor, type CycleCommand, type ProgramPolicy } from '@concentra/domain';
 import type { StoredEvent } from '@concentra/persistence';
 import { workflowRest } from '@concentra/temporal';
@@ -150,12 +150,22 @@ async function act(
   events: StoredEvent[],
   done: Set<string>,
 ): Promise<string | null> {
-  const once = async (key: string, commands: () => CycleCommand[]): Promise<string | null> => {
+  /**
+   * The people's commands of a stage, once: in phases, each phase's commands independent of each
+   * other (sent in order, each accepted before the next is sent, then awaited together: the cycle
+   * applies them one at a time in that order), a phase only after the one before it is applied.
+   */
+  const once = async (key: string, phases: () => CycleCommand[][]): Promise<string | null> => {
     if (done.has(key)) return null;
     done.add(key);
-    const list = commands();
-    for (const c of list) await cycle.send(c);
-    return `${key} (${list.length} commands)`;
+    let count = 0;
+    for (const phase of phases()) {
+      const accepted: Array<Promise<unknown>> = [];
+      for (const c of phase) accepted.push((await cycle.send(c)).result());
+      await Promise.all(accepted);
+      count += phase.length;
+    }
+    return `${key} (${count} commands)`;
   };
   const applicant = (id: string): Actor => {
     const a = people.applicants.find((p) => p.applicationId === id)!;
@@ -163,18 +173,18 @@ async function act(
   };
   switch (status.stage) {
     case 'call':
-      return once('applications', () =>
+      return once('applications', () => [
         people.applicants.map((a) => ({
           type: 'SubmitApplication',
           actor: applicant(a.applicationId),
           data: { applicationId: a.applicationId, title: `${a.name}: foundation model proposal`, lead: { organisationId: a.organisationId, name: a.name, type: 'company' }, members: [] },
         })) as CycleCommand[],
-      );
+      ]);
     case 'review': {
       const opened = last(events, 'ReviewRoundOpened');
       if (!opened) return null;
       const scheme = policy.scoring[(policy.stages[opened.data.stageIndex] as { scoring: string }).scoring];
-      return once(`reviews ${opened.data.roundKey}`, () =>
+      return once(`reviews ${opened.data.roundKey}`, () => [
         (opened.data.applications as string[]).flatMap((id) =>
           panel.reviewers.map((r) => ({
             type: 'SubmitReview',
@@ -182,11 +192,11 @@ async function act(
             data: { reviewId: `${opened.data.roundKey}-${id}-${r.subject}`, applicationId: id, ...people.score(scheme, id, r.subject, opened.data.round), conflictOfInterest: { declared: false } },
           })),
         ) as CycleCommand[],
-      );
+      ]);
     }
     case 'selection': {
       const proposed = last(events, 'SelectionProposed');
-      return proposed ? once(`approve selection ${proposed.data.decisionKey}`, () => [{ type: 'ApproveSelection', actor: pm, data: { rationale: 'as ranked (simulated)' } }]) : null;
+      return proposed ? once(`approve selection ${proposed.data.decisionKey}`, () => [[{ type: 'ApproveSelection', actor: pm, data: { rationale: 'as ranked (simulated)' } }]]) : null;
     }
     case 'evaluation': {
       const opened = last(events, 'EvaluationRoundOpened');
@@ -194,34 +204,39 @@ async function act(
       const round = opened.data.round as number;
       const scheme = policy.scoring[(policy.stages[opened.data.stageIndex] as { scoring: string }).scoring];
       const submitting = (opened.data.teams as string[]).filter((id) => people.submits(id, round));
+      // The models first: a team's scores are taken once its model is in.
       return once(`evaluation round ${round}`, () => [
-        ...submitting.map((id) => ({ type: 'SubmitModel', actor: applicant(id), data: { applicationId: id, round, artifact: { uri: `s3://simulated/${id}/${round}`, sha256: 'a'.repeat(64) } } })),
-        ...submitting.flatMap((id) =>
+        submitting.map((id) => ({ type: 'SubmitModel', actor: applicant(id), data: { applicationId: id, round, artifact: { uri: `s3://simulated/${id}/${round}`, sha256: 'a'.repeat(64) } } })) as CycleCommand[],
+        submitting.flatMap((id) =>
           panel.evaluators.map((e) => ({
             type: 'SubmitEvaluationScores',
             actor: e,
             data: { scoreSetId: `eval-${round}-${id}-${e.subject}`, applicationId: id, round, ...people.score(scheme, id, e.subject, round), conflictOfInterest: { declared: false } },
           })),
-        ),
-      ] as CycleCommand[]);
+        ) as CycleCommand[],
+      ]);
     }
     case 'narrowing': {
       const proposed = last(events, 'NarrowingProposed');
-      return proposed ? once(`approve narrowing ${proposed.data.decisionKey}`, () => [{ type: 'ApproveNarrowing', actor: pm, data: { round: proposed.data.round } }]) : null;
+      return proposed ? once(`approve narrowing ${proposed.data.decisionKey}`, () => [[{ type: 'ApproveNarrowing', actor: pm, data: { round: proposed.data.round } }]]) : null;
     }
     case 'procurement': {
       const opened = last(events, 'ProcurementOpened');
       if (!opened) return null;
-      return once('procurement', () =>
-        (opened.data.finalists as string[]).flatMap((id) => [
-          {
-            type: 'RecordProcurementContract',
-            actor: pm,
-            data: { contractId: `c-${id}`, applicationId: id, agency: 'Ministry (simulated)', model: `${id}-public`, term: { start: '2029-01-01T00:00:00Z', end: '2030-12-31T00:00:00Z' }, amount: { value: 1_000_000, currency: 'EUR' }, budgetLine: 'SIM' },
-          },
-          { type: 'RecordReleaseDeclaration', actor: applicant(id), data: { applicationId: id, repository: `https://git.example/${id}/base`, licence: 'Apache-2.0', artifacts: [{ name: 'weights.safetensors', sha256: 'b'.repeat(64) }] } },
-        ] as CycleCommand[]),
-      );
+      const finalists = opened.data.finalists as string[];
+      // The contracts first, then the release declarations.
+      return once('procurement', () => [
+        finalists.map((id) => ({
+          type: 'RecordProcurementContract',
+          actor: pm,
+          data: { contractId: `c-${id}`, applicationId: id, agency: 'Ministry (simulated)', model: `${id}-public`, term: { start: '2029-01-01T00:00:00Z', end: '2030-12-31T00:00:00Z' }, amount: { value: 1_000_000, currency: 'EUR' }, budgetLine: 'SIM' },
+        })) as CycleCommand[],
+        finalists.map((id) => ({
+          type: 'RecordReleaseDeclaration',
+          actor: applicant(id),
+          data: { applicationId: id, repository: `https://git.example/${id}/base`, licence: 'Apache-2.0', artifacts: [{ name: 'weights.safetensors', sha256: 'b'.repeat(64) }] },
+        })) as CycleCommand[],
+      ]);
     }
     default:
       return null;
@@ -237,9 +252,10 @@ class Cycle {
     private readonly year: number,
   ) {}
 
-  async send(command: CycleCommand): Promise<void> {
+  /** Sends a command; answers once the cycle has accepted it (its validator passed), with a handle on its outcome. */
+  send(command: CycleCommand): Promise<WorkflowUpdateHandle<unknown>> {
     const update = commandUpdates[command.type as PersonCommand['type']];
-    await this.handle.executeUpdate(update as never, { args: [command as PersonCommand] });
+    return this.handle.startUpdate(update as never, { args: [command as PersonCommand], waitForStage: WorkflowUpdateStage.ACCEPTED });
   }
 
   async state(): Promise<string> {
@@ -263,11 +279,10 @@ class Cycle {
       const rest = await workflowRest(this.handle);
       if (rest.status !== 'RUNNING') return true;
       if (!rest.atRest) return false;
-      for (const team of await this.grantTeams()) {
-        const grant = await this.stack.env.client.workflow.getHandle(grantWorkflowId(this.slug, this.year, team)).describe().catch(() => null);
-        if (grant && grant.status.name === 'RUNNING' && (grant.raw.pendingWorkflowTask || (grant.raw.pendingActivities?.length ?? 0) > 0)) return false;
-      }
-      return true;
+      const grants = await Promise.all(
+        (await this.grantTeams()).map((team) => this.stack.env.client.workflow.getHandle(grantWorkflowId(this.slug, this.year, team)).describe().catch(() => null)),
+      );
+      return grants.every((grant) => !grant || grant.status.name !== 'RUNNING' || (!grant.raw.pendingWorkflowTask && (grant.raw.pendingActivities?.length ?? 0) === 0));
     });
   }
 

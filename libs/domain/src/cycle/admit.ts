@@ -14,7 +14,9 @@
 import { fail } from '../shared/errors';
 import { isAtOrAfter, isIsoInstant, normalizeInstant } from '../shared/time';
 import type { CycleCommand, Role } from './commands';
+import { hasPeerReview } from './peer-review-state';
 import type { CycleState, DecisionRecord, RoundRecord, RunningCycle } from './state';
+import { reportDueFor } from './grant-reports';
 
 interface Due {
   at: string | null | undefined;
@@ -41,7 +43,8 @@ function dueFor(command: CycleCommand, s: RunningCycle): Due | null {
       return null;
     }
     case 'SubmitReview': {
-      if (!by(command, 'reviewer')) return null;
+      // Applicants' peer reviews (issue 15) are due with the round, where the policy has them.
+      if (!by(command, 'reviewer') && !(by(command, 'applicant') && hasPeerReview(s))) return null;
       const round = openRound(s, ['review', 'refill']);
       return round ? { at: round.dueAt, what: 'the review' } : null;
     }
@@ -71,6 +74,8 @@ function dueFor(command: CycleCommand, s: RunningCycle): Due | null {
     case 'SelectRefillEntrants':
       if (!by(command, 'program_manager') || s.stage !== 'refill' || s.refill?.phase !== 'selection' || !s.refill.proposal) return null;
       return { at: s.deadlines.refill_approval_due, what: 'the refill decision' };
+    case 'SubmitGrantReport':
+      return by(command, 'applicant') ? reportDueFor(s, command.data) : null;
     default:
       // Everything else has no deadline of its own; DeadlinePassed is the timer itself.
       return null;

@@ -74,10 +74,19 @@ export type SubmitApplication = Cmd<
     gpusRequested?: number;
     /** Topic tags that reviewer assignment matches with reviewers' expertise (issue 15); absent = none. */
     topics?: string[];
+    /** The applicant's region, e.g. "kr-seoul": funding pools and caps per region count it (issue 15); absent = none. */
+    region?: string;
+    /**
+     * Ids of this cycle's applications that share an organisation (lead or member) with this one,
+     * filled in by the API from the applications projection, never by the actor (as `consortium` on
+     * scores): peer review's conflicts (issue 15); the state keeps no member lists.
+     */
+    sharesOrganisationWith?: string[];
   }
 >;
 export type WithdrawApplication = Cmd<'WithdrawApplication', { applicationId: string; reason?: string }>;
-export type ApproveMembershipChange = Cmd<'ApproveMembershipChange', { applicationId: string; members: Organisation[]; rationale: string }>;
+/** `sharesOrganisationWith`: as on SubmitApplication, for the new consortium (filled in by the API). */
+export type ApproveMembershipChange = Cmd<'ApproveMembershipChange', { applicationId: string; members: Organisation[]; rationale: string; sharesOrganisationWith?: string[] }>;
 export type DeclareConflictOfInterest = Cmd<'DeclareConflictOfInterest', { applicationId: string; reason: string }>;
 export type SubmitReview = Cmd<
   'SubmitReview',
@@ -197,6 +206,12 @@ export type CancelCycle = Cmd<'CancelCycle', { reason: string }>;
 export type RecordTeamsNotified = Cmd<'RecordTeamsNotified', { decisionKey: string; applicationIds: string[] }>;
 /** An assigned reviewer declines an application (issue 15): another is assigned in their place when one is free. */
 export type DeclineReviewAssignment = Cmd<'DeclineReviewAssignment', { applicationId: string; reason: string }>;
+/** The grant workflow reports a change the GPU ledger refused for good (non-retryable); the grant went on unchanged. */
+export type RecordLedgerRefusal = Cmd<'RecordLedgerRefusal', { applicationId: string; grantId: string; change: string; code: string; message: string }>;
+/** A funded team submits one of its grant's reports (issue 15; policy `grantReports`). */
+export type SubmitGrantReport = Cmd<'SubmitGrantReport', { applicationId: string; reportId: string; summary: string; documentUri?: string }>;
+/** A program manager reviews a submitted report: accepted, or changes requested (with a comment). */
+export type ReviewGrantReport = Cmd<'ReviewGrantReport', { applicationId: string; reportId: string; outcome: 'accepted' | 'changes_requested'; comment?: string }>;
 
 export type CycleCommand =
   | OpenCall
@@ -226,7 +241,10 @@ export type CycleCommand =
   | RecordReleaseDeclaration
   | CancelCycle
   | RecordTeamsNotified
-  | DeclineReviewAssignment;
+  | DeclineReviewAssignment
+  | SubmitGrantReport
+  | ReviewGrantReport
+  | RecordLedgerRefusal;
 
 export type CycleCommandType = CycleCommand['type'];
 
@@ -255,11 +273,13 @@ export const PERSON_COMMAND_TYPES = [
   'RecordReleaseDeclaration',
   'CancelCycle',
   'DeclineReviewAssignment',
+  'SubmitGrantReport',
+  'ReviewGrantReport',
 ] as const satisfies readonly CycleCommandType[];
 export type PersonCommandType = (typeof PERSON_COMMAND_TYPES)[number];
 
 /** Commands the cycle workflow gives itself: never an Update from outside. */
-export const SYSTEM_COMMAND_TYPES = ['OpenCall', 'DeadlinePassed', 'RecordGrantStarted', 'RecordGrantEnded', 'RecordGpusWithheld', 'RecordGpusServed', 'RecordTeamsNotified', 'RecordBenchmarkResult'] as const satisfies readonly CycleCommandType[];
+export const SYSTEM_COMMAND_TYPES = ['OpenCall', 'DeadlinePassed', 'RecordGrantStarted', 'RecordGrantEnded', 'RecordGpusWithheld', 'RecordGpusServed', 'RecordTeamsNotified', 'RecordBenchmarkResult', 'RecordLedgerRefusal'] as const satisfies readonly CycleCommandType[];
 
 export const COMMAND_TYPES = [...SYSTEM_COMMAND_TYPES, ...PERSON_COMMAND_TYPES] as const;
 

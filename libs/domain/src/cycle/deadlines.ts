@@ -17,6 +17,8 @@ export const DEADLINE_KINDS = [
   'refill_approval_due',
   'procurement_contracts_due',
   'release_due',
+  /** The next due date of a grant report, or step of what a missing one sets off (issue 15; policy `grantReports`). */
+  'report_due',
 ] as const;
 
 export type DeadlineKind = (typeof DEADLINE_KINDS)[number];

@@ -9,7 +9,9 @@ import type { CycleEvent } from './events';
 import { chain, requireApplication, requireLeadOrganisation, requireRole, requireRunning, requireSlug, requireText } from './guards';
 import { enterStage } from './pipeline';
 import { grantStage } from './stage-basis';
+import { hasPeerReview } from './peer-review-state';
 import { RULES_VERSION } from '../scoring/rank';
+import { REGION_PATTERN } from '../policy/funding-pools';
 import { applicationIds, cycleWorkflowId, type ApplicationRecord, type CycleState, type RunningCycle } from './state';
 
 export function openCall(state: CycleState, cmd: OpenCall, now: string): CycleEvent[] {
@@ -75,6 +77,7 @@ export function submitApplication(state: CycleState, cmd: SubmitApplication, now
   }
 
   const topics = d.topics === undefined ? undefined : requireTopics(d.topics);
+  if (d.region !== undefined && (typeof d.region !== 'string' || !REGION_PATTERN.test(d.region))) fail('validation_failed', 'must be a region id of lower-case letters, digits, "-" or "_"', 'region');
   const call = s.policy.stages[0] as CallStage;
   checkEligibility(call.eligibility, lead, members);
   const byLead = Object.values(s.applications).filter((a) => a.lead === lead.organisationId);
@@ -96,6 +99,8 @@ export function submitApplication(state: CycleState, cmd: SubmitApplication, now
       refillKey: inRefill ? s.refill!.refillKey : null,
       ...(requested !== undefined ? { gpusRequested: requested } : {}),
       ...(topics ? { topics } : {}),
+      ...(d.region !== undefined ? { region: d.region } : {}),
+      ...sharedWith(s, d.sharesOrganisationWith, applicationId),
     },
   };
   const limit = call.closing.afterApplications;
@@ -105,6 +110,17 @@ export function submitApplication(state: CycleState, cmd: SubmitApplication, now
   return chain(s, [submitted], (next) =>
     chain(next, [{ type: 'CallClosed', data: { reason: 'application_limit', applications: liveApplications(next), closedAt: now } }], (after) => enterStage(after, 1, now)),
   );
+}
+
+/**
+ * Peer review (issue 15): the applications the API found sharing an organisation with this one,
+ * recorded only when the policy has peer review; ids this cycle does not know are left out.
+ */
+function sharedWith(s: RunningCycle, ids: unknown, applicationId: string): { sharesOrganisationWith?: string[] } {
+  if (ids === undefined || !hasPeerReview(s)) return {};
+  if (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string')) fail('validation_failed', 'must be a list of application ids', 'sharesOrganisationWith');
+  const known = [...new Set(ids as string[])].filter((id) => id !== applicationId && Object.hasOwn(s.applications, id));
+  return known.length > 0 ? { sharesOrganisationWith: known } : {};
 }
 
 /** Topic tags (reviewer assignment, issue 15): a short list of short words. */
@@ -149,7 +165,8 @@ export function approveMembershipChange(state: CycleState, cmd: ApproveMembershi
   if (!Array.isArray(cmd.data.members)) fail('validation_failed', 'must be a list', 'members');
   const members = cmd.data.members.map((m, i) => validateOrganisation(m, `members.${i}`));
   checkEligibility((s.policy.stages[0] as CallStage).eligibility, { organisationId: app.lead, type: app.leadType }, members);
-  return [{ type: 'MembershipChanged', data: { applicationId: app.applicationId, members, approvedBy: cmd.actor.subject, rationale, at: now } }];
+  const shared = sharedWith(s, cmd.data.sharesOrganisationWith, app.applicationId);
+  return [{ type: 'MembershipChanged', data: { applicationId: app.applicationId, members, approvedBy: cmd.actor.subject, rationale, at: now, ...shared } }];
 }
 
 export function cancelCycle(state: CycleState, cmd: CancelCycle, now: string): CycleEvent[] {

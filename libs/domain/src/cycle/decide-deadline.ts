@@ -16,6 +16,7 @@ import { closeObjectionWindow, selectRefillEntrants, startObjectionWindow, takeD
 import { liveApplications } from './decide-call';
 import { closeScoringRound, enterStage } from './pipeline';
 import { closeCycle } from './stage-basis';
+import { reportDeadlinePassed } from './grant-reports';
 import { applicationIds, type CycleState, type RunningCycle } from './state';
 
 export function deadlinePassed(state: CycleState, cmd: DeadlinePassed, now: string): CycleEvent[] {
@@ -146,6 +147,8 @@ function onDeadline(s: RunningCycle, kind: DeadlineKind, now: string): CycleEven
       // Once both procurement deadlines have passed the cycle closes, recording what is outstanding.
       return chain(s, events, (next) => (next.deadlines.procurement_contracts_due || next.deadlines.release_due ? [] : [closeCycle(next, now)]));
     }
+    case 'report_due':
+      return reportDeadlinePassed(s, now);
     default: {
       const never: never = kind;
       throw new Error(`unknown deadline ${String(never)}`);

@@ -15,6 +15,7 @@ import type { CycleEvent } from './events';
 import { chain, distinct, requireApplication, requireLeadOrganisation, requireRole, requireRunning, requireStage, requireText } from './guards';
 import { closeObjectionWindow, finalizeDecision, rerunDecision, selectRefillEntrants, startObjectionWindow, takeDecision } from './decision-flow';
 import type { CycleState, DecisionRecord, RunningCycle } from './state';
+import { requireFundedByPools } from './funding-pools';
 
 export function pendingDecision(s: RunningCycle, kind: DecisionRecord['kind']): DecisionRecord {
   requireStage(s, kind);
@@ -49,6 +50,7 @@ export function overrideSelection(state: CycleState, cmd: OverrideSelection, now
   const dec = pendingDecision(s, 'selection');
   const rationale = requireText(cmd.data?.rationale, 'rationale');
   const awardees = requireKnownTeams(dec, cmd.data.awardees, 'awardees');
+  requireFundedByPools(s, awardees);
   const floor = Math.min(dec.minKeep, dec.candidates.length);
   if (awardees.length > dec.plannedKeep || awardees.length < floor) {
     fail('validation_failed', `the policy allows ${floor} to ${dec.plannedKeep} awardees`, 'awardees');

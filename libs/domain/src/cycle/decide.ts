@@ -20,6 +20,10 @@ import { recordGpusServed, recordGpusWithheld, recordGrantEnded, recordGrantStar
 import { declareConflict, submitEvaluationScores, submitModel, submitReview } from './decide-scoring';
 import type { CycleEvent } from './events';
 import { declineReviewAssignment } from './assignment';
+import { submitPeerReview } from './decide-peer-review';
+import { hasPeerReview } from './peer-review-state';
+import { reviewGrantReport, submitGrantReport } from './grant-reports';
+import { recordLedgerRefusal } from './ledger-refusal';
 import type { CycleState } from './state';
 
 export function decide(command: CycleCommand, state: CycleState, now: string): CycleEvent[] {
@@ -39,8 +43,8 @@ export function decide(command: CycleCommand, state: CycleState, now: string): C
       return approveMembershipChange(state, command, at);
     case 'DeclareConflictOfInterest':
       return declareConflict(state, command, at);
-    case 'SubmitReview':
-      return submitReview(state, command, at);
+    case 'SubmitReview': // an applicant's review is a peer review (issue 15)
+      return command.actor?.role === 'applicant' && state.stage !== 'not_started' && hasPeerReview(state) ? submitPeerReview(state, command, at) : submitReview(state, command, at);
     case 'DeadlinePassed':
       return deadlinePassed(state, command, at);
     case 'ApproveSelection':
@@ -85,6 +89,12 @@ export function decide(command: CycleCommand, state: CycleState, now: string): C
       return recordTeamsNotified(state, command, at);
     case 'DeclineReviewAssignment':
       return declineReviewAssignment(state, command, at);
+    case 'SubmitGrantReport':
+      return submitGrantReport(state, command, at);
+    case 'ReviewGrantReport':
+      return reviewGrantReport(state, command, at);
+    case 'RecordLedgerRefusal':
+      return recordLedgerRefusal(state, command, at);
     default: {
       const never: never = command;
       throw new DomainError('validation_failed', `unknown command type ${JSON.stringify((never as { type?: unknown }).type)}`, 'type');

@@ -2,12 +2,16 @@
  * What happened in a cycle, as past-tense facts. Each decision event carries what it was decided
  * from (policy hash, score ids, lottery seed and draw, the approval) so it can be re-derived.
  */
-import type { ProgramPolicy } from '../policy/schema';
-import type { GpuAllocation } from '../policy/schema';
+import type { GpuAllocation, ProgramPolicy } from '../policy/schema';
+import type { PoolEvent } from './pool-events';
+import type { FundingLotteryDrawn, ReviewAssignmentDeclined, ReviewersAssigned } from './assignment-events';
+export type * from './assignment-events';
 import type { RankFacts, RankingRecord } from '../scoring/record';
 import type { Verdict } from '../scoring/weighted';
 import type { Actor, Artifact, MeasuredBenchmark, ModelEndpointRef, Organisation, PanelMember, ProcurementContract, WithheldGpus } from './commands';
 import type { DeadlineKind } from './deadlines';
+import type { PeerConflictFacts, PeerReviewEvent } from './peer-review-events';
+import type { GrantEscalationReason, GrantEvent } from './grant-events';
 
 /**
  * The ranking a decision was taken on, as a decision event records it: the order (after gates),
@@ -24,10 +28,8 @@ export type DecisionBasis = {
   inputsHash: string;
   rulesVersion: number;
 };
-
 /** Who approved a decision, or that nobody did and the policy's default applied. */
 export type Approval = { by: string; at: string; rationale?: string } | 'policy default';
-
 export type EscalationReason =
   | 'scores_below_minimum'
   | 'approval_overdue'
@@ -40,10 +42,9 @@ export type EscalationReason =
   /** Reviewer assignment found fewer free, unconflicted reviewers than the policy asks for (issue 15). */
   | 'reviewers_short'
   /** A declared open-source release does not include the evaluated model (issue 15). */
-  | 'release_mismatch';
-
+  | 'release_mismatch'
+  | GrantEscalationReason; // issue 15: a running grant's escalations (grant-events.ts)
 type Ev<T extends string, D> = { type: T; data: D };
-
 export type CallOpened = Ev<
   'CallOpened',
   {
@@ -77,23 +78,25 @@ export type ApplicationSubmitted = Ev<
     gpusRequested?: number;
     /** Present only when the applicant gave topics (reviewer assignment's expertise match). */
     topics?: string[];
-  }
+    /** Present only when the applicant named a region (funding pools and caps, issue 15). */ region?: string;
+  } & PeerConflictFacts
 >;
 export type ApplicationWithdrawn = Ev<'ApplicationWithdrawn', { applicationId: string; reason: string | null; withdrawnAt: string; by: string }>;
 export type MembershipChanged = Ev<
   'MembershipChanged',
   /** The previous members are in the application's earlier ApplicationSubmitted / MembershipChanged event. */
-  { applicationId: string; members: Organisation[]; approvedBy: string; rationale: string; at: string }
+  { applicationId: string; members: Organisation[]; approvedBy: string; rationale: string; at: string } & PeerConflictFacts
 >;
 export type CallCutoffPassed = Ev<'CallCutoffPassed', { at: string; applications: number; nextCutoffAt: string | null }>;
 export type CallClosed = Ev<'CallClosed', { reason: 'deadline' | 'cutoff' | 'application_limit'; applications: string[]; closedAt: string }>;
 export type ReviewRoundOpened = Ev<'ReviewRoundOpened', { roundKey: string; round: number; stageIndex: number; applications: string[]; openedAt: string; dueAt: string }>;
 export type ConflictOfInterestDeclared = Ev<'ConflictOfInterestDeclared', { applicationId: string; scorer: string; reason: string; at: string }>;
+/** `peerOf`: an applicant's peer review (issue 15), given as the application it reviews for; absent for a panel review. */
 export type ReviewSubmitted = Ev<
   'ReviewSubmitted',
-  { reviewId: string; roundKey: string; applicationId: string; reviewer: string; scores: Record<string, number>; verdicts: Record<string, Verdict>; submittedAt: string }
+  { reviewId: string; roundKey: string; applicationId: string; reviewer: string; scores: Record<string, number>; verdicts: Record<string, Verdict>; submittedAt: string; peerOf?: string }
 >;
-/** Also used for evaluation scoring and refill reviews; `deadline` says which timer moved. */
+/** Also evaluation scoring and refill reviews; `deadline` says which timer moved. */
 export type ReviewDeadlineExtended = Ev<
   'ReviewDeadlineExtended',
   { roundKey: string; deadline: DeadlineKind; previousDueAt: string; dueAt: string; missing: Array<{ applicationId: string; have: number; need: number }> }
@@ -297,53 +300,6 @@ export type CycleClosed = Ev<
 >;
 /** `affected`: the live applications (submitted or funded) told of it; absent in cycles cancelled before it was recorded. */
 export type CycleCancelled = Ev<'CycleCancelled', { reason: string; by: Actor['subject']; at: string; stage: string; affected?: string[] }>;
-// Reviewer assignment and funding tiers (cycle/assignment.ts, cycle/funding-tiers.ts).
-export type AssignmentReason = 'expertise' | 'least_loaded';
-export type ExclusionReason = 'same_organisation' | 'consortium_member' | 'declared_conflict' | 'recent_collaboration';
-export type ReviewersAssigned = Ev<
-  'ReviewersAssigned',
-  {
-    roundKey: string;
-    perApplication: number;
-    maxPerReviewer: number;
-    /**
-     * Per application: who reviews it and, in the same order, why; who may not and why (conflicts
-     * only, absent when none; who was full is in `loads`). Compact: a thousand applications stay
-     * within the workflow's payload budget.
-     */
-    assignments: Array<{ applicationId: string; reviewers: string[]; reasons: AssignmentReason[]; conflicts?: Partial<Record<ExclusionReason, string[]>> }>;
-    /** Applications per reviewer after assignment. */
-    loads: Record<string, number>;
-    short: Array<{ applicationId: string; have: number; need: number }>;
-    at: string;
-  }
->;
-export type ReviewAssignmentDeclined = Ev<
-  'ReviewAssignmentDeclined',
-  { roundKey: string; applicationId: string; reviewer: string; reason: string; replacement: { reviewer: string; reason: AssignmentReason } | null; at: string }
->;
-/** The seeded draw among a selection's middle band (policy `fundingTiers`), recorded before the proposal it makes. */
-export type FundingLotteryDrawn = Ev<
-  'FundingLotteryDrawn',
-  {
-    decisionKey: string;
-    roundKey: string;
-    fundAtOrAbove: number;
-    rejectBelow: number;
-    seats: number;
-    /** Top band (total at or above `fundAtOrAbove`) funded without a draw, best first. */
-    fundedOutright: string[];
-    /** The middle band in ranking order, the order the draw gave it, and who the draw funded. */
-    band: string[];
-    seed: string;
-    order: string[];
-    drawnFunded: string[];
-    /** Bottom band (total below `rejectBelow`), and the top or middle candidates for whom no award was left. */
-    notFunded: string[];
-    at: string;
-  }
->;
-
 export type CycleEvent =
   | CallOpened
   | ApplicationSubmitted
@@ -395,6 +351,8 @@ export type CycleEvent =
   | CycleCancelled
   | ReviewersAssigned
   | ReviewAssignmentDeclined
-  | FundingLotteryDrawn;
-
+  | FundingLotteryDrawn
+  | PoolEvent
+  | PeerReviewEvent
+  | GrantEvent;
 export type CycleEventType = CycleEvent['type'];

@@ -7,29 +7,19 @@ import type { CycleEvent } from './events';
 import { rankFacts } from '../scoring/record';
 import { collaboratingReviewers, withAssignments } from './assignment-state';
 import { withTotals } from './funding-tiers';
+import { withPoolAwards } from './funding-pools';
 import { verifiesReleases } from './release-verification';
-
+import { peerScorer, sharingOrganisations, withPeerReview } from './peer-review-state';
+import { evolveGrantEvent, isGrantEvent, withGrantReports } from './grant-reports-state';
+import type { GrantEvent } from './grant-events';
 /** Reviewers who may not be assigned for a recent collaboration (issue 15), as the record's optional field. */
 const collaborating = (s: RunningCycle, consortium: string[]) => {
   const ids = collaboratingReviewers(s, consortium);
   return ids.length > 0 ? { collaborating: ids } : {};
 };
 import type { ApplicationRecord, CycleState, DecisionRecord, GrantRecord, RoundRecord, RunningCycle } from './state';
-import {
-  addSheet,
-  clearDeadlines,
-  closeRound,
-  conflictedPanel,
-  enteredStage,
-  newGrant,
-  newRound,
-  reviewScheme,
-  setStatus,
-  updateRound,
-  withDeadline,
-  withDecision,
-  withGrant,
-} from './state-updates';
+import { addSheet, clearDeadlines, closeRound, conflictedPanel, enteredStage, newGrant, newRound, reviewScheme } from './state-updates';
+import { setStatus, updateRound, withDeadline, withDecision, withGrant } from './state-updates';
 
 export function evolve(state: CycleState, event: CycleEvent): CycleState {
   if (event.type === 'CallOpened') {
@@ -64,7 +54,7 @@ export function evolve(state: CycleState, event: CycleEvent): CycleState {
   }
   if (state.stage === 'not_started') return state;
   const s: RunningCycle = { ...state, version: state.version + 1 };
-  return apply(s, event);
+  return withGrantReports(isGrantEvent(event) ? evolveGrantEvent(s, event) : apply(s, event), event);
 }
 
 /** Replays a history from the beginning. */
@@ -86,7 +76,7 @@ export function stagesAfter(state: CycleState, events: readonly CycleEvent[]): C
   return out;
 }
 
-function apply(s: RunningCycle, event: CycleEvent): RunningCycle {
+function apply(s: RunningCycle, event: Exclude<CycleEvent, GrantEvent>): RunningCycle {
   switch (event.type) {
     case 'CallOpened':
       return s;
@@ -102,9 +92,10 @@ function apply(s: RunningCycle, event: CycleEvent): RunningCycle {
         ...(conflicted.length > 0 ? { conflicted } : {}),
         ...(d.gpusRequested ? { gpusRequested: d.gpusRequested } : {}),
         ...(d.topics?.length ? { topics: d.topics } : {}),
+        ...(d.region ? { region: d.region } : {}),
         ...collaborating(s, [d.lead.organisationId, ...d.members.map((m) => m.organisationId)]),
       };
-      return { ...s, applications: { ...s.applications, [d.applicationId]: app } };
+      return sharingOrganisations({ ...s, applications: { ...s.applications, [d.applicationId]: app } }, d.applicationId, d.sharesOrganisationWith);
     }
     case 'ApplicationWithdrawn':
       return setStatus(s, [event.data.applicationId], 'withdrawn');
@@ -115,7 +106,8 @@ function apply(s: RunningCycle, event: CycleEvent): RunningCycle {
       const { conflicted: _previous, collaborating: _before, ...rest } = app;
       const consortium = [app.lead, ...event.data.members.map((m) => m.organisationId)];
       const conflicted = conflictedPanel(s, consortium);
-      return { ...s, applications: { ...s.applications, [id]: { ...rest, ...(conflicted.length > 0 ? { conflicted } : {}), ...collaborating(s, consortium) } } };
+      const next = { ...s, applications: { ...s.applications, [id]: { ...rest, ...(conflicted.length > 0 ? { conflicted } : {}), ...collaborating(s, consortium) } } };
+      return sharingOrganisations(next, id, event.data.sharesOrganisationWith, true);
     }
     case 'CallCutoffPassed':
       return withDeadline(s, 'call_cutoff', event.data.nextCutoffAt);
@@ -129,13 +121,11 @@ function apply(s: RunningCycle, event: CycleEvent): RunningCycle {
     case 'ConflictOfInterestDeclared':
       return { ...s, conflicts: [...s.conflicts, { scorer: event.data.scorer, applicationId: event.data.applicationId }] };
     case 'ReviewSubmitted': {
-      const d = event.data;
-      return addSheet(s, d.roundKey, d.applicationId, d.reviewer, d.scores, d.verdicts);
+      const d = event.data; // a peer review's sheet is its reviewing application's (issue 15)
+      return addSheet(s, d.roundKey, d.applicationId, d.peerOf ? peerScorer(d.peerOf) : d.reviewer, d.scores, d.verdicts);
     }
-    case 'EvaluationScoresSubmitted': {
-      const d = event.data;
-      return addSheet(s, d.roundKey, d.applicationId, d.evaluator, d.scores, d.verdicts);
-    }
+    case 'EvaluationScoresSubmitted':
+      return addSheet(s, event.data.roundKey, event.data.applicationId, event.data.evaluator, event.data.scores, event.data.verdicts);
     case 'ReviewDeadlineExtended': {
       const d = event.data;
       return updateRound(withDeadline(s, d.deadline, d.dueAt), d.roundKey, (r) => ({ ...r, dueAt: d.dueAt, extended: true }));
@@ -381,12 +371,17 @@ function apply(s: RunningCycle, event: CycleEvent): RunningCycle {
       return { ...s, stage: 'closed', deadlines: {}, closedAt: event.data.closedAt };
     case 'CycleCancelled':
       return { ...s, stage: 'cancelled', deadlines: {}, closedAt: event.data.at };
-    // Issue 15: reviewer assignment and funding tiers.
-    case 'ReviewersAssigned':
+    case 'ReviewersAssigned': // Issue 15: reviewer assignment and funding tiers.
     case 'ReviewAssignmentDeclined':
       return updateRound(s, event.data.roundKey, (r) => withAssignments(s, r, event));
     case 'FundingLotteryDrawn':
+    case 'PoolExhausted':
       return s;
+    case 'FundingPoolsAllocated':
+      return withPoolAwards(s, event.data);
+    case 'PeerReviewersAssigned':
+    case 'PeerReviewsMissed':
+      return withPeerReview(s, event);
     default: {
       const never: never = event;
       throw new Error(`unknown event ${canonicalJson(never)}`);

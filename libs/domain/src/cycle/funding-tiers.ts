@@ -12,6 +12,7 @@ import type { RankingRecord } from '../scoring/record';
 import { createPrng, drawOrder } from '../scoring/lottery';
 import { proposedOf } from './decision-rules';
 import type { FundingLotteryDrawn } from './events';
+import { allocatePools, type PoolAllocation } from './funding-pools';
 import type { RoundRecord, RunningCycle } from './state';
 
 const hasTiers = (policy: ProgramPolicy) => policy.stages.some((st) => st.kind === 'selection' && st.fundingTiers);
@@ -26,10 +27,23 @@ export interface SelectionProposal {
   proposed: string[];
   /** The draw's record when the stage has tiers (its `at` is filled in by the caller). */
   draw: Omit<FundingLotteryDrawn['data'], 'at'> | null;
+  /** What the funding pools award when the stage has them (funding-pools.ts); `proposed` is then who they fund. */
+  pools: PoolAllocation | null;
 }
 
-/** What a selection proposes from its candidates (ranking order): the top `maxAwardees`, or by tiers and the draw. */
+/**
+ * What a selection proposes from its candidates (ranking order). Tiers (or the ranking) decide who
+ * is fundable; with `funding` pools, the pools then decide how much each gets and may fund fewer.
+ */
 export function selectionProposal(s: RunningCycle, stage: SelectionStage, roundKey: string, decisionKey: string, candidates: readonly string[]): SelectionProposal {
+  const tiered = tieredProposal(s, stage, roundKey, decisionKey, candidates);
+  if (!stage.funding) return { ...tiered, pools: null };
+  const pools = allocatePools(s, stage, roundKey, decisionKey, stage.fundingTiers ? tiered.proposed : candidates);
+  return { proposed: pools.funded, draw: tiered.draw, pools };
+}
+
+/** Who is fundable, in order: the top `maxAwardees`, or by tiers and the draw. */
+function tieredProposal(s: RunningCycle, stage: SelectionStage, roundKey: string, decisionKey: string, candidates: readonly string[]): Omit<SelectionProposal, 'pools'> {
   const tiers = stage.fundingTiers;
   if (!tiers) return { proposed: proposedOf(candidates, stage.maxAwardees), draw: null };
   const totals = s.rounds[roundKey]?.totals ?? {};

@@ -25,11 +25,13 @@ function grantStageOf(policy: ProgramPolicy): GrantStage | undefined {
 
 /**
  * The amount a team gets when its grant is created from `base` (the stage's default): the program
- * manager's amount if one was set, else the applicant's request capped by the policy, else `base`.
+ * manager's amount if one was set, else what the funding pools awarded, else the applicant's request
+ * capped by the policy, else `base`.
  */
 export function amountFor(s: RunningCycle, applicationId: string, base: GpuAllocation[]): GpuAllocation[] {
   const app = s.applications[applicationId];
   if (app?.gpusOverride) return app.gpusOverride;
+  if (app?.gpusAwarded) return app.gpusAwarded; // the selection's funding pools (funding-pools.ts)
   const cap = grantStageOf(s.policy)?.applicantRequests?.cap;
   if (app?.gpusRequested && cap) return scaleGpus(base, Math.min(app.gpusRequested, cap));
   return base;

@@ -71,6 +71,11 @@ describe('noticesFor: who a recorded decision must tell', () => {
     expect(kinds('ProcurementOpened', { finalists: ['a1'] })).toEqual(['procurement_opened>applicant']);
     expect(kinds('ProcurementAwarded', { applicationId: 'a1', contractId: 'c' })).toEqual(['procurement_awarded>applicant']);
     expect(kinds('ModelReleased', { applicationId: 'a1', repository: 'r', licence: 'l' })).toEqual(['model_released>applicant']);
+    expect(kinds('GrantReportReviewed', { applicationId: 'a1', grantId: 'g', reportId: 'm1', kind: 'milestone', outcome: 'accepted' })).toEqual(['grant_report_reviewed>applicant']);
+    expect(kinds('GrantReportConsequenceApplied', { applicationId: 'a1', grantId: 'g', reportId: 'm1', action: 'throttle', at: '2027-06-01T00:00:00.000Z' })).toEqual([
+      'grant_report_consequence>applicant',
+      'grant_report_consequence>program_manager',
+    ]);
     // Reminders, escalations and GPU thresholds are the workflows' own outbox rows (see the workflow specs), never an event's notice.
     expect(kinds('EscalationRaised', { reason: 'approval_overdue' })).toEqual([]);
   });

@@ -34,6 +34,9 @@ export const NOTICE_KINDS = [
   'procurement_missing',
   'model_released',
   'cycle_cancelled',
+  // Issue 15: milestones and reports of a grant.
+  'grant_report_reviewed',
+  'grant_report_consequence',
 ] as const;
 
 export type NoticeKind = (typeof NOTICE_KINDS)[number];
@@ -77,6 +80,9 @@ export function noticesFor(event: NoticeSource): Notice[] {
   switch (event.type) {
     case 'ReviewRoundClosed':
       return list(d.dropped).map((a) => team('dropped_in_review', a, { round: d.round }));
+    case 'PeerReviewsMissed':
+      // Issue 15: an application rejected by the peer-review rule hears of it as one dropped in review (the others keep competing).
+      return d.rule === 'reject_own_application' ? [team('dropped_in_review', String(d.applicationId), { round: Number(String(d.roundKey).split(':')[1]), reason: 'peer_reviews_missed' })] : [];
     case 'AwardeesSelected': {
       // `decisionKey` and `decidedAt` name this taking of the decision: a window that starts on
       // notice looks for the delivery of exactly these notices.
@@ -123,6 +129,13 @@ export function noticesFor(event: NoticeSource): Notice[] {
       ];
     case 'ModelReleased':
       return [team('model_released', String(d.applicationId), { repository: d.repository, licence: d.licence })];
+    case 'GrantReportReviewed':
+      return [team('grant_report_reviewed', String(d.applicationId), { grantId: d.grantId, reportId: d.reportId, kind: d.kind, outcome: d.outcome })];
+    case 'GrantReportConsequenceApplied': {
+      // The team, and the program managers (a throttle, a suspension or a termination is theirs to follow up).
+      const body = { grantId: d.grantId, reportId: d.reportId, kind: d.kind, action: d.action, dueAt: d.dueAt, rule: d.rule };
+      return [team('grant_report_consequence', String(d.applicationId), body), managers('grant_report_consequence', { applicationId: d.applicationId, ...body })];
+    }
     case 'CycleCancelled':
       // Every team the cycle still held, and the managers (`affected` is absent in older records).
       return [...list(d.affected).map((a) => team('cycle_cancelled', a, { reason: d.reason, stage: d.stage })), managers('cycle_cancelled', { reason: d.reason, stage: d.stage })];

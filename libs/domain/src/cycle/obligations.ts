@@ -8,8 +8,10 @@ import type { Role } from './commands';
 import { DEADLINE_KINDS, type DeadlineKind } from './deadlines';
 import { liveInRound } from './pipeline';
 import { assignedTo } from './assignment-state';
+import { peerReviewsOwed } from './peer-review';
 import { hasSheetBy, sheetCount } from './sheets';
 import type { CycleState, RoundRecord, RunningCycle } from './state';
+import { reportsOwed } from './grant-reports';
 
 export function nextDeadline(state: CycleState): { at: string; deadline: DeadlineKind } | null {
   if (state.stage === 'not_started' || state.stage === 'closed' || state.stage === 'cancelled') return null;
@@ -24,6 +26,8 @@ export function nextDeadline(state: CycleState): { at: string; deadline: Deadlin
 
 export type OwedWhat =
   | 'review'
+  /** An applicant's review of another application (peer review, issue 15); `applicationId` is the one to review. */
+  | 'peer_review'
   | 'model_submission'
   | 'evaluation_scores'
   | 'selection_approval'
@@ -36,7 +40,10 @@ export type OwedWhat =
   /** GPUs the pool owes a grant it refused or served in part, while the grant asks again. */
   | 'gpu_capacity'
   /** A grant refused for good (or not retried): the program manager decides (another amount, or nothing). */
-  | 'gpu_decision';
+  | 'gpu_decision'
+  /** A grant report (issue 15): the team owes it, then the program managers owe its review. */
+  | 'grant_report'
+  | 'grant_report_review';
 
 export interface Recipient {
   role: Role;
@@ -51,6 +58,8 @@ export interface Owed {
   /** Null when the timer was held after an escalation: still owed, no date. */
   dueAt: string | null;
   deadline: DeadlineKind | null;
+  /** Which grant report is owed (`grant_report`, `grant_report_review`); absent otherwise. */
+  reportId?: string;
 }
 
 const PM: Recipient = { role: 'program_manager' };
@@ -103,6 +112,9 @@ export function owed(state: CycleState): Owed[] {
       out.push(...scoresOwed(s, round, teams.filter((t) => round.submissions[t]), 'evaluation_scores', 'evaluation_scoring_due'));
     } else {
       out.push(...scoresOwed(s, round, liveInRound(s, round), 'review', round.kind === 'refill' ? 'refill_review_due' : 'review_due'));
+      for (const id of round.peers ? liveInRound(s, round) : []) {
+        for (const t of peerReviewsOwed(s, round, id)) out.push({ who: applicant(s, id), what: 'peer_review', applicationId: t, dueAt: s.deadlines.review_due ?? null, deadline: 'review_due' });
+      }
     }
   }
   const dec = s.decision;
@@ -127,6 +139,7 @@ export function owed(state: CycleState): Owed[] {
     if (!g.withheld || g.status === 'ended' || s.applications[g.applicationId]?.status !== 'active') continue;
     out.push({ who: g.withheld.retrying ? POOL : PM, what: g.withheld.retrying ? 'gpu_capacity' : 'gpu_decision', applicationId: g.applicationId, dueAt: g.withheld.until, deadline: null });
   }
+  out.push(...reportsOwed(s));
   if (s.stage === 'procurement' && s.procurement) {
     const p = s.procurement;
     for (const id of p.finalists.filter((f) => s.applications[f]?.status === 'active')) {
@@ -147,7 +160,7 @@ export interface Reminder {
   deadline: DeadlineKind;
   dueAt: string;
   recipient: Recipient;
-  items: Array<{ what: OwedWhat; applicationId: string | null }>;
+  items: Array<{ what: OwedWhat; applicationId: string | null; reportId?: string }>;
 }
 
 function recipientKey(r: Recipient): string {
@@ -163,8 +176,9 @@ export function plannedReminders(state: CycleState): Reminder[] {
     for (const offset of state.policy.reminders.before) {
       const key = `${state.cycleId}:reminder:${o.deadline}:${o.dueAt}:${offset}:${recipientKey(o.who)}`;
       const existing = byKey.get(key);
-      if (existing) existing.items.push({ what: o.what, applicationId: o.applicationId });
-      else byKey.set(key, { key, at: addDuration(o.dueAt, offset, -1), offset, deadline: o.deadline, dueAt: o.dueAt, recipient: o.who, items: [{ what: o.what, applicationId: o.applicationId }] });
+      const item = { what: o.what, applicationId: o.applicationId, ...(o.reportId ? { reportId: o.reportId } : {}) };
+      if (existing) existing.items.push(item);
+      else byKey.set(key, { key, at: addDuration(o.dueAt, offset, -1), offset, deadline: o.deadline, dueAt: o.dueAt, recipient: o.who, items: [item] });
     }
   }
   return [...byKey.values()].sort((a, b) => compareInstants(a.at, b.at) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
@@ -198,7 +212,7 @@ export interface GrantToRelease {
   grantId: string;
   /** A pending grant may never have been started: the workflow records it ended without starting a child. */
   status: 'pending' | 'active';
-  reason: 'withdrawn' | 'eliminated' | 'not_selected' | 'cancelled' | 'completed';
+  reason: 'withdrawn' | 'eliminated' | 'not_selected' | 'cancelled' | 'completed' | 'terminated';
 }
 
 export function grantsToStart(state: CycleState): GrantToStart[] {
@@ -216,6 +230,7 @@ export function grantsToRelease(state: CycleState): GrantToRelease[] {
     const status = state.applications[g.applicationId]?.status;
     let reason: GrantToRelease['reason'] | null = null;
     if (state.stage === 'cancelled') reason = 'cancelled';
+    else if (g.sanction === 'terminate') reason = 'terminated';
     else if (status === 'withdrawn') reason = 'withdrawn';
     else if (status === 'eliminated') reason = 'eliminated';
     else if (status !== 'active') reason = 'not_selected';

@@ -14,6 +14,7 @@ import { amountFor, gpusByTeam, sameGpus } from './grant-gpus';
 import { proposedOf, reviewRoundOutcome } from './decision-rules';
 import { chain } from './guards';
 import { assignReviewers } from './assignment';
+import { assignPeerReviewers, missedPeerReviews, peerWeighted, withPenalty } from './peer-review';
 import { proposeNarrowing, proposeSelection } from './proposals';
 import { measuredRound } from './benchmark-sheets';
 import { roundSheets, sheetCount } from './sheets';
@@ -37,8 +38,9 @@ export function enterStage(s: RunningCycle, index: number, now: string): CycleEv
       if (applications.length === 0) return [closeCycle(s, now, 'no_teams')];
       const round = countStages(s, 'review', index);
       const opened: CycleEvent = { type: 'ReviewRoundOpened', data: { roundKey: `review:${round}`, round, stageIndex: index, applications, openedAt: now, dueAt: resolveDue(stage.duration, from) } };
-      // Reviewer assignment (issue 15), when the stage has one: as the round opens.
-      return stage.assignment ? chain(s, [opened], (next) => assignReviewers(next, `review:${round}`, now)) : [opened];
+      // Reviewer assignment and peer review (issue 15), when the stage has them: as the round opens.
+      const assigned = stage.assignment ? chain(s, [opened], (next) => assignReviewers(next, `review:${round}`, now)) : [opened];
+      return stage.peerReview ? chain(s, assigned, (next) => assignPeerReviewers(next, `review:${round}`, now)) : assigned;
     }
     case 'selection':
       return proposeSelection(s, index, now, false);
@@ -126,16 +128,18 @@ export function rankRound(s: RunningCycle, round: RoundRecord, excludeBelowMinim
   const scheme = s.policy.scoring[round.scoring];
   const measured = measuredRound(s.policy.stages[round.stageIndex], scheme, round, liveInRound(s, round), roundSheets(s, round, liveInRound(s, round)));
   const live = measured.live;
-  const candidates: Candidate[] = live.map((id) => ({
-    id,
-    submittedAt: round.kind === 'evaluation' ? round.submissions[id] : s.applications[id].submittedAt,
-    zeroed: round.zeroed.includes(id),
-  }));
+  const candidates: Candidate[] = live.map((id) =>
+    withPenalty(round, {
+      id,
+      submittedAt: round.kind === 'evaluation' ? round.submissions[id] : s.applications[id].submittedAt,
+      zeroed: round.zeroed.includes(id),
+    }),
+  );
   return rank({
     scheme,
     rulesVersion: s.rulesVersion,
     candidates,
-    sheets: measured.sheets,
+    sheets: peerWeighted(s, round, measured.sheets),
     seed: `${s.lotterySeed}:${round.roundKey}`,
     excludeBelowMinimum,
   });
@@ -181,6 +185,9 @@ export function closeScoringRound(s: RunningCycle, now: string, deadline: Deadli
       },
     ];
   }
+  // Peer review (issue 15): applicants who owe reviews meet the policy's rule before the round is ranked.
+  const missed = missedPeerReviews(s, round, now);
+  if (missed.length > 0) return chain(s, missed, (next) => closeScoringRound(next, now, deadline));
   const { result, record } = closingRanking(s, round);
   switch (round.kind) {
     case 'review': {

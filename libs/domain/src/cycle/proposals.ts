@@ -20,9 +20,12 @@ export function proposeSelection(s: RunningCycle, index: number, now: string, re
   const candidates = selectionCandidates(s, lastReview.result!.order);
   if (candidates.length === 0) return [closeCycle(s, now, 'no_teams')];
   // Funding tiers (issue 15): the draw among the middle band is recorded before the proposal it makes.
-  const { proposed, draw } = selectionProposal(s, stage, lastReview.roundKey, 'selection', candidates);
+  const { proposed, draw, pools } = selectionProposal(s, stage, lastReview.roundKey, 'selection', candidates);
   const events: CycleEvent[] = [
     ...(draw ? [{ type: 'FundingLotteryDrawn' as const, data: { ...draw, at: now } }] : []),
+    // Budgets and pools (issue 15): what each pool awards, and each pool that ran out, before the proposal they make.
+    ...(pools ? [{ type: 'FundingPoolsAllocated' as const, data: { ...pools.allocated, at: now } }] : []),
+    ...(pools?.exhausted ?? []).map((x): CycleEvent => ({ type: 'PoolExhausted', data: { ...x, at: now } })),
     {
       type: 'SelectionProposed',
       data: {
@@ -44,6 +47,10 @@ export function proposeSelection(s: RunningCycle, index: number, now: string, re
       type: 'EscalationRaised',
       data: { reason: 'fewer_candidates_than_minimum', subject: 'selection', details: `${candidates.length} candidate(s) for at least ${stage.minAwardees} awards`, raisedAt: now, heldDeadline: null },
     });
+  } else if (pools && proposed.length < stage.minAwardees) {
+    // Budgets and pools: enough candidates, but the pools' budgets fund fewer than the policy's minimum.
+    const details = `the funding pools fund ${proposed.length} of ${candidates.length} candidate(s) for at least ${stage.minAwardees} awards`;
+    events.push({ type: 'EscalationRaised', data: { reason: 'fewer_candidates_than_minimum', subject: 'selection', details, raisedAt: now, heldDeadline: null } });
   }
   return events;
 }

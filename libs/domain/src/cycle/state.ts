@@ -9,6 +9,7 @@
  * `libs/domain/src/cycle/state-budget.spec.ts` measures it.
  */
 import type { GpuAllocation, ProgramPolicy } from '../policy/schema';
+import type { ReportConsequence } from '../policy/grant-reports-schema';
 import type { RankFacts, RankingRecord } from '../scoring/record';
 import type { Verdict } from '../scoring/weighted';
 import type { Artifact, ModelEndpointRef, PanelMember } from './commands';
@@ -55,10 +56,16 @@ export interface ApplicationRecord {
   gpusOverride?: GpuAllocation[];
   /** Topic tags (reviewer assignment's expertise match); absent when none. */
   topics?: string[];
+  /** The applicant's region (funding pools and caps); absent when none. */
+  region?: string;
+  /** The amount the selection's funding pools awarded (FundingPoolsAllocated); absent without pools or award. */
+  gpusAwarded?: GpuAllocation[];
   /** SHA-256 of the team's last model submission, kept only when the policy verifies releases (issue 15). */
   evaluatedModel?: string;
   /** Panel reviewers whose organisation recently collaborated with one of the consortium's (policy `recentCollaborations`); absent when none. */
   collaborating?: string[];
+  /** Earlier applications sharing an organisation with this one (lead or member), when the policy has peer review (issue 15): each pair once; absent when none. */
+  sharesOrganisationWith?: string[];
 }
 
 /** An application record with its id, as the deciders pass it around. */
@@ -108,6 +115,14 @@ export interface RoundRecord {
   assigned?: Record<string, number[]>;
   /** ... and who declined it (never assigned to it again), likewise. */
   declined?: Record<string, number[]>;
+  /**
+   * Review rounds with peer review (issue 15): per candidate, in `candidates` order, the places in
+   * `candidates` of the applications it reviews (compact, as `assigned`).
+   */
+  peers?: number[][];
+  /** ... applicants whose missed peer reviews met the policy's rule (PeerReviewsMissed), and points taken off totals for them. */
+  peerMissed?: string[];
+  penalties?: Record<string, number>;
   /** Review rounds whose selection has funding tiers (issue 15): each ranked application's total, for the bands. */
   totals?: Record<string, number>;
 }
@@ -168,6 +183,17 @@ export interface GrantRecord {
   endReason: string | null;
   /** The pool refused or only partly served it (GrantGpusWithheld): who owes what until when. Absent when served. */
   withheld?: { kind: 'refused' | 'partial'; retrying: boolean; until: string | null };
+  /** Issue 15: the grant's reports by policy id, scheduled when it started; absent when the policy asks for none. */
+  reports?: Record<string, GrantReportRecord>;
+  /** The strongest consequence a missing report set off (policy `grantReports.onMissing`); absent when none. */
+  sanction?: ReportConsequence;
+}
+
+/** One report of a grant: when it is due, where it stands, how many of the policy's steps were applied. */
+export interface GrantReportRecord {
+  dueAt: string;
+  status: 'due' | 'submitted' | 'accepted' | 'changes_requested' | 'missed';
+  steps: number;
 }
 
 export interface ProcurementRecord {

@@ -65,8 +65,14 @@ export function consortiaOf(events: readonly CycleEvent[]): Map<string, string[]
   return out;
 }
 
-/** The command as the API sends it: scores carry the application's consortium (unless the test set it). */
+/** The command as the API sends it: scores carry the application's consortium, applications the ones sharing an organisation (unless the test set them). */
 export function asApiSends(command: CycleCommand, events: readonly CycleEvent[]): CycleCommand {
+  if ((command.type === 'SubmitApplication' || command.type === 'ApproveMembershipChange') && command.data && command.data.sharesOrganisationWith === undefined && Array.isArray(command.data.members)) {
+    const lead = command.type === 'SubmitApplication' ? command.data.lead?.organisationId : consortiaOf(events).get(command.data.applicationId)?.[0];
+    const orgs = new Set([lead, ...command.data.members.map((m) => m.organisationId)]);
+    const shares = [...consortiaOf(events)].filter(([id, consortium]) => id !== command.data.applicationId && consortium.some((o) => orgs.has(o))).map(([id]) => id);
+    return shares.length > 0 ? ({ ...command, data: { ...command.data, sharesOrganisationWith: shares } } as CycleCommand) : command;
+  }
   if ((command.type !== 'SubmitReview' && command.type !== 'SubmitEvaluationScores') || !command.data || command.data.consortium !== undefined) return command;
   const consortium = consortiaOf(events).get(command.data.applicationId);
   return consortium ? ({ ...command, data: { ...command.data, consortium } } as CycleCommand) : command;

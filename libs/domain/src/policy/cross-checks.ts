@@ -3,7 +3,9 @@
  * describes a program that can actually run (the stages in a possible order, counts that shrink).
  */
 import type { DomainIssue } from '../shared/errors';
-import type { ProgramPolicy, Stage, StageKind } from './schema';
+import type { GrantStage, ProgramPolicy, Stage, StageKind } from './schema';
+import { fundingPoolIssues } from './funding-pools';
+import { crossCheckGrantReports } from './grant-reports-schema';
 
 const LETTER: Record<StageKind, string> = {
   call: 'C',
@@ -83,6 +85,7 @@ export function crossCheckPolicy(policy: ProgramPolicy): DomainIssue[] {
         teamsAfterSelection = stage.maxAwardees;
         if (stage.minAwardees > stage.maxAwardees) add(`${base}.minAwardees`, 'must not exceed maxAwardees');
         if (stage.fundingTiers && stage.fundingTiers.rejectBelow > stage.fundingTiers.fundAtOrAbove) add(`${base}.fundingTiers.rejectBelow`, 'must not be above fundAtOrAbove');
+        if (stage.funding) issues.push(...fundingPoolIssues(stage.funding, `${base}.funding`, policy.stages.find((st): st is GrantStage => st.kind === 'grant')?.duration));
         if (lastReviewKeep !== undefined && lastReviewKeep < stage.minAwardees) {
           add(`${base}.minAwardees`, `the last review round keeps only ${lastReviewKeep}`);
         }
@@ -131,6 +134,7 @@ export function crossCheckPolicy(policy: ProgramPolicy): DomainIssue[] {
   if (policy.objections.notifiedWithin !== undefined && policy.objections.windowStartsAt !== 'notified') {
     add('objections.notifiedWithin', 'applies only when objections.windowStartsAt is "notified"');
   }
+  issues.push(...crossCheckGrantReports(policy.grantReports));
   return issues;
 }
 

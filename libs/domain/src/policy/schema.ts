@@ -5,6 +5,8 @@
  */
 import { z } from 'zod';
 import { isIsoDuration, isIsoInstant } from '../shared/time';
+import { FundingPoolsSchema } from './funding-pools';
+import { GrantReportsSchema } from './grant-reports-schema';
 
 const id = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'use lower-case letters, digits, "-" or "_"');
 const text = z.string().trim().min(1, 'must not be empty');
@@ -70,6 +72,20 @@ export const ReviewerAssignmentSchema = z.strictObject({
   recentCollaborations: z.array(z.strictObject({ organisations: z.array(text).length(2, 'two organisation ids') })).default([]),
 });
 
+/**
+ * Distributed peer review (issue 15, item 2): when the round opens, each applicant in it is assigned
+ * `perApplicant` other applications of the same round to review (never its own, never one that shares
+ * an organisation with it); its reviews count `weight` times a panel review in the means. An applicant
+ * that has not submitted all of them when the round closes meets `onMissedReviews`: `none` (recorded
+ * only), `reject_own_application` (its application is dropped from the round), or
+ * `{ penalty: points }` (taken off its own total). Absent = applicants do not review.
+ */
+export const PeerReviewSchema = z.strictObject({
+  perApplicant: positive,
+  weight: z.number().gt(0, 'must be above 0').max(10, 'must be at most 10'),
+  onMissedReviews: z.union([z.enum(['none', 'reject_own_application']), z.strictObject({ penalty: z.number().positive('must be a positive number of points') })]),
+});
+
 export const ReviewStageSchema = z.strictObject({
   kind: z.literal('review'),
   name: text,
@@ -80,6 +96,8 @@ export const ReviewStageSchema = z.strictObject({
   keep: positive.optional(),
   /** Reviewers assigned per application; absent = every panel reviewer may review every application. */
   assignment: ReviewerAssignmentSchema.optional(),
+  /** Applicants review each other's applications; absent = they do not. */
+  peerReview: PeerReviewSchema.optional(),
 });
 
 /**
@@ -101,6 +119,8 @@ export const SelectionStageSchema = z.strictObject({
   onApprovalTimeout: ApprovalTimeoutSchema,
   /** Absent = the top `maxAwardees` of the ranking are proposed. */
   fundingTiers: FundingTiersSchema.optional(),
+  /** Budgets and pools (issue 15): tiers (or the ranking) decide who is fundable, pools how much; absent = the grant stage's amounts. */
+  funding: FundingPoolsSchema.optional(),
 });
 
 export const GpuAllocationSchema = z.strictObject({ type: text, count: positive });
@@ -346,6 +366,8 @@ export const ProgramPolicySchema = z.strictObject({
    * schema default so that policies written before it keep their hash and cycles replay unchanged.
    */
   language: z.enum(['en', 'ko']).optional(),
+  /** Milestones and progress reports of every grant, and what a missing one sets off (issue 15); absent = none. */
+  grantReports: GrantReportsSchema.optional(),
 });
 
 export type ProgramPolicy = z.infer<typeof ProgramPolicySchema>;
@@ -356,6 +378,7 @@ export type StageKind = Stage['kind'];
 export type CallStage = z.infer<typeof CallStageSchema>;
 export type ReviewStage = z.infer<typeof ReviewStageSchema>;
 export type ReviewerAssignmentPolicy = z.infer<typeof ReviewerAssignmentSchema>;
+export type PeerReviewPolicy = z.infer<typeof PeerReviewSchema>;
 export type FundingTiers = z.infer<typeof FundingTiersSchema>;
 export type SelectionStage = z.infer<typeof SelectionStageSchema>;
 export type GrantStage = z.infer<typeof GrantStageSchema>;

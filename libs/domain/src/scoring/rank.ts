@@ -129,13 +129,13 @@ export function rank(input: RankInput): RankResult {
   };
 }
 
-/** Optional fields are spelled out so that absent and default inputs hash alike. */
+/** Optional fields are spelled out so that absent and default inputs hash alike (a weight and a penalty only when present, as before they existed). */
 export function inputsHash(input: RankInput): string {
   const candidates = input.candidates
-    .map((c) => ({ id: c.id, submittedAt: c.submittedAt ?? null, zeroed: !!c.zeroed }))
+    .map((c) => ({ id: c.id, submittedAt: c.submittedAt ?? null, zeroed: !!c.zeroed, ...(c.penalty ? { penalty: c.penalty } : {}) }))
     .sort((a, b) => (a.id < b.id ? -1 : 1));
   const sheets = input.sheets
-    .map((s) => ({ scoreId: s.scoreId, candidateId: s.candidateId, scorerId: s.scorerId, values: s.values, verdicts: s.verdicts ?? {} }))
+    .map((s) => ({ scoreId: s.scoreId, candidateId: s.candidateId, scorerId: s.scorerId, values: s.values, verdicts: s.verdicts ?? {}, ...(s.weight !== undefined ? { weight: s.weight } : {}) }))
     .sort((a, b) => (a.scoreId < b.scoreId ? -1 : 1));
   return hashOf({ scheme: input.scheme, candidates, sheets, seed: input.seed, excludeBelowMinimum: !!input.excludeBelowMinimum });
 }

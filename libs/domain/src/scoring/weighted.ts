@@ -17,6 +17,8 @@ export interface ScoreSheet {
   values: Record<string, number>;
   /** Pass/fail per gate id. */
   verdicts?: Record<string, Verdict>;
+  /** How much this sheet counts in the candidate's means against a sheet of weight 1 (a peer review, issue 15); absent = 1. */
+  weight?: number;
 }
 
 export interface Candidate {
@@ -25,6 +27,8 @@ export interface Candidate {
   submittedAt?: string;
   /** Counts as zero on every criterion (e.g. no evaluation submission under a "score zero" policy). */
   zeroed?: boolean;
+  /** Points taken off the total (after scaling, never below 0): a policy's penalty (missed peer reviews, issue 15); absent = none. */
+  penalty?: number;
 }
 
 export interface WeightedScore {
@@ -64,6 +68,13 @@ export function validateSheet(scheme: ScoringScheme, sheet: ScoreSheet): void {
 
 function mean(xs: number[]): number {
   return xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
+/** The sheets' mean, each counted by its weight; with every weight absent exactly `mean`. */
+function weightedMean(sheets: ScoreSheet[], value: (s: ScoreSheet) => number): number {
+  if (sheets.every((s) => s.weight === undefined)) return mean(sheets.map(value));
+  const total = sheets.reduce((a, s) => a + (s.weight ?? 1), 0);
+  return total === 0 ? 0 : sheets.reduce((a, s) => a + (s.weight ?? 1) * value(s), 0) / total;
 }
 
 function sd(xs: number[], m: number): number {
@@ -112,13 +123,13 @@ export function weightedScores(scheme: ScoringScheme, candidates: Candidate[], s
     const perCriterion: Record<string, number> = {};
     let total = 0;
     for (const c of scheme.criteria) {
-      const m = cand.zeroed ? 0 : mean(own.map((s) => norm.get(s.scoreId)![c.id]));
+      const m = cand.zeroed ? 0 : weightedMean(own, (s) => norm.get(s.scoreId)![c.id]);
       perCriterion[c.id] = round6(m);
       total += (c.weight / weightTotal) * m;
     }
     return {
       candidateId: cand.id,
-      total: round6(total * scheme.totalScale),
+      total: cand.penalty ? round6(Math.max(0, total * scheme.totalScale - cand.penalty)) : round6(total * scheme.totalScale),
       perCriterion,
       scoreIds: own.map((s) => s.scoreId).sort(),
       scoreCount: own.length,

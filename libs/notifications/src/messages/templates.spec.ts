@@ -20,6 +20,14 @@ describe('templates', () => {
     expect(kept).not.toContain('You may object');
   });
 
+  it('tell a team rejected for missing its peer reviews why, in its language (issue 15)', () => {
+    const ctx = { cycleId: 'c', timeZone: 'UTC', recipientName: null };
+    const body = { applicationId: 'a4', round: 1, reason: 'peer_reviews_missed' };
+    expect(render('dropped_in_review', body, { ...ctx, language: 'en' }).text).toContain("Application a4 was not kept after review round 1. It did not submit its assigned peer reviews by the deadline, and the program's policy rejects the application then.");
+    expect(render('dropped_in_review', body, { ...ctx, language: 'ko' }).text).toContain('동료 심사를 제출하지 않아');
+    expect(render('dropped_in_review', { applicationId: 'a4', round: 1 }, { ...ctx, language: 'en' }).text).not.toContain('peer reviews');
+  });
+
   it('name the GPU amounts of a changed grant as alternatives', () => {
     const body = { applicationId: 'a1', grantId: 'grant:p:2027:a1', gpus: [{ type: 'H100', count: 64 }, { type: 'A100', count: 128 }], previous: [{ type: 'H100', count: 32 }], rationale: null };
     expect(render('grant_gpus_changed', body, { cycleId: 'c', language: 'en', timeZone: 'UTC', recipientName: 'Kim' }).text).toContain('Team a1 now has 64 × H100 or 128 × A100 (before: 32 × H100).');

@@ -51,13 +51,19 @@ const pending = (b: Body, when: (iso: unknown) => string, en: boolean) => {
   if (w?.startsOn === 'notified') return en ? ' It becomes final once the objection window of the teams it goes against has run.' : ' 이 결정은 해당 팀들의 이의 신청 기간이 끝나면 확정됩니다.';
   return b.objectionWindowEndsAt ? (en ? ` It becomes final once the objection window closes (${when(b.objectionWindowEndsAt)}).` : ` 이 결정은 이의 신청 기간이 끝나는 ${when(b.objectionWindowEndsAt)}에 확정됩니다.`) : '';
 };
-const items = (b: Body) => (Array.isArray(b.items) ? b.items.map((i: { what?: string; applicationId?: string | null }) => `${i.what ?? ''}${i.applicationId ? ` (${i.applicationId})` : ''}`).join(', ') : '');
+const items = (b: Body) =>
+  Array.isArray(b.items) ? b.items.map((i: { what?: string; applicationId?: string | null; reportId?: string }) => `${i.what ?? ''}${i.reportId ? ` "${i.reportId}"` : ''}${i.applicationId ? ` (${i.applicationId})` : ''}`).join(', ') : '';
+/** Issue 15: what a missing report set off, in words. */
+const CONSEQUENCE = {
+  en: { warning: 'This is a warning.', throttle: 'Its GPUs are throttled.', suspend: 'Its GPUs are suspended.', terminate: 'The grant is terminated and its GPUs are released.' },
+  ko: { warning: '경고입니다.', throttle: 'GPU 사용이 제한되었습니다.', suspend: 'GPU 사용이 정지되었습니다.', terminate: '지원이 종료되고 GPU가 반환되었습니다.' },
+} as Record<'en' | 'ko', Record<string, string>>;
 
 const EN: Record<string, Template> = {
   reminder: { subject: (b, w) => `Reminder: due ${w(b.dueAt)}`, body: (b, w) => `This is a reminder that the following is due by ${w(b.dueAt)}: ${items(b)}.` },
   escalation: { subject: () => 'Escalation: a decision waits for you', body: (b) => `The cycle needs a program manager: ${String(b.reason ?? '')}: ${String(b.details ?? '')}.` },
   gpu_usage: { subject: (b) => `GPU use passed a threshold (${String(b.grantId ?? '')})`, body: (b) => `Grant ${String(b.grantId ?? '')} has used ${String(b.gpuHoursUsed ?? '')} of ${String(b.gpuHoursGranted ?? '')} GPU hours.` },
-  dropped_in_review: { subject: (b) => `Your application ${team(b)} does not continue`, body: (b) => `Application ${team(b)} was not kept after review round ${String(b.round ?? '')}.` },
+  dropped_in_review: { subject: (b) => `Your application ${team(b)} does not continue`, body: (b) => `Application ${team(b)} was not kept after review round ${String(b.round ?? '')}.${b.reason === 'peer_reviews_missed' ? " It did not submit its assigned peer reviews by the deadline, and the program's policy rejects the application then." : ''}` },
   selected: { subject: (b) => `Your application ${team(b)} was selected`, body: (b, w) => `Congratulations: application ${team(b)} was selected for a compute grant (decided ${w(b.decidedAt)}).${pending(b, w, true)}` },
   not_selected: { subject: (b) => `Your application ${team(b)} was not selected`, body: (b, w) => `We regret that application ${team(b)} was not selected this time (decided ${w(b.decidedAt)}).${window(b, w, true)}` },
   narrowing_kept: { subject: (b) => `${team(b)} continues as a finalist`, body: (b, w) => `Team ${team(b)} was kept in narrowing round ${String(b.round ?? '')} and continues.${pending(b, w, true)}` },
@@ -78,13 +84,18 @@ const EN: Record<string, Template> = {
   procurement_missing: { subject: () => 'A procurement deadline passed with something missing', body: (b) => `The deadline ${String(b.deadline ?? '')} passed; missing: ${Array.isArray(b.missing) ? b.missing.join(', ') : team(b)}.` },
   model_released: { subject: (b) => `Release of ${team(b)} recorded`, body: (b) => `The open-source release at ${String(b.repository ?? '')} (${String(b.licence ?? '')}) is recorded.` },
   cycle_cancelled: { subject: () => 'The cycle was cancelled', body: (b) => `The cycle was cancelled in stage ${String(b.stage ?? '')}: ${String(b.reason ?? '')}` },
+  grant_report_reviewed: { subject: (b) => `Report "${String(b.reportId ?? '')}" of ${team(b)} reviewed`, body: (b) => `The ${String(b.kind ?? '')} report "${String(b.reportId ?? '')}" was ${b.outcome === 'accepted' ? 'accepted' : 'sent back for changes; please submit it again'}.` },
+  grant_report_consequence: {
+    subject: (b) => `Report "${String(b.reportId ?? '')}" of ${team(b)} is missing`,
+    body: (b, w) => `The ${String(b.kind ?? '')} report "${String(b.reportId ?? '')}" of grant ${String(b.grantId ?? '')} was due by ${w(b.dueAt)} and is missing. ${CONSEQUENCE.en[String(b.action)] ?? ''} (Policy rule ${String(b.rule ?? '')}.)`,
+  },
 };
 
 const KO: Record<string, Template> = {
   reminder: { subject: (b, w) => `알림: ${w(b.dueAt)} 마감`, body: (b, w) => `다음 항목의 마감은 ${w(b.dueAt)}입니다: ${items(b)}.` },
   escalation: { subject: () => '에스컬레이션: 결정이 필요합니다', body: (b) => `사업 담당자의 조치가 필요합니다: ${String(b.reason ?? '')}: ${String(b.details ?? '')}.` },
   gpu_usage: { subject: (b) => `GPU 사용량 임계치 도달 (${String(b.grantId ?? '')})`, body: (b) => `지원 ${String(b.grantId ?? '')}의 GPU 사용 시간: ${String(b.gpuHoursUsed ?? '')} / ${String(b.gpuHoursGranted ?? '')}.` },
-  dropped_in_review: { subject: (b) => `신청 ${team(b)} 심사 탈락 안내`, body: (b) => `신청 ${team(b)}은(는) ${String(b.round ?? '')}차 심사 후 유지되지 않았습니다.` },
+  dropped_in_review: { subject: (b) => `신청 ${team(b)} 심사 탈락 안내`, body: (b) => `신청 ${team(b)}은(는) ${String(b.round ?? '')}차 심사 후 유지되지 않았습니다.${b.reason === 'peer_reviews_missed' ? ' 마감까지 배정된 동료 심사를 제출하지 않아 사업 정책에 따라 신청이 반려되었습니다.' : ''}` },
   selected: { subject: (b) => `신청 ${team(b)} 선정 안내`, body: (b, w) => `축하합니다. 신청 ${team(b)}이(가) 컴퓨팅 지원 대상으로 선정되었습니다 (결정: ${w(b.decidedAt)}).${pending(b, w, false)}` },
   not_selected: { subject: (b) => `신청 ${team(b)} 미선정 안내`, body: (b, w) => `아쉽게도 신청 ${team(b)}은(는) 이번에 선정되지 않았습니다 (결정: ${w(b.decidedAt)}).${window(b, w, false)}` },
   narrowing_kept: { subject: (b) => `${team(b)} 최종 후보 유지 안내`, body: (b, w) => `팀 ${team(b)}은(는) ${String(b.round ?? '')}차 압축에서 유지되었습니다.${pending(b, w, false)}` },
@@ -105,6 +116,11 @@ const KO: Record<string, Template> = {
   procurement_missing: { subject: () => '구매 단계 마감 미충족 안내', body: (b) => `마감 ${String(b.deadline ?? '')}이(가) 지났습니다. 누락: ${Array.isArray(b.missing) ? b.missing.join(', ') : team(b)}.` },
   model_released: { subject: (b) => `${team(b)} 공개 기록 안내`, body: (b) => `오픈소스 공개 (${String(b.repository ?? '')}, ${String(b.licence ?? '')})가 기록되었습니다.` },
   cycle_cancelled: { subject: () => '사업 주기 취소 안내', body: (b) => `사업 주기가 ${String(b.stage ?? '')} 단계에서 취소되었습니다: ${String(b.reason ?? '')}` },
+  grant_report_reviewed: { subject: (b) => `${team(b)} 보고서 "${String(b.reportId ?? '')}" 검토 안내`, body: (b) => `보고서 "${String(b.reportId ?? '')}"이(가) ${b.outcome === 'accepted' ? '승인되었습니다' : '보완 요청되었습니다. 다시 제출해 주십시오'}.` },
+  grant_report_consequence: {
+    subject: (b) => `${team(b)} 보고서 "${String(b.reportId ?? '')}" 미제출 안내`,
+    body: (b, w) => `지원 ${String(b.grantId ?? '')}의 보고서 "${String(b.reportId ?? '')}"의 마감은 ${w(b.dueAt)}였으나 제출되지 않았습니다. ${CONSEQUENCE.ko[String(b.action)] ?? ''} (정책 규칙 ${String(b.rule ?? '')})`,
+  },
 };
 
 const GREETING = { en: (name: string | null) => (name ? `Dear ${name},` : 'Hello,'), ko: (name: string | null) => (name ? `${name} 님께,` : '안녕하세요,') };

@@ -118,6 +118,28 @@ describe('EventStore (PostgreSQL)', () => {
       expectChain(events);
     });
 
+    it('two processes (two stores, each with its own idea of the head) keep one chain: a stale head is found out and nothing forks', async () => {
+      const streamId = 'race:processes';
+      const other = new EventStore(database.db, PROJECTIONS);
+      await store.append(streamId, [event(streamId, 1)]); // `store` now believes the head is 1
+      await other.append(streamId, [event(streamId, 2), event(streamId, 3)]);
+      const third = await store.append(streamId, [event(streamId, 4)]);
+      expect(third.events[0].streamPosition).toBe(4);
+      // A stale head with an expected position: judged on the stream as stored, not on the guess.
+      await other.append(streamId, [event(streamId, 5)]);
+      await expectStoreError(store.append(streamId, [event(streamId, 6)], { expectedPosition: 4 }), 'wrong_expected_position');
+      expect((await store.append(streamId, [event(streamId, 6)], { expectedPosition: 5 })).streamPosition).toBe(6);
+      // The same retry through either store is a no-op.
+      expect((await other.append(streamId, [event(streamId, 6)])).appended).toBe(0);
+      // Both stores writing at once, many times over.
+      await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? store : other).append(streamId, [event(streamId, 7 + i)])));
+      const events = await store.readStream(streamId);
+      expect(events).toHaveLength(16);
+      expectChain(events);
+      // Recording times never go backwards along a stream.
+      for (let i = 1; i < events.length; i++) expect(Date.parse(events[i].recordedAt)).toBeGreaterThanOrEqual(Date.parse(events[i - 1].recordedAt));
+    });
+
     it('two writers racing one event id into two streams: one stores it, the other is told', async () => {
       const shared = { ...event('x', 1), eventId: 'shared#1' };
       const results = await Promise.allSettled([store.append('race:left', [shared]), store.append('race:right', [shared])]);
@@ -240,6 +262,16 @@ describe('EventStore (PostgreSQL)', () => {
       expect(diff[0].onlyAfter[0]).toContain('tampered');
       await store.rebuildProjections();
       expect(await snapshotProjectionTables(database.db)).toEqual(live);
+    });
+
+    it('an event the projections take and one they do not both move every checkpoint, in the append', async () => {
+      const checkpoints = async () => (await database.db.query('SELECT projection, position FROM projection_checkpoints ORDER BY projection')) as Array<{ projection: string; position: string }>;
+      const plain = await store.append('checkpoint:plain', [event('checkpoint:plain', 1)]);
+      expect((await checkpoints()).map((c) => Number(c.position))).toEqual(PROJECTIONS.map(() => plain.events[0].globalPosition));
+      const cycle = 'cycle:checkpoint:2027';
+      const opened = await store.append(cycle, [event(cycle, 1, 'CallOpened', { program: 'checkpoint', year: 2027, policyHash: hash, stage: 'call' })]);
+      expect((await checkpoints()).map((c) => Number(c.position))).toEqual(PROJECTIONS.map(() => opened.events[0].globalPosition));
+      expect(await new ReadModels(database.db).cycle(cycle)).toMatchObject({ stage: 'call', lastPosition: 1 });
     });
   });
 

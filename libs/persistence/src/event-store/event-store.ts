@@ -1,5 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { eventHash, sameContent } from './hash-chain';
+import { guardedInsertQuery, headFromJson, pgPool, readHeadQuery, storedFromJson, type EventJson, type PgQueryable, type StreamHead } from './append-statements';
 import { classifyDatabaseError } from './database-errors';
 import { EventStoreError, UnstorableRecordError, type NewEvent, type StoredEvent } from './types';
 import type { Projection } from '../projections/projection';
@@ -31,6 +32,9 @@ interface EventRow {
  * stream. Projections run inline, in the same transaction as the append, with their checkpoint.
  */
 export class EventStore {
+  /** The last head this process wrote or read, per stream: a guess the append statement checks, never trusted. */
+  private readonly heads = new Map<string, StreamHead>();
+
   constructor(
     private readonly db: DataSource,
     private readonly projections: readonly Projection[] = [],
@@ -40,154 +44,124 @@ export class EventStore {
    * Appends in one transaction. An event id already stored with the same content is skipped (a
    * retry); with different content it is refused loudly. `expectedPosition` guards writers that
    * decided on a stream they read earlier.
+   *
+   * Round trips: one statement (chain check, the events, the checkpoints) when this process knows
+   * the stream's head and no projection takes the events; BEGIN, that statement, the projections'
+   * writes and COMMIT when one does; one read of the head before either when the head is unknown
+   * or another writer moved it. It was BEGIN, a lock, a read, a write, the projections, COMMIT.
    */
   async append(streamId: string, events: NewEvent[], options: { expectedPosition?: number } = {}): Promise<AppendResult> {
+    if (!streamId) throw new EventStoreError('invalid_event', 'a stream id is required');
     const batch = dedupeBatch(streamId, events.map(normalizeEvent));
-    try {
-      return await this.appendOnce(streamId, batch, options);
-    } catch (error) {
-      // Two writers raced to store one event id in different streams: the loser looks again and
-      // is either a harmless retry (same content) or a loud conflict.
-      if (!isUniqueViolation(error, 'events_event_id_key')) throw error;
-      return this.appendOnce(streamId, batch, options);
+    const known = new Map<string, StoredEvent>();
+    let head = this.heads.get(streamId) ?? null;
+    if (head && options.expectedPosition !== undefined && head.position !== options.expectedPosition) head = null;
+    for (let attempt = 1; ; attempt++) {
+      if (!head) {
+        const read = await this.readHead(streamId, batch.filter((e) => !known.has(e.eventId)).map((e) => e.eventId));
+        head = read.head;
+        for (const e of read.existing) known.set(e.eventId, e);
+      }
+      const { result, fresh } = splitKnown(streamId, batch, known);
+      if (fresh.length > 0 && options.expectedPosition !== undefined && options.expectedPosition !== head.position) {
+        throw new EventStoreError('wrong_expected_position', `stream ${streamId} is at ${head.position}, the writer expected ${options.expectedPosition}`);
+      }
+      if (fresh.length === 0) return { events: result, appended: 0, streamPosition: head.position };
+      const records = chainRecords(streamId, head, fresh);
+      let outcome: WriteOutcome;
+      try {
+        outcome = await this.write(streamId, head, records, attempt > 1);
+      } catch (error) {
+        // Another writer took the position or one of the ids first (and committed): look again.
+        if (attempt < MAX_ATTEMPTS && (isUniqueViolation(error, 'events_stream_id_stream_position_key') || isUniqueViolation(error, 'events_event_id_key'))) {
+          head = null;
+          continue;
+        }
+        throw await this.unstorable(streamId, records, error);
+      }
+      if (outcome.stored) {
+        const last = outcome.stored[outcome.stored.length - 1];
+        this.remember(streamId, { position: last.streamPosition, hash: last.hash, recordedAt: last.recordedAt });
+        return { events: [...result, ...outcome.stored], appended: outcome.stored.length, streamPosition: last.streamPosition };
+      }
+      // The head moved or some ids are stored already: decide again on what the statement saw.
+      head = outcome.head;
+      this.remember(streamId, head);
+      for (const e of outcome.existing) known.set(e.eventId, e);
+      // Transient (not an EventStoreError): the caller's retry, later, may find the stream quieter.
+      if (attempt >= MAX_ATTEMPTS) throw new Error(`stream ${streamId}: ${MAX_ATTEMPTS} attempts in a row lost the race for the next position`);
     }
+  }
+
+  private async readHead(streamId: string, eventIds: string[]): Promise<{ head: StreamHead; existing: StoredEvent[] }> {
+    const { rows } = await this.pool().query(readHeadQuery(streamId, eventIds));
+    const [row] = rows as Array<{ head: Parameters<typeof headFromJson>[0]; existing: EventJson[] | null }>;
+    return { head: headFromJson(row.head), existing: (row.existing ?? []).map(storedFromJson) };
+  }
+
+  /**
+   * One guarded statement alone when no projection takes the events; else in a transaction with the
+   * projections. A writer that lost a race once queues behind the stream's lock (`queued`), so
+   * many writers to one stream take turns instead of retrying in step.
+   */
+  private async write(streamId: string, head: StreamHead, records: Array<Omit<StoredEvent, 'globalPosition'>>, queued: boolean): Promise<WriteOutcome> {
+    const names = this.projections.map((p) => p.name);
+    const applying = this.projections.filter((p) => records.some((r) => p.appliesTo?.(r) ?? true));
+    if (applying.length === 0 && !queued) return outcomeOf(await this.pool().query(guardedInsertQuery(streamId, head, records, names)), records);
+    const rollback = new Rollback();
+    return this.db
+      .transaction(async (tx) => {
+        if (queued) await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [streamId]);
+        const outcome = outcomeOf(await connectionOf(tx).query(guardedInsertQuery(streamId, head, records, names)), records);
+        if (!outcome.stored) {
+          rollback.outcome = outcome;
+          throw rollback;
+        }
+        for (const event of outcome.stored) for (const projection of applying) await projection.apply(tx, event);
+        return outcome;
+      })
+      .catch((error: unknown) => {
+        if (error === rollback && rollback.outcome) return rollback.outcome;
+        throw error;
+      });
+  }
+
+  private remember(streamId: string, head: StreamHead): void {
+    this.heads.delete(streamId);
+    this.heads.set(streamId, head);
+    if (this.heads.size > HEADS_KEPT) this.heads.delete(this.heads.keys().next().value!);
+  }
+
+  private pool(): PgQueryable {
+    return pgPool(this.db);
   }
 
   /**
    * A record PostgreSQL refuses as data (class 22, 54000) becomes an UnstorableRecordError naming
    * the event being written; everything else (connection loss, deadlocks) propagates as it is.
    */
-  private async appendOnce(streamId: string, events: NewEvent[], options: { expectedPosition?: number }): Promise<AppendResult> {
-    if (!streamId) throw new EventStoreError('invalid_event', 'a stream id is required');
-    const at: { eventId?: string } = {};
-    try {
-      return await this.appendInTransaction(streamId, events, options, at);
-    } catch (error) {
-      const cls = classifyDatabaseError(error);
-      if (cls.kind === 'unstorable') throw new UnstorableRecordError(streamId, at.eventId, cls.code, cls.message);
-      throw error;
-    }
-  }
-
-  /**
-   * Round trips per append: BEGIN, the stream's lock, one read (head, the batch's ids already stored,
-   * the recording time), one write (every fresh event and the projections' checkpoints), the
-   * projections that apply, COMMIT. It was a read per event id, an INSERT per event and a
-   * checkpoint per projection: 11 round trips for one event, now 5.
-   */
-  private async appendInTransaction(streamId: string, events: NewEvent[], options: { expectedPosition?: number }, at: { eventId?: string }): Promise<AppendResult> {
-    return this.db.transaction(async (tx) => {
-      // Writers to one stream queue up here; the chain has exactly one next link. Its own statement:
-      // a statement reads with the snapshot it started with, before any wait for the lock.
-      await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [streamId]);
-      const { head, existing, now } = await this.beforeAppend(tx, streamId, events.map((e) => e.eventId));
-      let position = head.position;
-      let prevHash = head.hash;
-      const fresh: NewEvent[] = [];
-      const result: StoredEvent[] = [];
-      for (const event of events) {
-        const stored = existing.get(event.eventId);
-        if (stored) {
-          const candidate = { ...event, schemaVersion: event.schemaVersion ?? 1 };
-          if (stored.streamId !== streamId || !sameContent(stored, candidate)) {
-            throw new EventStoreError(
-              'event_id_conflict',
-              `event ${event.eventId} is already stored in ${stored.streamId} at ${stored.streamPosition} with different content`,
-            );
-          }
-          result.push(stored);
-          continue;
-        }
-        fresh.push(event);
-      }
-      if (fresh.length > 0 && options.expectedPosition !== undefined && options.expectedPosition !== position) {
-        throw new EventStoreError(
-          'wrong_expected_position',
-          `stream ${streamId} is at ${position}, the writer expected ${options.expectedPosition}`,
-        );
-      }
-      if (fresh.length === 0) return { events: result, appended: 0, streamPosition: position };
-      const records = fresh.map((event) => {
-        position += 1;
-        const record = {
-          streamId,
-          streamPosition: position,
-          eventId: event.eventId,
-          type: event.type,
-          schemaVersion: event.schemaVersion ?? 1,
-          data: event.data,
-          metadata: event.metadata,
-          occurredAt: new Date(event.occurredAt).toISOString(),
-          // now() is the transaction's start: one recording time for the whole batch.
-          recordedAt: now.toISOString(),
-          prevHash,
-        };
-        const hash = eventHash(record);
-        prevHash = hash;
-        return { ...record, hash };
-      });
-      let positions: Map<string, number>;
-      try {
-        positions = await this.insert(tx, records);
-      } catch (error) {
-        // Which event PostgreSQL refused, so the failure can name it (rare: find it one by one).
-        at.eventId = records.length === 1 ? records[0].eventId : await this.firstUnstorable(records, error);
-        throw error;
-      }
-      for (const record of records) {
-        const stored: StoredEvent = { ...record, globalPosition: positions.get(record.eventId)! };
-        for (const projection of this.projections) await projection.apply(tx, stored);
-        result.push(stored);
-      }
-      return { events: result, appended: fresh.length, streamPosition: position };
-    });
-  }
-
-  /** The stream's head, the batch's event ids already stored (anywhere), and the transaction's time: one statement. */
-  private async beforeAppend(tx: EntityManager, streamId: string, eventIds: string[]) {
-    const [row] = (await tx.query(
-      `SELECT now() AS now,
-         (SELECT json_build_object('position', stream_position, 'hash', hash) FROM events WHERE stream_id = $1 ORDER BY stream_position DESC LIMIT 1) AS head,
-         (SELECT coalesce(json_agg(e), '[]'::json) FROM events e WHERE e.event_id = ANY($2::text[])) AS existing`,
-      [streamId, eventIds],
-    )) as [{ now: Date; head: { position: number; hash: string } | null; existing: Array<Omit<EventRow, 'occurred_at' | 'recorded_at'> & { occurred_at: string; recorded_at: string }> }];
-    const existing = new Map(row.existing.map((e) => [e.event_id, toStored({ ...e, occurred_at: new Date(e.occurred_at), recorded_at: new Date(e.recorded_at) })]));
-    return { head: row.head ?? { position: 0, hash: null as string | null }, existing, now: row.now };
-  }
-
-  /** Every fresh event and every projection's checkpoint in one statement; the global position of each event. */
-  private async insert(tx: EntityManager, records: Array<Omit<StoredEvent, 'globalPosition'>>): Promise<Map<string, number>> {
-    const params: unknown[] = [this.projections.map((p) => p.name)];
-    const values = records.map((r) => {
-      const from = params.length;
-      params.push(r.streamId, r.streamPosition, r.eventId, r.type, r.schemaVersion, r.data, r.metadata, r.occurredAt, r.recordedAt, r.prevHash, r.hash);
-      return `(${Array.from({ length: 11 }, (_, i) => `$${from + i + 1}`).join(', ')})`;
-    });
-    const rows = (await tx.query(
-      `WITH inserted AS (
-         INSERT INTO events (stream_id, stream_position, event_id, type, schema_version, data, metadata, occurred_at, recorded_at, prev_hash, hash)
-         VALUES ${values.join(', ')} RETURNING event_id, global_position),
-       checkpoint AS (
-         INSERT INTO projection_checkpoints (projection, position, updated_at)
-         SELECT name, (SELECT max(global_position) FROM inserted), now() FROM unnest($1::text[]) AS name
-         ON CONFLICT (projection) DO UPDATE SET position = GREATEST(projection_checkpoints.position, EXCLUDED.position), updated_at = now())
-       SELECT event_id, global_position FROM inserted`,
-      params,
-    )) as Array<{ event_id: string; global_position: string }>;
-    return new Map(rows.map((r) => [r.event_id, Number(r.global_position)]));
+  private async unstorable(streamId: string, records: Array<Omit<StoredEvent, 'globalPosition'>>, error: unknown): Promise<unknown> {
+    const cls = classifyDatabaseError(error);
+    if (cls.kind !== 'unstorable') return error;
+    // Which event PostgreSQL refused, so the failure can name it (rare: find it one by one).
+    const eventId = records.length === 1 ? records[0].eventId : await this.firstUnstorable(records);
+    return new UnstorableRecordError(streamId, eventId, cls.code, cls.message);
   }
 
   /**
    * After a batch was refused as data: each event inserted alone, in a transaction that is always
    * rolled back, until one is refused the same way. Undefined when none is (the batch as a whole was).
    */
-  private async firstUnstorable(records: Array<Omit<StoredEvent, 'globalPosition'>>, original: unknown): Promise<string | undefined> {
-    if (classifyDatabaseError(original).kind !== 'unstorable') return undefined;
-    const rollback = new Error('rollback');
+  private async firstUnstorable(records: Array<Omit<StoredEvent, 'globalPosition'>>): Promise<string | undefined> {
+    const rollback = new Rollback();
     for (const record of records) {
       const refused = await this.db
         .transaction(async (probe) => {
-          await this.insert(probe, [record]);
+          await probe.query(
+            `INSERT INTO events (stream_id, stream_position, event_id, type, schema_version, data, metadata, occurred_at, recorded_at, prev_hash, hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+            [record.streamId, record.streamPosition, record.eventId, record.type, record.schemaVersion, record.data, record.metadata, record.occurredAt, record.recordedAt, record.prevHash, record.hash],
+          );
           throw rollback;
         })
         .then(
@@ -291,6 +265,76 @@ function dedupeBatch(streamId: string, events: NewEvent[]): NewEvent[] {
     }
   }
   return [...seen.values()];
+}
+
+/** Attempts of one append before it gives up (each lost to another writer of the stream). */
+const MAX_ATTEMPTS = 20;
+/** Stream heads kept per process (the oldest forgotten first). */
+const HEADS_KEPT = 10_000;
+
+/** What the guarded statement did: stored the events, or found the head moved or ids stored. */
+type WriteOutcome = { stored: StoredEvent[]; head?: undefined; existing?: undefined } | { stored: null; head: StreamHead; existing: StoredEvent[] };
+
+/** Thrown inside a transaction to roll it back on purpose, carrying what the caller needs. */
+class Rollback extends Error {
+  outcome?: WriteOutcome;
+}
+
+function outcomeOf(answer: { rows: unknown[] }, records: Array<Omit<StoredEvent, 'globalPosition'>>): WriteOutcome {
+  const [row] = answer.rows as Array<{ ok: boolean; inserted: Record<string, number | string> | null; head: Parameters<typeof headFromJson>[0]; existing: EventJson[] | null }>;
+  if (row.ok && row.inserted) return { stored: records.map((r) => ({ ...r, globalPosition: Number(row.inserted![r.eventId]) })) };
+  return { stored: null, head: headFromJson(row.head), existing: (row.existing ?? []).map(storedFromJson) };
+}
+
+/** The node-postgres connection a TypeORM transaction runs on. */
+function connectionOf(tx: EntityManager): PgQueryable {
+  return (tx.queryRunner as unknown as { databaseConnection: PgQueryable }).databaseConnection;
+}
+
+/** The batch's events already stored (the same content, in this stream, or a loud conflict), and the fresh ones. */
+function splitKnown(streamId: string, batch: NewEvent[], known: Map<string, StoredEvent>): { result: StoredEvent[]; fresh: NewEvent[] } {
+  const result: StoredEvent[] = [];
+  const fresh: NewEvent[] = [];
+  for (const event of batch) {
+    const stored = known.get(event.eventId);
+    if (!stored) {
+      fresh.push(event);
+      continue;
+    }
+    if (stored.streamId !== streamId || !sameContent(stored, { ...event, schemaVersion: event.schemaVersion ?? 1 })) {
+      throw new EventStoreError('event_id_conflict', `event ${event.eventId} is already stored in ${stored.streamId} at ${stored.streamPosition} with different content`);
+    }
+    result.push(stored);
+  }
+  return { result, fresh };
+}
+
+/**
+ * The fresh events as the next links of the chain after `head`. One recording time for the batch:
+ * this process's clock, never before the head's (a stream's recording times do not go backwards).
+ */
+function chainRecords(streamId: string, head: StreamHead, fresh: NewEvent[]): Array<Omit<StoredEvent, 'globalPosition'>> {
+  const recordedAt = new Date(Math.max(Date.now(), head.recordedAt ? Date.parse(head.recordedAt) : 0)).toISOString();
+  let position = head.position;
+  let prevHash = head.hash;
+  return fresh.map((event) => {
+    position += 1;
+    const record = {
+      streamId,
+      streamPosition: position,
+      eventId: event.eventId,
+      type: event.type,
+      schemaVersion: event.schemaVersion ?? 1,
+      data: event.data,
+      metadata: event.metadata,
+      occurredAt: event.occurredAt,
+      recordedAt,
+      prevHash,
+    };
+    const hash = eventHash(record);
+    prevHash = hash;
+    return { ...record, hash };
+  });
 }
 
 function isUniqueViolation(error: unknown, constraint: string): boolean {

@@ -14,6 +14,7 @@ import type { Projection } from './projection';
  */
 export const cycleDetailsProjection: Projection = {
   name: 'cycle_details',
+  appliesTo: (event) => event.streamId.startsWith('cycle:'),
   async apply(tx: EntityManager, event: StoredEvent) {
     if (!event.streamId.startsWith('cycle:')) return;
     const cycleId = event.streamId;
@@ -192,17 +193,17 @@ async function owedRows(tx: EntityManager, cycleId: string, before: RunningCycle
   if (gone.size > 0) {
     const rows = [...gone].map((k) => previous.get(k)!);
     await tx.query(
-      `DELETE FROM cycle_owed o USING unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS g(role, subject, organisation_id, what, application_id)
-       WHERE o.cycle_id = $1 AND o.role = g.role AND o.subject = g.subject AND o.organisation_id = g.organisation_id AND o.what = g.what AND o.application_id = g.application_id`,
-      [cycleId, ...columns(rows, (o) => [o.who.role, o.who.subject ?? '', o.who.organisationId ?? '', o.what, o.applicationId ?? ''])],
+      `DELETE FROM cycle_owed o USING unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS g(role, subject, organisation_id, what, application_id, item)
+       WHERE o.cycle_id = $1 AND o.role = g.role AND o.subject = g.subject AND o.organisation_id = g.organisation_id AND o.what = g.what AND o.application_id = g.application_id AND o.item = g.item`,
+      [cycleId, ...columns(rows, (o) => [o.who.role, o.who.subject ?? '', o.who.organisationId ?? '', o.what, o.applicationId ?? '', o.reportId ?? ''])],
     );
   }
   if (added.length > 0) {
     await tx.query(
-      `INSERT INTO cycle_owed (cycle_id, role, subject, organisation_id, what, application_id, due_at, deadline)
-       SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[])
+      `INSERT INTO cycle_owed (cycle_id, role, subject, organisation_id, what, application_id, due_at, deadline, item)
+       SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[], $9::text[])
        ON CONFLICT DO NOTHING`,
-      [cycleId, ...columns(added, (o) => [o.who.role, o.who.subject ?? '', o.who.organisationId ?? '', o.what, o.applicationId ?? '', o.dueAt, o.deadline])],
+      [cycleId, ...columns(added, (o) => [o.who.role, o.who.subject ?? '', o.who.organisationId ?? '', o.what, o.applicationId ?? '', o.dueAt, o.deadline, o.reportId ?? ''])],
     );
   }
 }
@@ -211,7 +212,7 @@ type OwedItem = ReturnType<typeof owed>[number];
 
 /** The table's primary key, less the cycle. */
 function owedKey(o: OwedItem): string {
-  return JSON.stringify([o.who.role, o.who.subject ?? '', o.who.organisationId ?? '', o.what, o.applicationId ?? '']);
+  return JSON.stringify([o.who.role, o.who.subject ?? '', o.who.organisationId ?? '', o.what, o.applicationId ?? '', o.reportId ?? '']);
 }
 
 function sameDue(a: OwedItem, b: OwedItem): boolean {

@@ -65,6 +65,8 @@ export interface OwedView {
   applicationId: string | null;
   dueAt: string | null;
   deadline: string | null;
+  /** Which grant report (issue 15), for `grant_report` and `grant_report_review`; absent otherwise. */
+  reportId?: string;
 }
 
 type Row = Record<string, unknown>;
@@ -99,6 +101,19 @@ export class CycleDetailsReads {
   async consortium(cycleId: string, applicationId: string): Promise<string[] | undefined> {
     const [row] = (await this.db.query('SELECT organisation_ids FROM cycle_applications WHERE cycle_id = $1 AND application_id = $2', [cycleId, applicationId])) as Row[];
     return row ? (row.organisation_ids as string[]) : undefined;
+  }
+
+  /**
+   * The cycle's applications (other than `except`) whose lead or consortium holds one of these
+   * organisations, in the order they came. The API puts them into SubmitApplication and
+   * ApproveMembershipChange for peer review's conflicts (issue 15); the cycle state keeps no member lists.
+   */
+  async sharingOrganisation(cycleId: string, organisationIds: readonly string[], except: string): Promise<string[]> {
+    const rows = (await this.db.query(
+      'SELECT application_id FROM cycle_applications WHERE cycle_id = $1 AND organisation_ids && $2::text[] AND application_id <> $3 ORDER BY submitted_at, application_id',
+      [cycleId, [...organisationIds], except],
+    )) as Row[];
+    return rows.map((r) => r.application_id as string);
   }
 
   /** The panel the cycle was opened with (its CallOpened event), or undefined before the call opened. */
@@ -186,7 +201,7 @@ export class CycleDetailsReads {
   /** What is owed, earliest due first (undated, held items last). */
   async owed(cycleId: string): Promise<OwedView[]> {
     const rows = (await this.db.query(
-      `SELECT * FROM cycle_owed WHERE cycle_id = $1 ORDER BY due_at NULLS LAST, what, application_id, role, subject, organisation_id`,
+      `SELECT * FROM cycle_owed WHERE cycle_id = $1 ORDER BY due_at NULLS LAST, what, application_id, role, subject, organisation_id, item`,
       [cycleId],
     )) as Row[];
     return rows.map((r) => ({
@@ -199,6 +214,7 @@ export class CycleDetailsReads {
       applicationId: (r.application_id as string) || null,
       dueAt: iso(r.due_at),
       deadline: r.deadline as string | null,
+      ...(r.item ? { reportId: r.item as string } : {}),
     }));
   }
 }

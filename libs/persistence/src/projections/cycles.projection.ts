@@ -9,6 +9,7 @@ import type { Projection } from './projection';
  */
 export const cyclesProjection: Projection = {
   name: 'cycles',
+  appliesTo: (event) => event.streamId.startsWith('cycle:'),
   async apply(tx: EntityManager, event: StoredEvent) {
     if (!event.streamId.startsWith('cycle:')) return;
     const data = event.data as { program?: string; year?: number; policyHash?: string; closesAt?: string };

@@ -11,6 +11,7 @@ import type { Projection } from './projection';
 export const noticesProjection: Projection = {
   name: 'notification_outbox',
   rebuilds: false,
+  appliesTo: (event) => noticesFor(event).length > 0,
   async apply(tx: EntityManager, event: StoredEvent) {
     for (const notice of noticesFor(event)) {
       await tx.query(

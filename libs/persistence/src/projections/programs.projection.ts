@@ -5,8 +5,9 @@ import type { Projection } from './projection';
 /** programs and policy_versions: one row per program, every policy version by its hash. */
 export const programsProjection: Projection = {
   name: 'programs',
+  appliesTo: (event) => event.type === 'ProgramCreated' || event.type === 'PolicyVersionAdopted',
   async apply(tx: EntityManager, event: StoredEvent) {
-    if (event.type !== 'ProgramCreated' && event.type !== 'PolicyVersionAdopted') return;
+    if (!programsProjection.appliesTo!(event)) return;
     const { slug, name, policy, policyHash } = event.data as { slug: string; name?: string; policy: unknown; policyHash: string };
     await tx.query(
       `INSERT INTO policy_versions (hash, document, first_seen) VALUES ($1, $2, $3) ON CONFLICT (hash) DO NOTHING`,

@@ -11,6 +11,11 @@ export interface Projection {
    * notices must not reach back to events recorded before them. Default true.
    */
   readonly rebuilds?: boolean;
+  /**
+   * Whether `apply` would write anything for this event (a cheap test on its type, stream or data).
+   * An append that no projection takes is one statement, outside any transaction. Absent: always.
+   */
+  appliesTo?(event: Omit<StoredEvent, 'globalPosition'>): boolean;
   apply(tx: EntityManager, event: StoredEvent): Promise<void>;
   /** Empties the table for a rebuild from zero. */
   reset(tx: EntityManager): Promise<void>;

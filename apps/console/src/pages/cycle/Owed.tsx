@@ -7,6 +7,8 @@ import { Loading, Section } from '../../ui';
 interface OwedRow {
   who: { role: string; subject?: string; organisationId?: string };
   what: string;
+  /** Which grant report, for `grant_report` and `grant_report_review`. */
+  reportId?: string;
   applicationId: string | null;
   dueAt: string | null;
 }
@@ -35,7 +37,7 @@ export function Owed({ id }: { id: string }) {
                 {list.map((o, i) => (
                   <tr key={i}>
                     <td>{[o.who.role, o.who.subject, o.who.organisationId].filter(Boolean).join(' · ')}</td>
-                    <td>{o.what}</td>
+                    <td>{o.reportId ? `${o.what} "${o.reportId}"` : o.what}</td>
                     <td>{o.applicationId ?? '—'}</td>
                     <td>{formatInstant(o.dueAt, language)}</td>
                   </tr>

@@ -1,0 +1,36 @@
+/**
+ * Facts of a running grant: its milestones and reports (issue 15, item 5: a report submitted,
+ * reviewed, missed, and each consequence of a missing one; cycle/grant-reports.ts decides them), and
+ * a change the GPU ledger refused for good (cycle/ledger-refusal.ts).
+ */
+import type { ReportConsequence } from '../policy/grant-reports-schema';
+
+type Ev<T extends string, D> = { type: T; data: D };
+type ReportRef = { applicationId: string; grantId: string; reportId: string; kind: 'milestone' | 'progress' | 'final' };
+
+export type GrantReportSubmitted = Ev<'GrantReportSubmitted', ReportRef & { summary: string; documentUri: string | null; dueAt: string; late: boolean; by: string; at: string }>;
+export type GrantReportReviewed = Ev<'GrantReportReviewed', ReportRef & { outcome: 'accepted' | 'changes_requested'; comment: string | null; by: string; at: string }>;
+/** The report's due date passed without it (the `report_due` deadline). */
+export type GrantReportMissed = Ev<'GrantReportMissed', ReportRef & { dueAt: string; at: string }>;
+/**
+ * The policy's step `grantReports.onMissing[step]` applied for the missing report: a warning, GPUs
+ * throttled or suspended (the grant workflow changes its allocation), or the grant terminated (the
+ * team leaves the program and its GPUs are released).
+ */
+export type GrantReportConsequenceApplied = Ev<
+  'GrantReportConsequenceApplied',
+  ReportRef & { action: ReportConsequence; step: number; rule: string; after: string; dueAt: string; at: string }
+>;
+
+export type GrantReportEvent = GrantReportSubmitted | GrantReportReviewed | GrantReportMissed | GrantReportConsequenceApplied;
+
+/**
+ * The GPU ledger refused a change of a running grant for good (a non-retryable refusal: bad input, no
+ * live allocation, a reused key): the grant goes on with its allocation as it was, and the program
+ * managers are told (an EscalationRaised `ledger_refusal` follows).
+ */
+export type GrantChangeRefused = Ev<'GrantChangeRefused', { applicationId: string; grantId: string; change: string; code: string; message: string; at: string }>;
+
+export type GrantEvent = GrantReportEvent | GrantChangeRefused;
+/** Escalations raised for a running grant. */
+export type GrantEscalationReason = 'ledger_refusal';
