@@ -146,4 +146,13 @@ describe('distributed peer review: an applicant declines an assigned review', ()
     expect(sc.running.stage).toBe('selection');
     expect(sc.refuse(decline(other, rest[0] ?? pending), 'deadline_passed').field).toBe('stage');
   });
+
+  it('refuses a decline of an application withdrawn since it was assigned (nothing is owed for it)', () => {
+    const sc = assigned();
+    const withdrawn = 'a6';
+    const reviewer = ids6.find((id) => reviewsOf(sc, id).includes(withdrawn))!;
+    sc.run({ type: 'WithdrawApplication', actor: applicantOf(`org-${withdrawn}`), data: { applicationId: withdrawn } });
+    expect(owes(sc, reviewer)).not.toContain(withdrawn);
+    expect(sc.refuse(decline(reviewer, withdrawn), 'invalid_state').field).toBe('applicationId');
+  });
 });

@@ -96,6 +96,7 @@ function assignedPeer(state: CycleState, cmd: DeclineReviewAssignment | DeclareC
   }
   if (!round.peers) fail('forbidden', 'applicants do not review in this round (its policy has no peer review)', 'actor.role');
   const target = requireApplication(s, cmd.data.applicationId).applicationId;
+  if (s.applications[target].status !== 'submitted') fail('invalid_state', 'this application is no longer in the review round (nothing to review or decline)', 'applicationId');
   const org = cmd.actor.organisationId;
   const mine = round.candidates.filter((id) => org && s.applications[id].lead === org && s.applications[id].status === 'submitted');
   const assigned = mine.filter((id) => peerAssignments(round, id).includes(target));
