@@ -3,7 +3,9 @@ import { applicant, company, expectStatus, panel, pm, reviewer, shortPolicy, cyc
 /**
  * Distributed peer review (issue 15, item 2) through the admin API on real parts: applicants are
  * assigned each other's applications as the call closes, see what they owe with its due date, and
- * review through POST /reviews with their own token; only their assigned applications, once each.
+ * review through POST /reviews with their own token; only their assigned applications, once each;
+ * one declines an assigned review (POST applications/:app/assignment/decline) or declares a conflict
+ * with it (applications/:app/conflicts), and the policy reassigns it.
  */
 describe('peer review through the admin API', () => {
   const { slug, year, h, post, get, waitForStage } = cycleUnderTest('peer', 2027);
@@ -62,6 +64,32 @@ describe('peer review through the admin API', () => {
     expectStatus(await post('/reviews', reviewer(1), { applicationId: 'gamma', ...score }), 201);
     const submitted = (expectStatus(await get('/timeline', pm), 200).body.events as Array<{ type: string; summary: string }>).filter((e) => e.type === 'ReviewSubmitted');
     expect(submitted[0].summary).toMatch(new RegExp(`^review peer-gamma-1 of "${first}" submitted by user@org-c as the peer review of applicant "gamma", scoring `));
+
+    // gamma declines its other review (a conflict it noticed): another applicant takes it where one may, gamma gets another in its place.
+    const second = reviews.get('gamma')![1];
+    const notGammas = ['alpha', 'beta', 'delta'].find((id) => !reviews.get('gamma')!.includes(id))!;
+    const decline = (app: string, body: object) => post(`/applications/${app}/assignment/decline`, applicant('org-c'), body);
+    expect(expectStatus(await decline(second, {}), 400).body).toMatchObject({ fields: [{ field: 'reason' }] });
+    expect(expectStatus(await decline(notGammas, { reason: 'not mine' }), 403).body).toMatchObject({ error: 'forbidden', fields: [{ field: 'applicationId' }] });
+    expect(expectStatus(await decline(first, { reason: 'already done' }), 409).body).toMatchObject({ error: 'duplicate', fields: [{ field: 'applicationId' }] });
+    expect(expectStatus(await decline(second, { reason: 'a co-author of ours leads it' }), 200).body.events).toEqual(['PeerReviewAssignmentDeclined']);
+    const line = (expectStatus(await get('/timeline', pm), 200).body.events as Array<{ type: string; summary: string; data: Record<string, unknown> }>).find((e) => e.type === 'PeerReviewAssignmentDeclined')!;
+    const d = line.data as { replacement: { reviewer: string } | null; instead: string | null };
+    expect(line.summary).toMatch(new RegExp(`^user@org-c declined for "gamma" the peer review of "${second}" \\(a co-author of ours leads it\\); `));
+    // What gamma owes follows: the declined one is gone, what it got in its place is owed by the same deadline.
+    const now = expectStatus(await get('/owed', applicant('org-c')), 200).body.owed as Array<{ applicationId: string; dueAt: string }>;
+    expect(now.map((o) => o.applicationId)).toEqual(d.instead ? [d.instead] : []);
+    expect(now.every((o) => o.dueAt === assigned.data.dueAt)).toBe(true);
+    expectStatus(await post('/reviews', applicant('org-c'), { applicationId: second, ...score }), 403);
+    if (d.replacement) {
+      const lead = apps.find((a) => a.applicationId === d.replacement!.reviewer)!.lead;
+      const theirs = expectStatus(await get('/owed', applicant(lead)), 200).body.owed as Array<{ applicationId: string }>;
+      expect(theirs.map((o) => o.applicationId)).toContain(second);
+    }
+    // An applicant's declared conflict with an assigned application declines it the same way.
+    const deltas = expectStatus(await get('/owed', applicant('org-d')), 200).body.owed as Array<{ applicationId: string }>;
+    const conflict = expectStatus(await post(`/applications/${deltas[0].applicationId}/conflicts`, applicant('org-d'), { reason: 'former employer' }), 201);
+    expect(conflict.body.events).toEqual(['ConflictOfInterestDeclared', 'PeerReviewAssignmentDeclined']);
     expectStatus(await post('/cancel', pm, { reason: 'test over' }), 200);
   }, 240_000);
 });

@@ -233,8 +233,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Declare a conflict of interest with an application (you will not score it)
-         * @description Roles: reviewer, evaluator, admin.
+         * Declare a conflict of interest with an application (you will not score it; an applicant's, with a peer review assigned to it, is declined and replaced as below)
+         * @description Roles: reviewer, evaluator, applicant, admin.
          */
         post: operations["CycleCommandsController.declareConflict"];
         delete?: never;
@@ -253,8 +253,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Decline your assignment to review an application (another reviewer is assigned by the policy)
-         * @description Roles: reviewer, admin.
+         * Decline your assignment to review an application, with a reason: another reviewer is assigned by the policy (an applicant's peer review: another applicant takes it, and yours gets another application in its place)
+         * @description Roles: reviewer, applicant, admin.
          */
         post: operations["CycleCommandsController.declineAssignment"];
         delete?: never;

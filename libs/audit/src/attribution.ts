@@ -10,7 +10,7 @@
  */
 import type { StoredEvent } from '@concentra/persistence';
 import type { CycleEvent } from '@concentra/domain';
-import { peerReviewsMissedSentence, reportConsequenceSentence } from './event-sentences';
+import { peerDeclineSentence, peerReviewsMissedSentence, reportConsequenceSentence } from './event-sentences';
 
 export interface Attribution {
   /** Who is answerable: the decision's approver, `policy default`, or `policy` for a rule the policy applies by itself. */
@@ -106,6 +106,12 @@ export function attribute(events: readonly Source[]): Map<string, Attribution> {
         // Issue 15: the peer-review rule applied when the review round closed, not anybody's act.
         const missed = d as Extract<CycleEvent, { type: 'PeerReviewsMissed' }>['data'];
         out.set(e.eventId, { who: 'policy', cause: `the review round ${missed.roundKey} closed with peer reviews owed`, summary: peerReviewsMissedSentence(missed) });
+        continue;
+      }
+      if (e.type === 'PeerReviewAssignmentDeclined') {
+        // Issue 15: the decline is the applicant's act; who reviews in its place is the policy's peer-review rule.
+        const dec = d as Extract<CycleEvent, { type: 'PeerReviewAssignmentDeclined' }>['data'];
+        out.set(e.eventId, { who: 'policy', cause: `the decline by ${dec.by} of the peer review of "${dec.applicationId}"`, summary: peerDeclineSentence(dec) });
         continue;
       }
       if (e.type === 'ObjectionWindowClosed' && OWN_EVENTS[causation]) {

@@ -175,6 +175,8 @@ function cycleSentence(e: CycleEvent): string | undefined {
     }
     case 'PeerReviewsMissed':
       return peerReviewsMissedSentence(e.data);
+    case 'PeerReviewAssignmentDeclined':
+      return peerDeclineSentence(e.data);
     // Issue 15: milestones and reports of a grant.
     case 'GrantReportSubmitted':
       return `${e.data.kind} report "${e.data.reportId}" of "${e.data.applicationId}" submitted by ${e.data.by}${e.data.late ? `, late (due ${e.data.dueAt})` : ''}`;
@@ -189,6 +191,18 @@ function cycleSentence(e: CycleEvent): string | undefined {
     default:
       return undefined;
   }
+}
+
+/** Issue 15: an applicant declined a peer review, and what the policy's rule reassigned for it. */
+export function peerDeclineSentence(d: Extract<CycleEvent, { type: 'PeerReviewAssignmentDeclined' }>['data']): string {
+  const r = d.replacement;
+  const taken = !r
+    ? 'no other applicant could take it'
+    : r.reason === 'had_room'
+      ? `by the policy's peer-review rule "${r.reviewer}" reviews it in its place (it had room)`
+      : `by the policy's peer-review rule "${r.reviewer}" reviews it in its place, in exchange for "${r.gives}"`;
+  const instead = d.instead ? `"${d.reviewer}" reviews "${d.instead}" instead` : `no other application was free for "${d.reviewer}" to review`;
+  return `${d.by} declined for "${d.reviewer}" the peer review of "${d.applicationId}" (${d.reason}); ${taken}; ${instead}`;
 }
 
 /** Issue 15: what the policy's rule did to an applicant that owed peer reviews at the deadline, naming the rule. */

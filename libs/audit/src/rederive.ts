@@ -14,7 +14,6 @@ import {
   selectionCandidates,
   selectionProposal,
   assignReviewers,
-  assignPeerReviewers,
   missedPeerReviews,
   reportDeadlinePassed,
   type CycleEvent,
@@ -27,6 +26,7 @@ import {
 } from '@concentra/domain';
 import { canonicalJson } from '@concentra/domain';
 import type { StoredEvent } from '@concentra/persistence';
+import { rederivePeer } from './rederive-peer';
 
 /** What re-derivation needs of a stored event. */
 export type DecisionSource = Pick<StoredEvent, 'streamId' | 'streamPosition' | 'eventId' | 'type' | 'data' | 'occurredAt'>;
@@ -48,6 +48,7 @@ export type DecisionKind =
   | 'benchmark'
   | 'peer_assignment'
   | 'peer_reviews_missed'
+  | 'peer_decline'
   | 'grant_report';
 
 export interface DecisionCheck {
@@ -169,6 +170,13 @@ function rederiveCycle(cycleId: string, events: DecisionSource[], notes: string[
           else check(e, `${recorded.decisionKey}:pool:${event.data.poolId}`, 'funding_pools', compareValue('exhausted', recorded, again?.exhausted.find((x) => x.poolId === event.data.poolId)));
           break;
         }
+        case 'PeerReviewersAssigned': // Issue 15: distributed peer review (rederive-peer.ts).
+        case 'PeerReviewsMissed':
+        case 'PeerReviewAssignmentDeclined': {
+          const c = rederivePeer(s, event);
+          check(e, c.decisionKey, c.kind, c.differences);
+          break;
+        }
         case 'ReviewersAssigned': {
           // The assignment again, from the state as the round opened, with the domain's own rule.
           const { at, ...recorded } = event.data;
@@ -183,21 +191,6 @@ function rederiveCycle(cycleId: string, events: DecisionSource[], notes: string[
           const d = event.data;
           const step = event.type === 'GrantReportConsequenceApplied' ? `:${event.data.action}` : ':missed';
           check(e, `${d.applicationId}:report:${d.reportId}${step}`, 'grant_report', compareValue('consequence', event, reportDeadlinePassed(s, d.at)[0]));
-          break;
-        }
-        case 'PeerReviewersAssigned': {
-          // Issue 15: the peer assignment again, from the state as the round opened, with the domain's own rule.
-          const { at, ...recorded } = event.data;
-          const again = assignPeerReviewers(s, recorded.roundKey, at)[0];
-          const { at: _again, ...rederived } = (again?.data ?? {}) as { at?: string };
-          check(e, `${recorded.roundKey}:peer-assignment`, 'peer_assignment', compareValue('assignment', recorded, rederived));
-          break;
-        }
-        case 'PeerReviewsMissed': {
-          // Issue 15: the first applicant still owing peer reviews as the round closed, and the policy's rule for it.
-          const round = s.rounds[event.data.roundKey];
-          const again = round ? missedPeerReviews(s, round, event.data.at)[0]?.data : undefined;
-          check(e, `${event.data.roundKey}:peer-reviews-missed:${event.data.applicationId}`, 'peer_reviews_missed', compareValue('consequence', event.data, again ?? null));
           break;
         }
         case 'NarrowingProposed': {

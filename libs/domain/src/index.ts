@@ -48,6 +48,7 @@ export { allocatePools, hoursPerGpu, poolOf, type PoolAllocation } from './cycle
 export type * from './cycle/peer-review-events';
 export { assignPeerReviewers, missedPeerReviews, peerPolicy, peerReviewsOwed } from './cycle/peer-review';
 export { peerAssignments, peerScorer } from './cycle/peer-review-state';
+export { replacePeerReviewer } from './cycle/peer-review-decline';
 export * from './policy/grant-reports-schema';
 export { grantsToSanction, nextReportInstant } from './cycle/grant-reports-state';
 export { reportDeadlinePassed } from './cycle/grant-reports';

@@ -3,7 +3,8 @@
  * time-skipping test server: applicants are assigned each other's applications as the call closes,
  * score them through the same Update as reviewers, one misses its reviews and the policy rejects its
  * application at the deadline, the peer reviews' weight shows in the ranking, reminders reach the
- * applicants, and the auditor's `rederive` re-derives every peer-review event.
+ * applicants, and the auditor's `rederive` re-derives every peer-review event. An applicant that
+ * declines an assigned review (or declares a conflict with it) is replaced, and given another.
  */
 import { defaultPolicyDocument, parsePolicy, type CycleCommand } from '@concentra/domain';
 import { rederive, timeline } from '@concentra/audit';
@@ -92,5 +93,60 @@ describe('programs: distributed peer review', () => {
     ]);
     await cancelAndDrain(run);
     await recordHistoryFixture(run.handle, 'peer-review-missed-reviews-rejected'); // replayed by workflows/test/replay.wf-spec.ts
+  });
+
+  it('an applicant declines an assigned review and another declares a conflict: each is replaced, what they owe follows, nobody misses, and the auditor re-derives it', async () => {
+    const run = await harness.start(peerReviewing, { panel: PANEL });
+    const ids = await applyAll(run, 6);
+    await run.passDeadline('call_close');
+    const owes = async (id: string) => (await run.owed()).filter((o) => o.what === 'peer_review' && o.who.organisationId === `org-${id}`).map((o) => o.applicationId as string);
+    const [declined, kept] = await owes('a3');
+
+    const decline: CycleCommand = { type: 'DeclineReviewAssignment', actor: applicantOf('org-a3'), data: { applicationId: declined, reason: 'we co-authored its proposal' } };
+    await expectRefused(run, { ...decline, data: { ...decline.data, reason: '' } }, 'validation_failed');
+    expect((await run.send(decline)).events).toEqual(['PeerReviewAssignmentDeclined']);
+    const [first] = await run.eventsOf('PeerReviewAssignmentDeclined');
+    const d = first.data as { replacement: { reviewer: string; reason: string; gives?: string } | null; instead: string | null };
+    // Six applicants owing two each: the declined review goes to one that may review it, in exchange for one the decliner may review.
+    expect(d.replacement).toMatchObject({ reason: 'exchanged' });
+    expect(d.instead).toBe(d.replacement!.gives);
+    expect(await owes('a3')).toEqual([kept, d.instead]);
+    expect(await owes(d.replacement!.reviewer)).toContain(declined);
+    const peerReview = (by: string, of: string): CycleCommand => ({
+      type: 'SubmitReview',
+      actor: applicantOf(`org-${by}`),
+      data: { reviewId: `peer-${by}-${of}`, applicationId: of, scores: { technical: 6, team: 6, impact: 6 }, conflictOfInterest: { declared: false } },
+    });
+    await expectRefused(run, peerReview('a3', declined), 'forbidden');
+
+    const [conflicted] = await owes('a5');
+    const conflict = await run.send({ type: 'DeclareConflictOfInterest', actor: applicantOf('org-a5'), data: { applicationId: conflicted, reason: 'former employer' } });
+    expect(conflict.events).toEqual(['ConflictOfInterestDeclared', 'PeerReviewAssignmentDeclined']);
+    expect(await owes('a5')).not.toContain(conflicted);
+    expect(await owes('a5')).toHaveLength(2);
+
+    // Everyone reviews what it owes now (the panel too); nobody misses its reviews.
+    await reviewAll(run, ids, byRank);
+    for (const by of ids) for (const of of await owes(by)) expect((await run.send(peerReview(by, of))).events).toEqual(['ReviewSubmitted']);
+    expect((await run.owed()).filter((o) => o.what === 'peer_review')).toEqual([]);
+    expect((await run.passDeadline('review_due')).stage).toBe('selection');
+    await expectRefused(run, { ...decline, data: { applicationId: kept, reason: 'too late' } }, 'deadline_passed');
+    expect(await run.eventsOf('PeerReviewsMissed')).toEqual([]);
+
+    const events = await run.events();
+    const line = timeline(events).find((e) => e.type === 'PeerReviewAssignmentDeclined')!;
+    expect(line.who).toBe('policy');
+    expect(line.summary).toBe(
+      `user@org-a3 declined for "a3" the peer review of "${declined}" (we co-authored its proposal); by the policy's peer-review rule "${d.replacement!.reviewer}" reviews it in its place, in exchange for "${d.instead}"; "a3" reviews "${d.instead}" instead`,
+    );
+    const audit = rederive(events);
+    expect(audit.decisions.map((x) => [x.kind, x.ok])).toEqual([
+      ['peer_assignment', true],
+      ['peer_decline', true],
+      ['peer_decline', true],
+      ['review_round', true],
+    ]);
+    await cancelAndDrain(run);
+    await recordHistoryFixture(run.handle, 'peer-review-declined-and-replaced'); // replayed by workflows/test/replay.wf-spec.ts
   });
 });

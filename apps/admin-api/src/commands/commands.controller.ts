@@ -74,16 +74,19 @@ export class CycleCommandsController {
 
   @Post('applications/:applicationId/conflicts')
   @HttpCode(201)
-  @Allow('reviewer', 'evaluator')
-  @ApiOperation({ summary: 'Declare a conflict of interest with an application (you will not score it)' })
+  @Allow('reviewer', 'evaluator', 'applicant')
+  @ApiOperation({ summary: "Declare a conflict of interest with an application (you will not score it; an applicant's, with a peer review assigned to it, is declined and replaced as below)" })
   declareConflict(@Param('id') id: string, @AppId() applicationId: string, @Body(new ZodPipe(DeclareConflictSchema)) body: Body<typeof DeclareConflictSchema>, @CurrentPrincipal() p: Principal) {
     return this.commands.send(id, 'DeclareConflictOfInterest', { applicationId, ...body }, p);
   }
 
   @Post('applications/:applicationId/assignment/decline')
   @HttpCode(200)
-  @Allow('reviewer')
-  @ApiOperation({ summary: 'Decline your assignment to review an application (another reviewer is assigned by the policy)' })
+  @Allow('reviewer', 'applicant')
+  @ApiOperation({
+    summary:
+      "Decline your assignment to review an application, with a reason: another reviewer is assigned by the policy (an applicant's peer review: another applicant takes it, and yours gets another application in its place)",
+  })
   declineAssignment(@Param('id') id: string, @AppId() applicationId: string, @Body(new ZodPipe(DeclineAssignmentSchema)) body: Body<typeof DeclineAssignmentSchema>, @CurrentPrincipal() p: Principal) {
     return this.commands.send(id, 'DeclineReviewAssignment', { applicationId, ...body }, p);
   }

@@ -48,6 +48,13 @@ function dueFor(command: CycleCommand, s: RunningCycle): Due | null {
       const round = openRound(s, ['review', 'refill']);
       return round ? { at: round.dueAt, what: 'the review' } : null;
     }
+    case 'DeclineReviewAssignment':
+    case 'DeclareConflictOfInterest': {
+      // An applicant's decline of a peer review (issue 15) is due with the review itself.
+      if (!(by(command, 'applicant') && hasPeerReview(s))) return null;
+      const round = openRound(s, ['review']);
+      return round ? { at: round.dueAt, what: 'declining the peer review' } : null;
+    }
     case 'SubmitModel': {
       if (!by(command, 'applicant')) return null;
       const round = evaluationRound(s, command.data.round);

@@ -22,9 +22,14 @@ import type { CycleEvent } from './events';
 import { declineReviewAssignment } from './assignment';
 import { submitPeerReview } from './decide-peer-review';
 import { hasPeerReview } from './peer-review-state';
+import { declarePeerConflict, declinePeerAssignment } from './peer-review-decline';
+
 import { reviewGrantReport, submitGrantReport } from './grant-reports';
 import { recordLedgerRefusal } from './ledger-refusal';
 import type { CycleState } from './state';
+
+/** An applicant's command in a cycle whose policy has peer review: a peer review, its decline or a conflict with it (issue 15). */
+const peerApplicant = (state: CycleState, command: CycleCommand) => command.actor?.role === 'applicant' && state.stage !== 'not_started' && hasPeerReview(state);
 
 export function decide(command: CycleCommand, state: CycleState, now: string): CycleEvent[] {
   if (typeof now !== 'string' || !isIsoInstant(now)) throw new DomainError('validation_failed', 'now must be an ISO date-time', 'now');
@@ -42,9 +47,9 @@ export function decide(command: CycleCommand, state: CycleState, now: string): C
     case 'ApproveMembershipChange':
       return approveMembershipChange(state, command, at);
     case 'DeclareConflictOfInterest':
-      return declareConflict(state, command, at);
+      return peerApplicant(state, command) ? declarePeerConflict(state, command, at) : declareConflict(state, command, at);
     case 'SubmitReview': // an applicant's review is a peer review (issue 15)
-      return command.actor?.role === 'applicant' && state.stage !== 'not_started' && hasPeerReview(state) ? submitPeerReview(state, command, at) : submitReview(state, command, at);
+      return peerApplicant(state, command) ? submitPeerReview(state, command, at) : submitReview(state, command, at);
     case 'DeadlinePassed':
       return deadlinePassed(state, command, at);
     case 'ApproveSelection':
@@ -88,7 +93,7 @@ export function decide(command: CycleCommand, state: CycleState, now: string): C
     case 'RecordTeamsNotified':
       return recordTeamsNotified(state, command, at);
     case 'DeclineReviewAssignment':
-      return declineReviewAssignment(state, command, at);
+      return peerApplicant(state, command) ? declinePeerAssignment(state, command, at) : declineReviewAssignment(state, command, at);
     case 'SubmitGrantReport':
       return submitGrantReport(state, command, at);
     case 'ReviewGrantReport':

@@ -381,6 +381,7 @@ function apply(s: RunningCycle, event: Exclude<CycleEvent, GrantEvent>): Running
       return withPoolAwards(s, event.data);
     case 'PeerReviewersAssigned':
     case 'PeerReviewsMissed':
+    case 'PeerReviewAssignmentDeclined':
       return withPeerReview(s, event);
     default: {
       const never: never = event;

@@ -36,7 +36,28 @@ export type PeerReviewsMissed = Ev<
   { roundKey: string; applicationId: string; assigned: string[]; missing: string[]; rule: 'none' | 'reject_own_application' | 'penalty'; penalty: number | null; at: string }
 >;
 
-export type PeerReviewEvent = PeerReviewersAssigned | PeerReviewsMissed;
+/**
+ * An applicant declined a peer review assigned to its application (`reviewer`), with a reason (a
+ * declared conflict, for one): who reviews `applicationId` in its place and why (`had_room`, or
+ * `exchanged`: that applicant gave the decliner `gives` of its own assignments), null when nobody
+ * could; and what the decliner reviews in its place (`instead`), null when nothing was free.
+ * peer-review-decline.ts has the rule.
+ */
+export type PeerReviewAssignmentDeclined = Ev<
+  'PeerReviewAssignmentDeclined',
+  {
+    roundKey: string;
+    applicationId: string;
+    reviewer: string;
+    by: string;
+    reason: string;
+    replacement: { reviewer: string; reason: 'had_room' } | { reviewer: string; reason: 'exchanged'; gives: string } | null;
+    instead: string | null;
+    at: string;
+  }
+>;
+
+export type PeerReviewEvent = PeerReviewersAssigned | PeerReviewsMissed | PeerReviewAssignmentDeclined;
 
 /**
  * On ApplicationSubmitted and MembershipChanged when the policy has peer review: the applications of

@@ -27,6 +27,19 @@ export function withPeerReview(s: RunningCycle, event: PeerReviewEvent): Running
       return { ...r, peers: r.candidates.map((id) => (by.get(id) ?? []).map((t) => r.candidates.indexOf(t))) };
     });
   }
+  if (event.type === 'PeerReviewAssignmentDeclined') {
+    return updateRound(s, d.roundKey, (r) => {
+      const e = event.data;
+      const at = (id: string) => r.candidates.indexOf(id);
+      const peers = r.candidates.map((id, i) => {
+        let list = r.peers?.[i] ?? [];
+        if (id === e.reviewer) list = [...list.filter((j) => j !== at(e.applicationId)), ...(e.instead ? [at(e.instead)] : [])];
+        if (e.replacement && id === e.replacement.reviewer) list = [...list.filter((j) => e.replacement?.reason !== 'exchanged' || j !== at(e.replacement.gives)), at(e.applicationId)];
+        return list;
+      });
+      return { ...r, peers, peerDeclined: { ...r.peerDeclined, [e.reviewer]: [...(r.peerDeclined?.[e.reviewer] ?? []), e.applicationId] } };
+    });
+  }
   const m = event.data;
   const next = updateRound(s, m.roundKey, (r) => ({
     ...r,

@@ -9,7 +9,8 @@
  *   nobody is favoured by the spelling of an id;
  * - the most constrained applicants (fewest eligible applications) are served first.
  *
- * Only the assigned may review (decide-peer-review.ts). Their sheets count `weight` times a panel
+ * Only the assigned may review (decide-peer-review.ts); one may decline, with a reason, and the
+ * review is reassigned (peer-review-decline.ts). Their sheets count `weight` times a panel
  * review in the means (`peerWeighted`). When the round closes, an applicant that has not submitted
  * every review it owes meets `onMissedReviews` (`missedPeerReviews`), one PeerReviewsMissed each,
  * before the round is ranked.

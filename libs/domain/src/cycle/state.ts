@@ -120,6 +120,8 @@ export interface RoundRecord {
    * `candidates` of the applications it reviews (compact, as `assigned`).
    */
   peers?: number[][];
+  /** ... per applicant, the applications it declined to review (PeerReviewAssignmentDeclined; never assigned to it again). */
+  peerDeclined?: Record<string, string[]>;
   /** ... applicants whose missed peer reviews met the policy's rule (PeerReviewsMissed), and points taken off totals for them. */
   peerMissed?: string[];
   penalties?: Record<string, number>;
