@@ -49,5 +49,6 @@ export type * from './cycle/peer-review-events';
 export { assignPeerReviewers, missedPeerReviews, peerPolicy, peerReviewsOwed } from './cycle/peer-review';
 export { peerAssignments, peerScorer } from './cycle/peer-review-state';
 export * from './policy/grant-reports-schema';
-export { grantsToSanction, nextReportInstant } from './cycle/grant-reports-state';
+export { grantsToRestore, grantsToSanction, nextReportInstant } from './cycle/grant-reports-state';
+export { outstandingReports, sanctionLift } from './cycle/grant-sanction-lift';
 export { reportDeadlinePassed } from './cycle/grant-reports';

@@ -32,6 +32,12 @@ export const GrantReportsSchema = z.strictObject({
   onMissing: z.array(z.strictObject({ after: duration, action: z.enum(REPORT_CONSEQUENCES) })).default([]),
   /** Whether a report is still taken after its due date (it stops further steps); absent = refused as late. */
   acceptLate: z.boolean().optional(),
+  /**
+   * When a late report lifts the throttle or suspension it set off (the allocation back to normal):
+   * once a program manager accepts it (`on_acceptance`, the default when absent), or already when
+   * the team submits it (`on_submission`). A termination is final and never lifted. Only with `acceptLate`.
+   */
+  liftSanction: z.enum(['on_acceptance', 'on_submission']).optional(),
 });
 
 export type GrantReportsPolicy = z.infer<typeof GrantReportsSchema>;
