@@ -71,7 +71,7 @@ describe('a late report lifts the sanction it set off (grantReports.liftSanction
     expect(grantsToRestore(sc.running)).toEqual([{ applicationId: 'a3', grantId: sc.running.grants.a3.grantId, reportId: 'm1' }]);
     // No more steps follow for m1; the team and the program managers are told.
     expect(sc.running.grants.a3.reports!.m1.steps).toBe(2);
-    expect(noticesFor({ eventId: 'e1', streamId: 'cycle:p:2027', type: lifted[1].type, data: lifted[1].data, occurredAt: sc.now }).map((n) => [n.kind, n.recipient.role])).toEqual([
+    expect(noticesFor({ eventId: 'e1', streamId: 'cycle:p:2027', type: lifted[1].type, data: lifted[1].data as Record<string, unknown>, occurredAt: sc.now }).map((n) => [n.kind, n.recipient.role])).toEqual([
       ['grant_sanction_lifted', 'applicant'],
       ['grant_sanction_lifted', 'program_manager'],
     ]);
