@@ -105,7 +105,7 @@ export function attribute(events: readonly Source[]): Map<string, Attribution> {
       }
       if (e.type === 'GrantReportsOutstanding') {
         const o = d as Extract<CycleEvent, { type: 'GrantReportsOutstanding' }>['data'];
-        out.set(e.eventId, { who: 'policy', cause: `the cycle closed with reports of "${o.applicationId}" outstanding`, summary: reportsOutstandingSentence(o) });
+        out.set(e.eventId, { who: 'policy', cause: `the cycle ${o.ending === 'cancelled' ? 'was cancelled' : 'closed'} with reports of "${o.applicationId}" outstanding`, summary: reportsOutstandingSentence(o) });
         continue;
       }
       // Budgets and pools (issue 15): what a pool awards and that it ran out are the policy's rule, applied when the selection was proposed.

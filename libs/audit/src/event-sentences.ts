@@ -201,12 +201,12 @@ export function sanctionLiftedSentence(d: Extract<CycleEvent, { type: 'GrantSanc
   return `"${d.applicationId}" GPUs ${d.lifted === 'throttle' ? 'throttling' : 'suspension'} lifted by the policy's rule ${d.rule} (${d.on.replace('_', ' ')}): its ${d.kind} report "${d.reportId}" was ${how}; the allocation is back to normal`;
 }
 
-/** Issue 15: the reports a grant still owed when the cycle closed, each with where it stood, and its final report's status. */
+/** Issue 15: the reports a grant still owed when the cycle closed (or was cancelled), each with where it stood, and its final report's status. */
 export function reportsOutstandingSentence(d: Extract<CycleEvent, { type: 'GrantReportsOutstanding' }>['data']): string {
   const words: Record<string, string> = { due: 'never submitted', missed: 'missed, never submitted', changes_requested: 'sent back for changes, never resubmitted', submitted: 'submitted, never reviewed' };
   const each = d.reports.map((r) => `${r.kind} report "${r.reportId}" (due ${r.dueAt}) ${words[r.status] ?? r.status}`).join('; ');
   const final = d.finalReport ? `; its final report "${d.finalReport.reportId}" ${d.finalReport.status === 'accepted' ? 'was accepted' : `stood ${d.finalReport.status.replace('_', ' ')}`}` : '';
-  return `the cycle closed with ${d.reports.length} report(s) of "${d.applicationId}" (${d.grantId}, team ${d.teamStatus}) outstanding: ${each}${final}`;
+  return `the cycle ${d.ending === 'cancelled' ? 'was cancelled' : 'closed'} with ${d.reports.length} report(s) of "${d.applicationId}" (${d.grantId}, team ${d.teamStatus}) outstanding: ${each}${final}`;
 }
 
 /** Issue 15: what the policy's rule did to an applicant that owed peer reviews at the deadline, naming the rule. */

@@ -22,7 +22,7 @@ export function rederiveReportFact(s: RunningCycle, event: ReportFact): { key: s
       return { key: `${d.applicationId}:report:${reportId}:lifted`, again: grant ? sanctionLift(s, grant, reportId, on, by, at)[0] : undefined };
     }
     case 'GrantReportsOutstanding':
-      return { key: `${d.applicationId}:reports-outstanding`, again: outstandingReports(s, event.data.at).find((x) => (x.data as { applicationId: string }).applicationId === d.applicationId) };
+      return { key: `${d.applicationId}:reports-outstanding`, again: outstandingReports(s, event.data.at, event.data.ending).find((x) => (x.data as { applicationId: string }).applicationId === d.applicationId) };
     default: {
       const never: never = event;
       throw new Error(`unknown report fact ${String((never as { type: string }).type)}`);

@@ -27,6 +27,8 @@ const policy = parsePolicy({
       { after: 'P7D', action: 'throttle' },
     ],
     acceptLate: true,
+    liftSanction: 'on_acceptance',
+    recordOutstanding: true,
   },
 });
 

@@ -31,16 +31,17 @@ export type GrantSanctionLifted = Ev<
   'GrantSanctionLifted',
   ReportRef & { lifted: 'throttle' | 'suspend'; rule: 'grantReports.liftSanction'; on: 'on_acceptance' | 'on_submission'; by: string; at: string }
 >;
-/** A report as it stood when the cycle closed: never submitted (due, missed, sent back) or never reviewed (submitted). */
+/** A report as it stood when the cycle ended: never submitted (due, missed, sent back) or never reviewed (submitted). */
 export type OutstandingReport = { reportId: string; kind: ReportRef['kind']; status: 'due' | 'missed' | 'submitted' | 'changes_requested'; dueAt: string };
 /**
- * The cycle closed with reports of this grant still outstanding (issue 15): each listed with where it
- * stood, and the final report's status (null when the policy asks for none), so nothing owed is
- * dropped without a record. `teamStatus` says whether the team was still in the program.
+ * The cycle ended (`closed`, or `cancelled` by a program manager) with reports of this grant still
+ * outstanding (issue 15): each listed with where it stood, and the final report's status (null when
+ * the policy asks for none), so nothing owed is dropped without a record. `teamStatus` says whether
+ * the team was still in the program.
  */
 export type GrantReportsOutstanding = Ev<
   'GrantReportsOutstanding',
-  { applicationId: string; grantId: string; teamStatus: string; reports: OutstandingReport[]; finalReport: { reportId: string; status: string } | null; at: string }
+  { applicationId: string; grantId: string; ending: 'closed' | 'cancelled'; teamStatus: string; reports: OutstandingReport[]; finalReport: { reportId: string; status: string } | null; at: string }
 >;
 
 export type GrantReportEvent = GrantReportSubmitted | GrantReportReviewed | GrantReportMissed | GrantReportConsequenceApplied | GrantSanctionLifted | GrantReportsOutstanding;

@@ -23,7 +23,7 @@ const onMissing = [
   { after: 'P60D', action: 'terminate' },
 ];
 const policyWith = (extra: Record<string, unknown> = {}) =>
-  parsePolicy({ ...defaultPolicyDocument, grantReports: { reports, onMissing, acceptLate: true, ...extra } });
+  parsePolicy({ ...defaultPolicyDocument, grantReports: { reports, onMissing, acceptLate: true, liftSanction: 'on_acceptance', recordOutstanding: true, ...extra } });
 
 const submit = (id: string, reportId: string) => ({ type: 'SubmitGrantReport' as const, actor: applicantOf(`org-${id}`), data: { applicationId: id, reportId, summary: `${reportId} of ${id}` } });
 const review = (id: string, reportId: string, outcome: 'accepted' | 'changes_requested' = 'accepted') => ({
@@ -121,8 +121,16 @@ describe('a late report lifts the sanction it set off (grantReports.liftSanction
     expect(grantsToRelease(sc.state).map((g) => [g.applicationId, g.reason])).toEqual([['a3', 'terminated']]);
   });
 
-  it('a liftSanction other than on_acceptance or on_submission is refused naming the field', () => {
-    expect(() => policyWith({ liftSanction: 'never' })).toThrow(expect.objectContaining({ issues: [expect.objectContaining({ field: 'grantReports.liftSanction' })] }));
+  it('given liftSanction never, or absent (a policy as before), then an accepted late report lifts nothing', () => {
+    for (const { sc } of [throttledA3({ liftSanction: 'never' }), throttledA3({ liftSanction: undefined })]) {
+      sc.run(submit('a3', 'm1'));
+      expect(types(sc.run(review('a3', 'm1')))).toEqual(['GrantReportReviewed']);
+      expect(grantsToSanction(sc.running)[0].mode).toBe('throttled');
+    }
+  });
+
+  it('a liftSanction other than on_acceptance, on_submission or never is refused naming the field', () => {
+    expect(() => policyWith({ liftSanction: 'sometimes' })).toThrow(expect.objectContaining({ issues: [expect.objectContaining({ field: 'grantReports.liftSanction' })] }));
   });
 });
 
@@ -163,6 +171,7 @@ describe('reports still outstanding when the cycle closes are recorded', () => {
     expect(outstanding[0].data).toEqual({
       applicationId: 'a1',
       grantId: sc.running.grants.a1.grantId,
+      ending: 'closed',
       teamStatus: 'active',
       reports: [{ reportId: 'final', kind: 'final', status: 'due', dueAt: due('a1') }],
       finalReport: { reportId: 'final', status: 'due' },
@@ -174,6 +183,20 @@ describe('reports still outstanding when the cycle closes are recorded', () => {
       ['final', 'due'],
     ]);
     expect(sc.events.slice(-6).map((e) => e.type)).toEqual([...outstanding.map(() => 'GrantReportsOutstanding'), 'CycleClosed']);
+  });
+
+  it('when a program manager cancels the cycle, then the reports still outstanding are recorded first, as cancelled', () => {
+    const { sc } = throttledA3();
+    const events = sc.run({ type: 'CancelCycle', actor: pm, data: { reason: 'programme stopped' } });
+    expect(types(events)).toEqual([...Object.keys(sc.running.grants).map(() => 'GrantReportsOutstanding'), 'CycleCancelled']);
+    const a3 = events.find((e) => e.type === 'GrantReportsOutstanding' && e.data.applicationId === 'a3')!;
+    expect(a3.data).toMatchObject({ ending: 'cancelled', teamStatus: 'active', finalReport: { reportId: 'final', status: 'due' } });
+    expect((a3.data as { reports: Array<{ reportId: string; status: string }> }).reports.map((r) => `${r.reportId}:${r.status}`)).toEqual(['m1:missed', 'q1:submitted', 'final:due']);
+  });
+
+  it('given recordOutstanding absent (a policy as before), then a cancellation records nothing more than before', () => {
+    const { sc } = throttledA3({ recordOutstanding: undefined });
+    expect(types(sc.run({ type: 'CancelCycle', actor: pm, data: { reason: 'programme stopped' } }))).toEqual(['CycleCancelled']);
   });
 
   it('given a policy without grantReports, then the cycle closes as before, with no record', () => {

@@ -12,9 +12,13 @@ import type { GrantRecord, GrantReportRecord, RunningCycle } from './state';
 
 type LiftOn = GrantSanctionLifted['data']['on'];
 
-/** When the policy lifts a sanction: on a program manager's acceptance unless it says on submission. */
-export function liftOn(policy: GrantReportsPolicy): LiftOn {
-  return policy.liftSanction ?? 'on_acceptance';
+/**
+ * When the policy lifts a sanction: `on_acceptance`, `on_submission`, or `never` (also when absent:
+ * a policy without the field, such as one a running cycle recorded before it existed, decides as it
+ * did then, so a replayed history records the same events).
+ */
+export function liftOn(policy: GrantReportsPolicy): NonNullable<GrantReportsPolicy['liftSanction']> {
+  return policy.liftSanction ?? 'never';
 }
 
 /** The throttle or suspension a report still holds: the strongest step applied to it, until it is cleared (by `on`). */
@@ -45,13 +49,13 @@ export function sanctionLift(s: RunningCycle, grant: GrantRecord, reportId: stri
 const OPEN: ReadonlySet<GrantReportRecord['status']> = new Set(['due', 'missed', 'submitted', 'changes_requested']);
 
 /**
- * As the cycle closes (`at`): one record per grant with reports never submitted (due, missed, sent
+ * As the cycle closes or is cancelled (`at`): one record per grant with reports never submitted (due, missed, sent
  * back for changes) or never reviewed (submitted), with where its final report stood; whether or not
  * the team was still in the program. Nothing when the policy asks for no reports.
  */
-export function outstandingReports(s: RunningCycle, at: string): CycleEvent[] {
+export function outstandingReports(s: RunningCycle, at: string, ending: 'closed' | 'cancelled' = 'closed'): CycleEvent[] {
   const policy = reportsPolicy(s);
-  if (!policy) return [];
+  if (!policy?.recordOutstanding) return [];
   const final = policy.reports.find((r) => r.kind === 'final');
   const events: CycleEvent[] = [];
   for (const g of Object.values(s.grants)) {
@@ -61,7 +65,7 @@ export function outstandingReports(s: RunningCycle, at: string): CycleEvent[] {
       .map((entry) => ({ reportId: entry.id, kind: entry.kind, status: g.reports![entry.id].status as OutstandingReport['status'], dueAt: g.reports![entry.id].dueAt }));
     if (reports.length === 0) continue;
     const finalReport = final && g.reports[final.id] ? { reportId: final.id, status: g.reports[final.id].status } : null;
-    events.push({ type: 'GrantReportsOutstanding', data: { applicationId: g.applicationId, grantId: g.grantId, teamStatus: s.applications[g.applicationId]?.status ?? 'unknown', reports, finalReport, at } });
+    events.push({ type: 'GrantReportsOutstanding', data: { applicationId: g.applicationId, grantId: g.grantId, ending, teamStatus: s.applications[g.applicationId]?.status ?? 'unknown', reports, finalReport, at } });
   }
   return events;
 }
