@@ -1,6 +1,4 @@
 import {
-  ActivityFailure,
-  ApplicationFailure,
   CancellationScope,
   condition,
   continueAsNew,
@@ -31,6 +29,7 @@ import {
   type GpuWithheld,
 } from './contracts';
 import { isWorkflowGone } from './external-workflows';
+import { compactRefusal, ledgerRefusal } from './grant-refusals';
 import { gpu } from './gpu';
 import { notifications } from './notify';
 
@@ -89,7 +88,9 @@ export async function computeGrant(input: GrantInput, carry?: GrantCarry): Promi
   let reported = false;
   /** Issue 15: the mode a missing report's consequence put the allocation in, and one the cycle asked for, not yet applied. */
   let sanction = carry?.sanction ?? null;
-  let pendingSanction: 'throttled' | 'suspended' | null = null;
+  let pendingSanction: { mode: 'throttled' | 'suspended' | 'normal'; reportId?: string } | null = null;
+  /** Sanctions lifted by a late report (`grant-sanction-lift`): a later throttle or suspension takes a key of its own. */
+  let lifts = carry?.lifts ?? 0;
 
   setHandler(releaseGrantSignal, ({ reason }) => void (releaseReason ??= reason));
   setHandler(extendGrantSignal, ({ until, gpus: newGpus }) => {
@@ -103,7 +104,7 @@ export async function computeGrant(input: GrantInput, carry?: GrantCarry): Promi
   setHandler(capacityFreedSignal, () => void (capacityFreed = true));
   setHandler(reallocateGpusSignal, (offer) => void offered.push(offer));
   setHandler(grantPingSignal, () => undefined);
-  setHandler(grantSanctionSignal, ({ mode }) => void (pendingSanction = mode));
+  setHandler(grantSanctionSignal, (sanctionChange) => void (pendingSanction = sanctionChange));
   setHandler(grantStatusQuery, () => ({ allocationId, endsAt, releaseReason, gpuHoursUsed }));
 
   try {
@@ -129,7 +130,7 @@ export async function computeGrant(input: GrantInput, carry?: GrantCarry): Promi
     while (!releaseReason) {
       if (meterings - meteringsAtStart >= METERINGS_PER_RUN || workflowInfo().continueAsNewSuggested) {
         continuing = true; // the allocation carries over to the next run: nothing to release
-        return await continueAsNew<typeof computeGrant>(input, { allocationId, served, reallocations, received, gpuChanges, topUps, shortfall, extensions, meterings, changes, releaseReason, endsAt, gpus, ...(sanction ? { sanction } : {}) });
+        return await continueAsNew<typeof computeGrant>(input, { allocationId, served, reallocations, received, gpuChanges, topUps, shortfall, extensions, meterings, changes, releaseReason, endsAt, gpus, ...(sanction ? { sanction } : {}), ...(lifts > 0 ? { lifts } : {}) });
       }
       const signalled = await condition(
         () => releaseReason !== null || pendingExtensions.length > 0 || offered.length > 0 || pendingGpus !== null || (capacityFreed && shortfall > 0) || pendingSanction !== null,
@@ -194,10 +195,17 @@ export async function computeGrant(input: GrantInput, carry?: GrantCarry): Promi
       capacityFreed = false;
       if (pendingSanction && !releaseReason) {
         // A missing report throttles or suspends the grant through the ledger, once per mode (the key is the step's).
-        const mode: 'throttled' | 'suspended' = pendingSanction;
+        const { mode, reportId } = pendingSanction;
         pendingSanction = null;
-        if (mode !== sanction && patched('grant-milestones')) {
-          const changed = await change(mode === 'throttled' ? 'throttle' : 'suspension', { idempotencyKey: `${grantId}#report-${mode}`, grantId, mode });
+        if (mode === 'normal') {
+          // A late report lifted it: back to normal, once per report that lifted it (`grant-sanction-lift`).
+          if (sanction && patched('grant-sanction-lift')) {
+            const changed = await change('restoration', { idempotencyKey: `${grantId}#report-restore-${reportId}`, grantId, mode });
+            if (changed?.outcome === 'changed') [sanction, lifts] = [null, lifts + 1];
+          }
+        } else if (mode !== sanction && patched('grant-milestones')) {
+          const key = lifts > 0 ? `${grantId}#report-${mode}-after-${lifts}` : `${grantId}#report-${mode}`;
+          const changed = await change(mode === 'throttled' ? 'throttle' : 'suspension', { idempotencyKey: key, grantId, mode });
           if (changed?.outcome === 'changed') sanction = mode;
         }
       }
@@ -364,32 +372,4 @@ export async function computeGrant(input: GrantInput, carry?: GrantCarry): Promi
       }
     }
   }
-}
-
-/** A non-retryable failure of a ledger activity (its typed refusal): its code and message; null for anything else. */
-function ledgerRefusal(error: unknown): { code: string; message: string } | null {
-  const cause = error instanceof ActivityFailure ? error.cause : null;
-  if (!(cause instanceof ApplicationFailure) || !cause.nonRetryable) return null;
-  const details = cause.details?.[0] as { code?: unknown } | undefined;
-  return { code: typeof details?.code === 'string' ? details.code : (cause.type ?? 'refused'), message: (cause.message || 'refused by the GPU ledger').slice(0, 2000) };
-}
-
-/** The ledger's refusal, compact enough for a signal and an event: at most 16 rows, the fields decisions show. */
-function compactRefusal(refusal: GpuRefusal): Omit<GpuWithheld, 'kind' | 'retrying' | 'served' | 'asked'> {
-  return {
-    reason: refusal.reason,
-    message: refusal.message.slice(0, 2000),
-    rule: refusal.rule ?? null,
-    retryable: refusal.retryable === true,
-    policyVersion: refusal.policyVersion ?? null,
-    capacity: (refusal.capacity ?? []).slice(0, 16).map((c) => ({
-      capacityId: c.capacityId,
-      gpuType: c.gpuType,
-      count: c.count,
-      held: c.held,
-      free: c.free,
-      why: c.why,
-      lessorOrganisationId: c.lessorOrganisationId,
-    })),
-  };
 }

@@ -141,6 +141,8 @@ export interface GrantCarry {
   gpus: GpuAllocation[];
   /** The mode a missing report's consequence put the allocation in (issue 15); absent when none. */
   sanction?: 'throttled' | 'suspended' | null;
+  /** How many sanctions a late report lifted (`grant-sanction-lift`); absent when none. */
+  lifts?: number;
 }
 
 export type GrantReport =
@@ -185,6 +187,9 @@ export const grantGpusSignal = defineSignal<[{ gpus: GpuAllocation[] }]>('grantG
 export const capacityFreedSignal = defineSignal<[{ from: string; share: GpuShare }]>('capacityFreed');
 /** Asks nothing: a signal that finds no running grant tells the cycle the grant has closed. */
 export const grantPingSignal = defineSignal('grantPing');
-/** A missing report's consequence (issue 15, policy `grantReports.onMissing`): the grant's allocation goes to this mode in the ledger. */
-export const grantSanctionSignal = defineSignal<[{ mode: 'throttled' | 'suspended' }]>('grantSanction');
+/**
+ * A missing report's consequence (issue 15, policy `grantReports.onMissing`): the grant's allocation
+ * goes to this mode in the ledger; `normal` (with the report that lifted it, `grantReports.liftSanction`) restores it.
+ */
+export const grantSanctionSignal = defineSignal<[{ mode: 'throttled' | 'suspended' | 'normal'; reportId?: string }]>('grantSanction');
 export const grantStatusQuery = defineQuery<{ allocationId: string | null; endsAt: string | null; releaseReason: string | null; gpuHoursUsed: number }>('grantStatus');

@@ -1,6 +1,6 @@
 import { ApplicationFailure, ParentClosePolicy, getExternalWorkflowHandle, patched, startChild } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { canonicalJson, grantsToRelease, grantsToSanction, grantsToStart, mendUnstorable, refusalRetryFor, shareFreedGpus, type CycleCommand, type CycleState, type GrantStage } from '@concentra/domain';
+import { canonicalJson, grantsToRelease, grantsToRestore, grantsToSanction, grantsToStart, mendUnstorable, refusalRetryFor, shareFreedGpus, type CycleCommand, type CycleState, type GrantStage } from '@concentra/domain';
 import {
   capacityFreedSignal,
   extendGrantSignal,
@@ -170,6 +170,13 @@ export class CycleGrants {
         if (!this.started.has(g.grantId) || this.releaseSent.has(g.grantId) || this.sanctionsSent[g.grantId] === g.mode || !patched('grant-milestones')) continue;
         this.sanctionsSent[g.grantId] = g.mode;
         await this.signal(g.grantId, g.applicationId, (h) => h.signal(grantSanctionSignal, { mode: g.mode }));
+      }
+      // A late report lifted a throttle or suspension this cycle had sent: the grant goes back to normal.
+      for (const g of grantsToRestore(state)) {
+        const sent = this.sanctionsSent[g.grantId];
+        if (!this.started.has(g.grantId) || this.releaseSent.has(g.grantId) || (sent !== 'throttled' && sent !== 'suspended') || !patched('grant-sanction-lift')) continue;
+        this.sanctionsSent[g.grantId] = 'normal';
+        await this.signal(g.grantId, g.applicationId, (h) => h.signal(grantSanctionSignal, { mode: 'normal', reportId: g.reportId }));
       }
     }
     const released = grantsToRelease(state).filter((grant) => {

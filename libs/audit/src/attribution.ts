@@ -10,7 +10,7 @@
  */
 import type { StoredEvent } from '@concentra/persistence';
 import type { CycleEvent } from '@concentra/domain';
-import { peerDeclineSentence, peerReviewsMissedSentence, reportConsequenceSentence } from './event-sentences';
+import { peerDeclineSentence, peerReviewsMissedSentence, reportConsequenceSentence, reportsOutstandingSentence, sanctionLiftedSentence } from './event-sentences';
 
 export interface Attribution {
   /** Who is answerable: the decision's approver, `policy default`, or `policy` for a rule the policy applies by itself. */
@@ -95,6 +95,17 @@ export function attribute(events: readonly Source[]): Map<string, Attribution> {
         // Issue 15: a missing report's consequence is the policy's rule, set off by the report's due date passing.
         const c = d as Parameters<typeof reportConsequenceSentence>[0];
         out.set(e.eventId, { who: 'policy', cause: `report "${c.reportId}" of "${c.applicationId}" was not in by ${c.dueAt}`, summary: reportConsequenceSentence(c) });
+        continue;
+      }
+      if (e.type === 'GrantSanctionLifted') {
+        // The lift is the policy's rule, set off by the late report's acceptance (or submission).
+        const l = d as Extract<CycleEvent, { type: 'GrantSanctionLifted' }>['data'];
+        out.set(e.eventId, { who: 'policy', cause: `${trigger(e, undefined)}: report "${l.reportId}" of "${l.applicationId}" ${l.on === 'on_acceptance' ? 'accepted' : 'submitted'} late`, summary: sanctionLiftedSentence(l) });
+        continue;
+      }
+      if (e.type === 'GrantReportsOutstanding') {
+        const o = d as Extract<CycleEvent, { type: 'GrantReportsOutstanding' }>['data'];
+        out.set(e.eventId, { who: 'policy', cause: `the cycle ${o.ending === 'cancelled' ? 'was cancelled' : 'closed'} with reports of "${o.applicationId}" outstanding`, summary: reportsOutstandingSentence(o) });
         continue;
       }
       // Budgets and pools (issue 15): what a pool awards and that it ran out are the policy's rule, applied when the selection was proposed.

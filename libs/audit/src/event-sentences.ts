@@ -186,6 +186,10 @@ function cycleSentence(e: CycleEvent): string | undefined {
       return `${e.data.kind} report "${e.data.reportId}" of "${e.data.applicationId}" missed: it was due by ${e.data.dueAt}`;
     case 'GrantReportConsequenceApplied':
       return reportConsequenceSentence(e.data);
+    case 'GrantSanctionLifted':
+      return sanctionLiftedSentence(e.data);
+    case 'GrantReportsOutstanding':
+      return reportsOutstandingSentence(e.data);
     case 'GrantChangeRefused':
       return `the GPU ledger refused the ${e.data.change} of ${e.data.grantId} for good (${e.data.code}: ${e.data.message}); the grant went on with its allocation as it was`;
     default:
@@ -203,6 +207,20 @@ export function peerDeclineSentence(d: Extract<CycleEvent, { type: 'PeerReviewAs
       : `by the policy's peer-review rule "${r.reviewer}" reviews it in its place, in exchange for "${r.gives}"`;
   const instead = d.instead ? `"${d.reviewer}" reviews "${d.instead}" instead` : `no other application was free for "${d.reviewer}" to review`;
   return `${d.by} declined for "${d.reviewer}" the peer review of "${d.applicationId}" (${d.reason}); ${taken}; ${instead}`;
+}
+
+/** Issue 15: a late report lifted a throttle or suspension, by the policy's rule, naming the report and who accepted (or submitted) it. */
+export function sanctionLiftedSentence(d: Extract<CycleEvent, { type: 'GrantSanctionLifted' }>['data']): string {
+  const how = d.on === 'on_acceptance' ? `accepted late by ${d.by}` : `submitted late by ${d.by}`;
+  return `"${d.applicationId}" GPUs ${d.lifted === 'throttle' ? 'throttling' : 'suspension'} lifted by the policy's rule ${d.rule} (${d.on.replace('_', ' ')}): its ${d.kind} report "${d.reportId}" was ${how}; the allocation is back to normal`;
+}
+
+/** Issue 15: the reports a grant still owed when the cycle closed (or was cancelled), each with where it stood, and its final report's status. */
+export function reportsOutstandingSentence(d: Extract<CycleEvent, { type: 'GrantReportsOutstanding' }>['data']): string {
+  const words: Record<string, string> = { due: 'never submitted', missed: 'missed, never submitted', changes_requested: 'sent back for changes, never resubmitted', submitted: 'submitted, never reviewed' };
+  const each = d.reports.map((r) => `${r.kind} report "${r.reportId}" (due ${r.dueAt}) ${words[r.status] ?? r.status}`).join('; ');
+  const final = d.finalReport ? `; its final report "${d.finalReport.reportId}" ${d.finalReport.status === 'accepted' ? 'was accepted' : `stood ${d.finalReport.status.replace('_', ' ')}`}` : '';
+  return `the cycle ${d.ending === 'cancelled' ? 'was cancelled' : 'closed'} with ${d.reports.length} report(s) of "${d.applicationId}" (${d.grantId}, team ${d.teamStatus}) outstanding: ${each}${final}`;
 }
 
 /** Issue 15: what the policy's rule did to an applicant that owed peer reviews at the deadline, naming the rule. */

@@ -15,7 +15,6 @@ import {
   selectionProposal,
   assignReviewers,
   missedPeerReviews,
-  reportDeadlinePassed,
   type CycleEvent,
   type CycleState,
   type EvaluationStage,
@@ -27,6 +26,7 @@ import {
 import { canonicalJson } from '@concentra/domain';
 import type { StoredEvent } from '@concentra/persistence';
 import { rederivePeer } from './rederive-peer';
+import { rederiveReportFact } from './rederive-grant-reports';
 
 /** What re-derivation needs of a stored event. */
 export type DecisionSource = Pick<StoredEvent, 'streamId' | 'streamPosition' | 'eventId' | 'type' | 'data' | 'occurredAt'>;
@@ -186,11 +186,12 @@ function rederiveCycle(cycleId: string, events: DecisionSource[], notes: string[
           break;
         }
         case 'GrantReportMissed':
-        case 'GrantReportConsequenceApplied': {
-          // Issue 15: a missed report and its consequence again, from the state as the report_due deadline passed, with the domain's own rule.
-          const d = event.data;
-          const step = event.type === 'GrantReportConsequenceApplied' ? `:${event.data.action}` : ':missed';
-          check(e, `${d.applicationId}:report:${d.reportId}${step}`, 'grant_report', compareValue('consequence', event, reportDeadlinePassed(s, d.at)[0]));
+        case 'GrantReportConsequenceApplied':
+        case 'GrantSanctionLifted':
+        case 'GrantReportsOutstanding': {
+          // Issue 15: a report's fact again, from the state just before it, with the domain's own rule (rederive-grant-reports.ts).
+          const { key, again } = rederiveReportFact(s, event);
+          check(e, key, 'grant_report', compareValue('consequence', event, again));
           break;
         }
         case 'NarrowingProposed': {

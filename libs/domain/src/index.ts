@@ -50,5 +50,6 @@ export { assignPeerReviewers, missedPeerReviews, peerPolicy, peerReviewsOwed } f
 export { peerAssignments, peerScorer } from './cycle/peer-review-state';
 export { replacePeerReviewer } from './cycle/peer-review-decline';
 export * from './policy/grant-reports-schema';
-export { grantsToSanction, nextReportInstant } from './cycle/grant-reports-state';
+export { grantsToRestore, grantsToSanction, nextReportInstant } from './cycle/grant-reports-state';
+export { outstandingReports, sanctionLift } from './cycle/grant-sanction-lift';
 export { reportDeadlinePassed } from './cycle/grant-reports';

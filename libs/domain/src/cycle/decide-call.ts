@@ -13,6 +13,7 @@ import { hasPeerReview } from './peer-review-state';
 import { RULES_VERSION } from '../scoring/rank';
 import { REGION_PATTERN } from '../policy/funding-pools';
 import { applicationIds, cycleWorkflowId, type ApplicationRecord, type CycleState, type RunningCycle } from './state';
+import { outstandingReports } from './grant-sanction-lift';
 
 export function openCall(state: CycleState, cmd: OpenCall, now: string): CycleEvent[] {
   requireRole(cmd.actor, 'program_manager', 'system');
@@ -176,7 +177,8 @@ export function cancelCycle(state: CycleState, cmd: CancelCycle, now: string): C
   const reason = requireText(cmd.data.reason, 'reason');
   // Every team the cycle still holds (applied and waiting, or funded) is told, not only the managers.
   const affected = applicationIds(s, (a) => a.status === 'submitted' || a.status === 'active');
-  return [{ type: 'CycleCancelled', data: { reason, by: cmd.actor.subject, at: now, stage: s.stage, affected } }];
+  // Issue 15: the grants' reports still outstanding are recorded first, as at a close.
+  return [...outstandingReports(s, now, 'cancelled'), { type: 'CycleCancelled', data: { reason, by: cmd.actor.subject, at: now, stage: s.stage, affected } }];
 }
 
 /** The applications still in the call (not withdrawn), in the order they came. */

@@ -145,7 +145,7 @@ function onDeadline(s: RunningCycle, kind: DeadlineKind, now: string): CycleEven
         });
       }
       // Once both procurement deadlines have passed the cycle closes, recording what is outstanding.
-      return chain(s, events, (next) => (next.deadlines.procurement_contracts_due || next.deadlines.release_due ? [] : [closeCycle(next, now)]));
+      return chain(s, events, (next) => (next.deadlines.procurement_contracts_due || next.deadlines.release_due ? [] : closeCycle(next, now)));
     }
     case 'report_due':
       return reportDeadlinePassed(s, now);

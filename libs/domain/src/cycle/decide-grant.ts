@@ -157,7 +157,7 @@ function closeIfComplete(s: RunningCycle, events: CycleEvent[], now: string): Cy
     const finalists = p.finalists.filter((id) => next.applications[id]?.status === 'active');
     const contracted = Object.values(p.contracts);
     const complete = finalists.every((id) => p.released.includes(id) && contracted.includes(id));
-    return complete ? [closeCycle(next, now)] : [];
+    return complete ? closeCycle(next, now) : [];
   });
 }
 

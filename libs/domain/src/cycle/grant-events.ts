@@ -22,7 +22,29 @@ export type GrantReportConsequenceApplied = Ev<
   ReportRef & { action: ReportConsequence; step: number; rule: string; after: string; dueAt: string; at: string }
 >;
 
-export type GrantReportEvent = GrantReportSubmitted | GrantReportReviewed | GrantReportMissed | GrantReportConsequenceApplied;
+/**
+ * A late report lifted the throttle or suspension missing reports had set off (policy
+ * `grantReports.liftSanction`): accepted by `by` (or submitted by the team, `on_submission`), with no
+ * other report still holding one; the grant's allocation goes back to normal. Never a termination.
+ */
+export type GrantSanctionLifted = Ev<
+  'GrantSanctionLifted',
+  ReportRef & { lifted: 'throttle' | 'suspend'; rule: 'grantReports.liftSanction'; on: 'on_acceptance' | 'on_submission'; by: string; at: string }
+>;
+/** A report as it stood when the cycle ended: never submitted (due, missed, sent back) or never reviewed (submitted). */
+export type OutstandingReport = { reportId: string; kind: ReportRef['kind']; status: 'due' | 'missed' | 'submitted' | 'changes_requested'; dueAt: string };
+/**
+ * The cycle ended (`closed`, or `cancelled` by a program manager) with reports of this grant still
+ * outstanding (issue 15): each listed with where it stood, and the final report's status (null when
+ * the policy asks for none), so nothing owed is dropped without a record. `teamStatus` says whether
+ * the team was still in the program.
+ */
+export type GrantReportsOutstanding = Ev<
+  'GrantReportsOutstanding',
+  { applicationId: string; grantId: string; ending: 'closed' | 'cancelled'; teamStatus: string; reports: OutstandingReport[]; finalReport: { reportId: string; status: string } | null; at: string }
+>;
+
+export type GrantReportEvent = GrantReportSubmitted | GrantReportReviewed | GrantReportMissed | GrantReportConsequenceApplied | GrantSanctionLifted | GrantReportsOutstanding;
 
 /**
  * The GPU ledger refused a change of a running grant for good (a non-retryable refusal: bad input, no

@@ -64,7 +64,15 @@ export function withGrantReports(s: RunningCycle, event: CycleEvent): RunningCyc
 const stronger = (a: ReportConsequence | undefined, b: ReportConsequence): ReportConsequence =>
   a && REPORT_CONSEQUENCES.indexOf(a) >= REPORT_CONSEQUENCES.indexOf(b) ? a : b;
 
-const GRANT_EVENTS: ReadonlySet<string> = new Set<GrantEvent['type']>(['GrantReportSubmitted', 'GrantReportReviewed', 'GrantReportMissed', 'GrantReportConsequenceApplied', 'GrantChangeRefused']);
+const GRANT_EVENTS: ReadonlySet<string> = new Set<GrantEvent['type']>([
+  'GrantReportSubmitted',
+  'GrantReportReviewed',
+  'GrantReportMissed',
+  'GrantReportConsequenceApplied',
+  'GrantSanctionLifted',
+  'GrantReportsOutstanding',
+  'GrantChangeRefused',
+]);
 
 /** A fact of a running grant (grant-events.ts), folded here rather than in evolve.ts. */
 export function isGrantEvent(event: CycleEvent): event is GrantEvent {
@@ -72,7 +80,8 @@ export function isGrantEvent(event: CycleEvent): event is GrantEvent {
 }
 
 export function evolveGrantEvent(s: RunningCycle, event: GrantEvent): RunningCycle {
-  if (event.type === 'GrantChangeRefused') return s; // the escalation that follows it is what the state keeps
+  // The escalation that follows a refusal is what the state keeps; an outstanding record closes nothing more.
+  if (event.type === 'GrantChangeRefused' || event.type === 'GrantReportsOutstanding') return s;
   const d = event.data;
   const report = (g: GrantRecord, f: (r: GrantReportRecord) => GrantReportRecord): GrantRecord =>
     g.reports?.[d.reportId] ? { ...g, reports: { ...g.reports, [d.reportId]: f(g.reports[d.reportId]) } } : g;
@@ -89,6 +98,9 @@ export function evolveGrantEvent(s: RunningCycle, event: GrantEvent): RunningCyc
       // Terminated: the team leaves the program; its grant is released like an eliminated team's.
       return action === 'terminate' ? setStatus(next, [d.applicationId], 'eliminated') : next;
     }
+    case 'GrantSanctionLifted':
+      // Back to normal: no throttle or suspension, the report that lifted it named for the allocation's key.
+      return withGrant(s, d.applicationId, ({ sanction: _lifted, ...g }) => ({ ...g, liftedBy: d.reportId }));
     default: {
       const never: never = event;
       throw new Error(`unknown report event ${String((never as { type: string }).type)}`);
@@ -99,6 +111,13 @@ export function evolveGrantEvent(s: RunningCycle, event: GrantEvent): RunningCyc
 /** The policy's entry for a report id, if any. */
 export function reportOf(s: RunningCycle, reportId: unknown): GrantReportPolicy | undefined {
   return reportsPolicy(s)?.reports.find((r) => r.id === reportId);
+}
+
+/** Running grants whose throttle or suspension a late report lifted: the grant workflow puts its allocation back to normal (key per report). */
+export function grantsToRestore(s: RunningCycle): Array<{ applicationId: string; grantId: string; reportId: string }> {
+  return Object.values(s.grants)
+    .filter((g) => g.status === 'active' && g.liftedBy !== undefined && (g.sanction === undefined || g.sanction === 'warning') && s.applications[g.applicationId]?.status === 'active')
+    .map((g) => ({ applicationId: g.applicationId, grantId: g.grantId, reportId: g.liftedBy! }));
 }
 
 /** Running grants a missing report has throttled or suspended: the grant workflow changes its allocation to this mode. */

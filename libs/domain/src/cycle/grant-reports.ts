@@ -11,6 +11,7 @@ import type { CycleEvent } from './events';
 import { requireApplication, requireLeadOrganisation, requireRole, requireRunning, requireText } from './guards';
 import type { Owed } from './obligations';
 import { followed, reportOf, reportsPolicy } from './grant-reports-state';
+import { sanctionLift } from './grant-sanction-lift';
 import type { CycleState, GrantRecord, GrantReportRecord, RunningCycle } from './state';
 
 /** The grant, its report record and the policy's entry, or the reason the command is refused. */
@@ -36,7 +37,11 @@ export function submitGrantReport(state: CycleState, cmd: SubmitGrantReport, now
   if (record.status === 'submitted' || record.status === 'accepted') fail('duplicate', `report "${entry.id}" was already submitted (${record.status})`, 'reportId');
   if (record.status === 'missed' && !reportsPolicy(s)!.acceptLate) fail('deadline_passed', `report "${entry.id}" was due by ${record.dueAt}; the policy takes no late reports`, 'reportId');
   const ref = { applicationId: grant.applicationId, grantId: grant.grantId, reportId: entry.id, kind: entry.kind };
-  return [{ type: 'GrantReportSubmitted', data: { ...ref, summary, documentUri: cmd.data.documentUri ?? null, dueAt: record.dueAt, late: record.status === 'missed', by: cmd.actor.subject, at: now } }];
+  const late = record.status === 'missed';
+  return [
+    { type: 'GrantReportSubmitted', data: { ...ref, summary, documentUri: cmd.data.documentUri ?? null, dueAt: record.dueAt, late, by: cmd.actor.subject, at: now } },
+    ...(late ? sanctionLift(s, grant, entry.id, 'on_submission', cmd.actor.subject, now) : []),
+  ];
 }
 
 export function reviewGrantReport(state: CycleState, cmd: ReviewGrantReport, now: string): CycleEvent[] {
@@ -48,7 +53,10 @@ export function reviewGrantReport(state: CycleState, cmd: ReviewGrantReport, now
   if (outcome === 'changes_requested') requireText(cmd.data.comment, 'comment');
   if (record.status !== 'submitted') fail('invalid_state', `report "${entry.id}" awaits no review (it is ${record.status.replace('_', ' ')})`, 'reportId');
   const ref = { applicationId: grant.applicationId, grantId: grant.grantId, reportId: entry.id, kind: entry.kind };
-  return [{ type: 'GrantReportReviewed', data: { ...ref, outcome, comment: cmd.data.comment ?? null, by: cmd.actor.subject, at: now } }];
+  return [
+    { type: 'GrantReportReviewed', data: { ...ref, outcome, comment: cmd.data.comment ?? null, by: cmd.actor.subject, at: now } },
+    ...(outcome === 'accepted' ? sanctionLift(s, grant, entry.id, 'on_acceptance', cmd.actor.subject, now) : []),
+  ];
 }
 
 /**

@@ -37,6 +37,7 @@ export const NOTICE_KINDS = [
   // Issue 15: milestones and reports of a grant.
   'grant_report_reviewed',
   'grant_report_consequence',
+  'grant_sanction_lifted',
 ] as const;
 
 export type NoticeKind = (typeof NOTICE_KINDS)[number];
@@ -135,6 +136,11 @@ export function noticesFor(event: NoticeSource): Notice[] {
       // The team, and the program managers (a throttle, a suspension or a termination is theirs to follow up).
       const body = { grantId: d.grantId, reportId: d.reportId, kind: d.kind, action: d.action, dueAt: d.dueAt, rule: d.rule };
       return [team('grant_report_consequence', String(d.applicationId), body), managers('grant_report_consequence', { applicationId: d.applicationId, ...body })];
+    }
+    case 'GrantSanctionLifted': {
+      // The team (its GPUs are back), and the program managers who follow the sanction up.
+      const body = { grantId: d.grantId, reportId: d.reportId, kind: d.kind, lifted: d.lifted, on: d.on, by: d.by, rule: d.rule };
+      return [team('grant_sanction_lifted', String(d.applicationId), body), managers('grant_sanction_lifted', { applicationId: d.applicationId, ...body })];
     }
     case 'CycleCancelled':
       // Every team the cycle still held, and the managers (`affected` is absent in older records).

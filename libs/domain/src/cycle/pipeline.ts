@@ -27,7 +27,7 @@ function countStages(s: RunningCycle, kind: string, upTo: number): number {
 
 export function enterStage(s: RunningCycle, index: number, now: string): CycleEvent[] {
   const stage = s.policy.stages[index];
-  if (!stage) return [closeCycle(s, now)];
+  if (!stage) return closeCycle(s, now);
   const from = base(s, now);
   const active = activeTeams(s);
   switch (stage.kind) {
@@ -35,7 +35,7 @@ export function enterStage(s: RunningCycle, index: number, now: string): CycleEv
       throw new Error('a call is only opened by OpenCall');
     case 'review': {
       const applications = callCandidates(s);
-      if (applications.length === 0) return [closeCycle(s, now, 'no_teams')];
+      if (applications.length === 0) return closeCycle(s, now, 'no_teams');
       const round = countStages(s, 'review', index);
       const opened: CycleEvent = { type: 'ReviewRoundOpened', data: { roundKey: `review:${round}`, round, stageIndex: index, applications, openedAt: now, dueAt: resolveDue(stage.duration, from) } };
       // Reviewer assignment and peer review (issue 15), when the stage has them: as the round opens.
@@ -46,7 +46,7 @@ export function enterStage(s: RunningCycle, index: number, now: string): CycleEv
       return proposeSelection(s, index, now, false);
     case 'grant': {
       const awardees = (s.decision?.outcome?.kept ?? []).filter((id) => s.applications[id]?.status === 'submitted');
-      if (awardees.length === 0) return [closeCycle(s, now, 'no_teams')];
+      if (awardees.length === 0) return closeCycle(s, now, 'no_teams');
       const notSelected = callCandidates(s).filter((id) => !awardees.includes(id));
       return [
         {
@@ -56,7 +56,7 @@ export function enterStage(s: RunningCycle, index: number, now: string): CycleEv
       ];
     }
     case 'evaluation': {
-      if (active.length === 0) return [closeCycle(s, now, 'no_teams')];
+      if (active.length === 0) return closeCycle(s, now, 'no_teams');
       const round = countStages(s, 'evaluation', index);
       const submissionDueAt = resolveDue(stage.submissionDue, from);
       // A round may change every team's GPUs (`gpusPerTeam`); a team with the program manager's amount keeps it.
@@ -89,7 +89,7 @@ export function enterStage(s: RunningCycle, index: number, now: string): CycleEv
       ];
     }
     case 'extension': {
-      if (active.length === 0) return [closeCycle(s, now, 'no_teams')];
+      if (active.length === 0) return closeCycle(s, now, 'no_teams');
       const endsAt = resolveDue(stage.duration, from);
       const extended: CycleEvent[] = active.map((id) => ({
         type: 'GrantExtended',
@@ -99,7 +99,7 @@ export function enterStage(s: RunningCycle, index: number, now: string): CycleEv
       return [...extended, { type: 'ExtensionStarted', data: { stageIndex: index, finalists: active, startedAt: now, endsAt } }];
     }
     case 'procurement': {
-      if (active.length === 0) return [closeCycle(s, now, 'no_teams')];
+      if (active.length === 0) return closeCycle(s, now, 'no_teams');
       return [
         {
           type: 'ProcurementOpened',

@@ -18,7 +18,7 @@ export function proposeSelection(s: RunningCycle, index: number, now: string, re
     .filter((r) => r.kind === 'review' && r.result)
     .sort((a, b) => b.round - a.round)[0];
   const candidates = selectionCandidates(s, lastReview.result!.order);
-  if (candidates.length === 0) return [closeCycle(s, now, 'no_teams')];
+  if (candidates.length === 0) return closeCycle(s, now, 'no_teams');
   // Funding tiers (issue 15): the draw among the middle band is recorded before the proposal it makes.
   const { proposed, draw, pools } = selectionProposal(s, stage, lastReview.roundKey, 'selection', candidates);
   const events: CycleEvent[] = [

@@ -7,6 +7,7 @@
 import type { GrantStage } from '../policy/schema';
 import { addDuration } from '../shared/time';
 import type { CycleClosed, CycleEvent } from './events';
+import { outstandingReports } from './grant-sanction-lift';
 import { activeTeams, applicationIds, type RunningCycle } from './state';
 
 /** Where dates of a newly entered stage count from: now, moved by a refill's shift if one is pending. */
@@ -31,7 +32,8 @@ export function nextCycleOpensAt(openedAt: string, repeatEvery: string | undefin
   return repeatEvery ? addDuration(openedAt, repeatEvery) : null;
 }
 
-export function closeCycle(s: RunningCycle, now: string, outcome?: CycleClosed['data']['outcome']): CycleEvent {
+/** The cycle closes: reports still outstanding recorded first (issue 15), then CycleClosed. */
+export function closeCycle(s: RunningCycle, now: string, outcome?: CycleClosed['data']['outcome']): CycleEvent[] {
   const p = s.procurement;
   const outstanding: CycleClosed['data']['outstanding'] = [];
   if (p) {
@@ -41,7 +43,7 @@ export function closeCycle(s: RunningCycle, now: string, outcome?: CycleClosed['
       if (!p.released.includes(id)) outstanding.push({ applicationId: id, missing: 'release_declaration' });
     }
   }
-  return {
+  const closed: CycleEvent = {
     type: 'CycleClosed',
     data: {
       outcome: outcome ?? (outstanding.length > 0 ? 'completed_with_outstanding' : 'completed'),
@@ -51,4 +53,5 @@ export function closeCycle(s: RunningCycle, now: string, outcome?: CycleClosed['
       nextCycleOpensAt: nextCycleOpensAt(s.openedAt, s.policy.repeatEvery),
     },
   };
+  return [...outstandingReports(s, now), closed];
 }

@@ -189,6 +189,8 @@ export interface GrantRecord {
   reports?: Record<string, GrantReportRecord>;
   /** The strongest consequence a missing report set off (policy `grantReports.onMissing`); absent when none. */
   sanction?: ReportConsequence;
+  /** The report whose late arrival last lifted a throttle or suspension (GrantSanctionLifted); the allocation goes back to normal. */
+  liftedBy?: string;
 }
 
 /** One report of a grant: when it is due, where it stands, how many of the policy's steps were applied. */

@@ -32,6 +32,19 @@ export const GrantReportsSchema = z.strictObject({
   onMissing: z.array(z.strictObject({ after: duration, action: z.enum(REPORT_CONSEQUENCES) })).default([]),
   /** Whether a report is still taken after its due date (it stops further steps); absent = refused as late. */
   acceptLate: z.boolean().optional(),
+  /**
+   * When a late report lifts the throttle or suspension it set off (the allocation back to normal):
+   * once a program manager accepts it (`on_acceptance`, recommended: the manager checks the report
+   * before the GPUs come back), already when the team submits it (`on_submission`), or not at all
+   * (`never`, the same as absent). A termination is final and never lifted. Only with `acceptLate`.
+   * Absent, without a schema default, so a policy without it decides and hashes exactly as before.
+   */
+  liftSanction: z.enum(['on_acceptance', 'on_submission', 'never']).optional(),
+  /**
+   * Whether the reports still outstanding when the cycle closes or is cancelled are recorded
+   * (GrantReportsOutstanding). Absent: not recorded, as before (no schema default, same reason).
+   */
+  recordOutstanding: z.boolean().optional(),
 });
 
 export type GrantReportsPolicy = z.infer<typeof GrantReportsSchema>;

@@ -89,6 +89,10 @@ const EN: Record<string, Template> = {
     subject: (b) => `Report "${String(b.reportId ?? '')}" of ${team(b)} is missing`,
     body: (b, w) => `The ${String(b.kind ?? '')} report "${String(b.reportId ?? '')}" of grant ${String(b.grantId ?? '')} was due by ${w(b.dueAt)} and is missing. ${CONSEQUENCE.en[String(b.action)] ?? ''} (Policy rule ${String(b.rule ?? '')}.)`,
   },
+  grant_sanction_lifted: {
+    subject: (b) => `GPUs of ${team(b)} back to normal`,
+    body: (b) => `The ${String(b.kind ?? '')} report "${String(b.reportId ?? '')}" of grant ${String(b.grantId ?? '')} arrived late and was ${b.on === 'on_submission' ? 'submitted' : 'accepted'}; the ${b.lifted === 'suspend' ? 'suspension' : 'throttling'} is lifted and the grant's GPUs are back to normal. (Policy rule ${String(b.rule ?? '')}.)`,
+  },
 };
 
 const KO: Record<string, Template> = {
@@ -120,6 +124,10 @@ const KO: Record<string, Template> = {
   grant_report_consequence: {
     subject: (b) => `${team(b)} 보고서 "${String(b.reportId ?? '')}" 미제출 안내`,
     body: (b, w) => `지원 ${String(b.grantId ?? '')}의 보고서 "${String(b.reportId ?? '')}"의 마감은 ${w(b.dueAt)}였으나 제출되지 않았습니다. ${CONSEQUENCE.ko[String(b.action)] ?? ''} (정책 규칙 ${String(b.rule ?? '')})`,
+  },
+  grant_sanction_lifted: {
+    subject: (b) => `${team(b)} GPU 정상화 안내`,
+    body: (b) => `지원 ${String(b.grantId ?? '')}의 보고서 "${String(b.reportId ?? '')}"이(가) 늦게 ${b.on === 'on_submission' ? '제출되었습니다' : '승인되었습니다'}. GPU ${b.lifted === 'suspend' ? '정지' : '제한'}가 해제되어 정상으로 돌아갔습니다. (정책 규칙 ${String(b.rule ?? '')})`,
   },
 };
 
