@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +11,7 @@ import { writeWorkflowBundle } from '@concentra/temporal';
 import { decisionsInHistory } from '@concentra/audit';
 import { commandUpdates, cycleStatusQuery, cycleWorkflowId, type CommandResult, type PersonCommand } from '@concentra/workflows/contracts';
 import { createTestDatabase, type TestDatabase } from '../../test/support/database';
+import { spawnWorkerProcess, until as waitUntil, type WorkerProcess } from '../../test/support/worker-process';
 import { PANEL, application, teams } from './cycle-drivers';
 import { pm } from '../../libs/domain/src/cycle/testing';
 
@@ -24,15 +25,7 @@ import { pm } from '../../libs/domain/src/cycle/testing';
  */
 const BOUND_MS = 180_000;
 
-async function until<T>(what: string, check: () => T | undefined | Promise<T | undefined>): Promise<T> {
-  const end = Date.now() + BOUND_MS;
-  while (Date.now() < end) {
-    const value = await check();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${what}: not within ${BOUND_MS} ms`);
-}
+const until = <T>(what: string, check: () => T | undefined | Promise<T | undefined>) => waitUntil(what, check, BOUND_MS);
 
 describe('a worker killed in the middle of a batched append', () => {
   const tag = randomBytes(3).toString('hex');
@@ -43,21 +36,10 @@ describe('a worker killed in the middle of a batched append', () => {
   let client: Client;
   const children: ChildProcess[] = [];
 
-  const spawnWorker = async (env: Record<string, string> = {}): Promise<{ child: ChildProcess; stdout: () => string }> => {
-    const child = spawn(process.execPath, ['-r', join(__dirname, '..', '..', 'libs', 'gpu', 'test', 'support', 'register-ts.js'), join(__dirname, 'support', 'cycle-worker-child.ts')], {
-      env: { ...process.env, DATABASE_URL: database.url, TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS, CYCLE_TASK_QUEUE: taskQueue, CYCLE_BUNDLE: bundlePath, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.push(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    await until('the worker process polls', () => {
-      if (child.exitCode !== null) throw new Error(`the worker process exited: ${stderr}`);
-      return stdout.includes('polling') ? true : undefined;
-    });
-    return { child, stdout: () => stdout };
+  const spawnWorker = async (env: Record<string, string> = {}): Promise<WorkerProcess> => {
+    const worker = await spawnWorkerProcess(join(__dirname, 'support', 'cycle-worker-child.ts'), { DATABASE_URL: database.url, CYCLE_TASK_QUEUE: taskQueue, CYCLE_BUNDLE: bundlePath, ...env }, BOUND_MS);
+    children.push(worker.child);
+    return worker;
   };
 
   beforeAll(async () => {

@@ -1,10 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
+import { spawnWorkerProcess, until as waitUntil, type WorkerProcess } from '../../../test/support/worker-process';
 import { EvaluationRunStore, loadSuite, type RunEvaluationInput } from '../src';
 import { startLoopbackModel, type LoopbackModel } from './support/loopback-model';
 import type { BenchmarkRunResult } from '../src';
@@ -23,15 +24,7 @@ import type { EvaluateOnceOptions } from './support/workflows';
 const quiet = { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: (m: string) => console.error(m) };
 const BOUND_MS = 90_000;
 
-async function until<T>(what: string, check: () => T | undefined | Promise<T | undefined>): Promise<T> {
-  const end = Date.now() + BOUND_MS;
-  while (Date.now() < end) {
-    const value = await check();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${what}: not within ${BOUND_MS} ms`);
-}
+const until = <T>(what: string, check: () => T | undefined | Promise<T | undefined>) => waitUntil(what, check, BOUND_MS);
 
 describe('a Temporal worker killed while runEvaluation is mid-run', () => {
   const { suite, version } = loadSuite('basic-reasoning');
@@ -46,21 +39,10 @@ describe('a Temporal worker killed while runEvaluation is mid-run', () => {
   const children: ChildProcess[] = [];
   const servers: LoopbackModel[] = [];
 
-  const spawnWorker = async (): Promise<{ child: ChildProcess; stderr: () => string }> => {
-    const child = spawn(process.execPath, ['-r', join(__dirname, '..', '..', 'gpu', 'test', 'support', 'register-ts.js'), join(__dirname, 'support', 'worker-child.ts')], {
-      env: { ...process.env, DATABASE_URL: database.url, TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS, EVAL_ACTIVITY_QUEUE: activityQueue },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.push(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    await until('the worker process polls', () => {
-      if (child.exitCode !== null) throw new Error(`the worker process exited: ${stderr}`);
-      return stdout.includes('polling') ? true : undefined;
-    });
-    return { child, stderr: () => stderr };
+  const spawnWorker = async (): Promise<WorkerProcess> => {
+    const worker = await spawnWorkerProcess(join(__dirname, 'support', 'worker-child.ts'), { DATABASE_URL: database.url, EVAL_ACTIVITY_QUEUE: activityQueue }, BOUND_MS);
+    children.push(worker.child);
+    return worker;
   };
 
   beforeAll(async () => {

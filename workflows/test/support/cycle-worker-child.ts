@@ -5,15 +5,12 @@
  * itself right after the first append that stored more than one command's events has committed and
  * before Temporal hears of it: the retry must store nothing twice. Prints "polling" once it polls.
  */
-import 'reflect-metadata';
-import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { EventActivities, EventStore, PROJECTIONS, createDataSource, type RecordEventsInput } from '@concentra/persistence';
+import { EventActivities, EventStore, PROJECTIONS, type RecordEventsInput } from '@concentra/persistence';
 import { NotificationActivities } from '@concentra/notifications';
 import { activitiesOf, workflowSinks } from '@concentra/temporal';
+import { serveWorker } from '../../../test/support/worker-process';
 
-async function main(): Promise<void> {
-  Runtime.install({ logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: (m: string) => process.stderr.write(`${m}\n`) } });
-  const db = await createDataSource(process.env.DATABASE_URL as string, { applicationName: 'concentra-cycle-worker-child' }).initialize();
+serveWorker('concentra-cycle-worker-child', (db) => {
   const events = new EventActivities(new EventStore(db, PROJECTIONS));
   const recordEvents = async (input: RecordEventsInput) => {
     const result = await events.recordEvents(input);
@@ -24,23 +21,10 @@ async function main(): Promise<void> {
     }
     return result;
   };
-  const connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS as string });
-  const worker = await Worker.create({
-    connection,
+  return {
     taskQueue: process.env.CYCLE_TASK_QUEUE as string,
     workflowBundle: { codePath: process.env.CYCLE_BUNDLE as string },
     activities: { ...activitiesOf(events), ...activitiesOf(new NotificationActivities(db)), recordEvents },
     sinks: workflowSinks(),
-  });
-  const running = worker.run();
-  process.stdout.write('polling\n');
-  process.once('SIGTERM', () => worker.shutdown());
-  await running;
-  await connection.close();
-  await db.destroy();
-}
-
-main().catch((error: Error) => {
-  process.stderr.write(`${error.stack ?? error.message}\n`);
-  process.exit(1);
+  };
 });

@@ -98,7 +98,7 @@ export function guardedInsertQuery(streamId: string, head: StreamHead, records: 
   };
 }
 
-/** An event as `json_agg` of an events row gives it. */
+/** An events row, as a query gives it (instants as Date) or as `json_agg` of it does (as text). */
 export interface EventJson {
   global_position: number | string;
   stream_id: string;
@@ -108,8 +108,8 @@ export interface EventJson {
   schema_version: number;
   data: Record<string, unknown>;
   metadata: StoredEvent['metadata'];
-  occurred_at: string;
-  recorded_at: string;
+  occurred_at: string | Date;
+  recorded_at: string | Date;
   prev_hash: string | null;
   hash: string;
 }

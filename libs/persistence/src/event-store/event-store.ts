@@ -12,20 +12,6 @@ export interface AppendResult {
   streamPosition: number;
 }
 
-interface EventRow {
-  global_position: string;
-  stream_id: string;
-  stream_position: number;
-  event_id: string;
-  type: string;
-  schema_version: number;
-  data: Record<string, unknown>;
-  metadata: StoredEvent['metadata'];
-  occurred_at: Date;
-  recorded_at: Date;
-  prev_hash: string | null;
-  hash: string;
-}
 
 /**
  * Append-only PostgreSQL event store with stream and global positions and a SHA-256 chain per
@@ -178,16 +164,16 @@ export class EventStore {
       `SELECT * FROM events WHERE stream_id = $1 AND ($2::timestamptz IS NULL OR occurred_at <= $2)
        ORDER BY stream_position`,
       [streamId, options.until ?? null],
-    )) as EventRow[];
-    return rows.map(toStored);
+    )) as EventJson[];
+    return rows.map(storedFromJson);
   }
 
   async readStreamsWithPrefix(prefix: string): Promise<StoredEvent[]> {
     const rows = (await this.db.query(
       `SELECT * FROM events WHERE stream_id LIKE $1 ORDER BY global_position`,
       [`${prefix.replace(/[\\%_]/g, '\\$&')}%`],
-    )) as EventRow[];
-    return rows.map(toStored);
+    )) as EventJson[];
+    return rows.map(storedFromJson);
   }
 
   /** Every event in global order, in pages, for rebuilds and audits. */
@@ -197,8 +183,8 @@ export class EventStore {
       const rows = (await this.db.query(
         'SELECT * FROM events WHERE global_position > $1 ORDER BY global_position LIMIT $2',
         [after, batch],
-      )) as EventRow[];
-      for (const row of rows) yield toStored(row);
+      )) as EventJson[];
+      for (const row of rows) yield storedFromJson(row);
       if (rows.length < batch) return;
       after = Number(rows[rows.length - 1].global_position);
     }
@@ -344,19 +330,3 @@ function isUniqueViolation(error: unknown, constraint: string): boolean {
   return code === '23505' && name === constraint;
 }
 
-function toStored(row: EventRow): StoredEvent {
-  return {
-    globalPosition: Number(row.global_position),
-    streamId: row.stream_id,
-    streamPosition: row.stream_position,
-    eventId: row.event_id,
-    type: row.type,
-    schemaVersion: row.schema_version,
-    data: row.data,
-    metadata: row.metadata,
-    occurredAt: row.occurred_at.toISOString(),
-    recordedAt: row.recorded_at.toISOString(),
-    prevHash: row.prev_hash,
-    hash: row.hash,
-  };
-}
