@@ -4,7 +4,7 @@
  * and a key set; tokens are signed with its RSA key as a provider would.
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { INestApplication } from '@nestjs/common';
 import jwt from 'jsonwebtoken';
@@ -17,55 +17,63 @@ const rsa = () => generateKeyPairSync('rsa', { modulusLength: 2048 });
 const provider = rsa();
 const impostor = rsa();
 
-describe('OpenID Connect bearer tokens', () => {
+/**
+ * The API against a provider on loopback answering with `handler`, for one describe block: the
+ * OIDC_* environment set before the API starts and put back afterwards.
+ */
+function apiWithProvider(handler: RequestListener) {
+  const ctx = { issuer: '', api: undefined as unknown as INestApplication };
   let database: TestDatabase;
-  let api: INestApplication;
   let server: Server;
-  let issuer: string;
-  let fetches = 0;
   const saved = { ...process.env };
-
+  const keys = ['OIDC_ISSUER', 'OIDC_AUDIENCE', 'OIDC_ROLE_CLAIM', 'OIDC_ORG_CLAIM'];
   beforeAll(async () => {
-    server = createServer((req, res) => {
-      res.setHeader('content-type', 'application/json');
-      if (req.url === '/.well-known/openid-configuration') return res.end(JSON.stringify({ issuer, jwks_uri: `${issuer}/keys` }));
-      if (req.url === '/keys') {
-        fetches += 1;
-        return res.end(JSON.stringify({ keys: [{ ...provider.publicKey.export({ format: 'jwk' }), kid: 'k1', use: 'sig', alg: 'RS256' }] }));
-      }
-      res.statusCode = 404;
-      res.end('{}');
-    });
+    server = createServer(handler);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    Object.assign(process.env, { OIDC_ISSUER: issuer, OIDC_AUDIENCE: AUDIENCE, OIDC_ROLE_CLAIM: 'roles', OIDC_ORG_CLAIM: 'organisation' });
+    ctx.issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    Object.assign(process.env, { OIDC_ISSUER: ctx.issuer, OIDC_AUDIENCE: AUDIENCE, OIDC_ROLE_CLAIM: 'roles', OIDC_ORG_CLAIM: 'organisation' });
     database = await createTestDatabase();
-    api = await startApi(database);
+    ctx.api = await startApi(database);
   });
   afterAll(async () => {
-    await api?.close();
+    await ctx.api?.close();
     await database?.drop();
     await new Promise((resolve) => server?.close(resolve));
-    for (const key of ['OIDC_ISSUER', 'OIDC_AUDIENCE', 'OIDC_ROLE_CLAIM', 'OIDC_ORG_CLAIM']) {
+    for (const key of keys) {
       if (saved[key] === undefined) delete process.env[key];
       else process.env[key] = saved[key];
     }
+  });
+  return ctx;
+}
+
+describe('OpenID Connect bearer tokens', () => {
+  let fetches = 0;
+  const provided = apiWithProvider((req, res) => {
+    res.setHeader('content-type', 'application/json');
+    if (req.url === '/.well-known/openid-configuration') return res.end(JSON.stringify({ issuer: provided.issuer, jwks_uri: `${provided.issuer}/keys` }));
+    if (req.url === '/keys') {
+      fetches += 1;
+      return res.end(JSON.stringify({ keys: [{ ...provider.publicKey.export({ format: 'jwk' }), kid: 'k1', use: 'sig', alg: 'RS256' }] }));
+    }
+    res.statusCode = 404;
+    res.end('{}');
   });
 
   const token = (claims: object, options: { key?: KeyObject; kid?: string; audience?: string; expiresIn?: number } = {}) =>
     jwt.sign({ sub: 'kim@agency', ...claims }, options.key ?? provider.privateKey, {
       algorithm: 'RS256',
       keyid: options.kid ?? 'k1',
-      issuer,
+      issuer: provided.issuer,
       audience: options.audience ?? AUDIENCE,
       expiresIn: options.expiresIn ?? 300,
     });
-  const programs = (auth: string) => request(api.getHttpServer()).get('/v1/programs').set('Authorization', auth);
+  const programs = (auth: string) => request(provided.api.getHttpServer()).get('/v1/programs').set('Authorization', auth);
 
   it("takes the role from the provider's claim, found through discovery", async () => {
     await programs(`Bearer ${token({ roles: ['staff', 'auditor'] })}`).expect(200);
     // An auditor's token from the provider is an auditor's: a program manager's route refuses it.
-    const refused = await request(api.getHttpServer()).post('/v1/programs').set('Authorization', `Bearer ${token({ roles: ['auditor'] })}`).send({ slug: 'x', name: 'X' }).expect(403);
+    const refused = await request(provided.api.getHttpServer()).post('/v1/programs').set('Authorization', `Bearer ${token({ roles: ['auditor'] })}`).send({ slug: 'x', name: 'X' }).expect(403);
     expect(refused.body.message).toContain("role 'auditor'");
     expect(fetches).toBe(1);
   });
@@ -90,40 +98,18 @@ describe('OpenID Connect bearer tokens', () => {
 });
 
 describe('OpenID Connect bearer tokens while the provider is down', () => {
-  let database: TestDatabase;
-  let api: INestApplication;
-  let server: Server;
-  let issuer: string;
   let asked = 0;
-  const saved = { ...process.env };
-
-  beforeAll(async () => {
-    // The provider answers, but with errors: an outage behind a load balancer.
-    server = createServer((_req, res) => {
-      asked += 1;
-      res.statusCode = 502;
-      res.end('bad gateway');
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    Object.assign(process.env, { OIDC_ISSUER: issuer, OIDC_AUDIENCE: AUDIENCE, OIDC_ROLE_CLAIM: 'roles' });
-    database = await createTestDatabase();
-    api = await startApi(database);
-  });
-  afterAll(async () => {
-    await api?.close();
-    await database?.drop();
-    await new Promise((resolve) => server?.close(resolve));
-    for (const key of ['OIDC_ISSUER', 'OIDC_AUDIENCE', 'OIDC_ROLE_CLAIM']) {
-      if (saved[key] === undefined) delete process.env[key];
-      else process.env[key] = saved[key];
-    }
+  // The provider answers, but with errors: an outage behind a load balancer.
+  const provided = apiWithProvider((_req, res) => {
+    asked += 1;
+    res.statusCode = 502;
+    res.end('bad gateway');
   });
 
   it("answers 503 naming the identity provider, not 401, and does not hammer it", async () => {
-    const token = jwt.sign({ sub: 'kim@agency', roles: ['auditor'] }, provider.privateKey, { algorithm: 'RS256', keyid: 'k1', issuer, audience: AUDIENCE, expiresIn: 300 });
+    const token = jwt.sign({ sub: 'kim@agency', roles: ['auditor'] }, provider.privateKey, { algorithm: 'RS256', keyid: 'k1', issuer: provided.issuer, audience: AUDIENCE, expiresIn: 300 });
     for (let i = 0; i < 3; i += 1) {
-      const answer = await request(api.getHttpServer()).get('/v1/programs').set('Authorization', `Bearer ${token}`).expect(503);
+      const answer = await request(provided.api.getHttpServer()).get('/v1/programs').set('Authorization', `Bearer ${token}`).expect(503);
       expect(answer.body).toMatchObject({ error: 'service_unavailable', dependency: 'identity_provider' });
       expect(answer.body.message).toContain('502');
       expect(Number(answer.headers['retry-after'])).toBeGreaterThan(0);
@@ -131,6 +117,6 @@ describe('OpenID Connect bearer tokens while the provider is down', () => {
     // One discovery request for the three tokens: failures are retried at most every 30 s.
     expect(asked).toBe(1);
     // The API's own tokens do not depend on the provider.
-    await request(api.getHttpServer()).get('/v1/programs').set('Authorization', bearer({ sub: 'auditor-1', role: 'auditor' })).expect(200);
+    await request(provided.api.getHttpServer()).get('/v1/programs').set('Authorization', bearer({ sub: 'auditor-1', role: 'auditor' })).expect(200);
   });
 });
