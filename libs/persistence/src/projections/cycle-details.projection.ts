@@ -50,6 +50,7 @@ async function applyRun(tx: EntityManager, cycleId: string, events: readonly Sto
   const start = row?.state ?? null;
   let state = start;
   let position = row?.position ?? 0;
+  let applied = false; // evolve may answer the same state for an event: its position is still recorded
   for (const event of events) {
     if (!state && !isEngineCallOpened(event)) continue; // a history this projection does not describe
     if (state && position >= event.streamPosition) continue; // already applied
@@ -68,8 +69,9 @@ async function applyRun(tx: EntityManager, cycleId: string, events: readonly Sto
     await decisions(tx, cycleId, event);
     state = after;
     position = event.streamPosition;
+    applied = true;
   }
-  if (!state || state === start || state.stage === 'not_started') return;
+  if (!applied || !state || state.stage === 'not_started') return;
   await tx.query(
     `INSERT INTO cycle_states (cycle_id, position, stage, state) VALUES ($1, $2, $3, $4)
      ON CONFLICT (cycle_id) DO UPDATE SET position = $2, stage = $3, state = $4`,
