@@ -1,5 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import { PROJECTIONS, diffSnapshots, snapshotProjectionTables, type Projection, type StoredEvent } from '@concentra/persistence';
+import { PROJECTIONS, applyEvents, diffSnapshots, streamRuns, snapshotProjectionTables, type Projection, type StoredEvent } from '@concentra/persistence';
 
 export interface ProjectionCheck {
   ok: boolean;
@@ -23,9 +23,10 @@ export async function checkProjections(db: DataSource, projections: readonly Pro
     const rebuilt = projections.filter((p) => p.rebuilds !== false);
     for (const projection of [...rebuilt].reverse()) await projection.reset(tx);
     let events = 0;
-    for await (const event of readAll(tx)) {
-      for (const projection of rebuilt) await projection.apply(tx, event);
-      events += 1;
+    // The way the store's rebuild and appends apply them: runs of one stream's events at once.
+    for await (const run of streamRuns(readAll(tx))) {
+      for (const projection of rebuilt) await applyEvents(projection, tx, run);
+      events += run.length;
     }
     const differences = diffSnapshots(live, await snapshotProjectionTables(tx));
     return { ok: differences.length === 0, events, differences };

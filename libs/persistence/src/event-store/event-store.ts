@@ -3,7 +3,7 @@ import { eventHash, sameContent } from './hash-chain';
 import { guardedInsertQuery, headFromJson, pgPool, readHeadQuery, storedFromJson, type EventJson, type PgQueryable, type StreamHead } from './append-statements';
 import { classifyDatabaseError } from './database-errors';
 import { EventStoreError, UnstorableRecordError, type NewEvent, type StoredEvent } from './types';
-import type { Projection } from '../projections/projection';
+import { applyEvents, streamRuns, type Projection } from '../projections/projection';
 
 export interface AppendResult {
   /** The events as stored, including those that were already there (idempotent retries). */
@@ -103,7 +103,8 @@ export class EventStore {
           rollback.outcome = outcome;
           throw rollback;
         }
-        for (const event of outcome.stored) for (const projection of applying) await projection.apply(tx, event);
+        // Each projection takes the append's events at once (one stream's, in order): see applyAll.
+        for (const projection of applying) await applyEvents(projection, tx, outcome.stored);
         return outcome;
       })
       .catch((error: unknown) => {
@@ -197,10 +198,11 @@ export class EventStore {
       for (const projection of [...rebuilt].reverse()) await projection.reset(tx);
       let count = 0;
       let last = 0;
-      for await (const event of this.readAll()) {
-        for (const projection of rebuilt) await projection.apply(tx, event);
-        count += 1;
-        last = event.globalPosition;
+      // Runs of one stream's consecutive events, the way appends hand them over.
+      for await (const run of streamRuns(this.readAll())) {
+        for (const projection of rebuilt) await applyEvents(projection, tx, run);
+        count += run.length;
+        last = run[run.length - 1].globalPosition;
       }
       await this.checkpoint(tx, last);
       return count;

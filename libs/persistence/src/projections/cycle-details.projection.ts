@@ -16,30 +16,19 @@ export const cycleDetailsProjection: Projection = {
   name: 'cycle_details',
   appliesTo: (event) => event.streamId.startsWith('cycle:'),
   async apply(tx: EntityManager, event: StoredEvent) {
-    if (!event.streamId.startsWith('cycle:')) return;
-    const cycleId = event.streamId;
-    const [row] = (await tx.query('SELECT position, state FROM cycle_states WHERE cycle_id = $1', [cycleId])) as { position: number; state: CycleState }[];
-    if (!row && !isEngineCallOpened(event)) return; // a history this projection does not describe
-    if (row && row.position >= event.streamPosition) return; // already applied
-    const before = row?.state ?? initialState;
-    let after: CycleState;
-    try {
-      after = evolve(before, { type: event.type, data: event.data } as unknown as CycleEvent);
-    } catch {
-      return; // an event the domain does not know (yet): the other projections still take it
+    if (event.streamId.startsWith('cycle:')) await applyRun(tx, event.streamId, [event]);
+  },
+  async applyAll(tx: EntityManager, events: readonly StoredEvent[]) {
+    // One stream's events, in order (the Projection contract); grouped again only to be safe.
+    let run: StoredEvent[] = [];
+    for (const event of events) {
+      if (run.length > 0 && run[0].streamId !== event.streamId) {
+        if (run[0].streamId.startsWith('cycle:')) await applyRun(tx, run[0].streamId, run);
+        run = [];
+      }
+      run.push(event);
     }
-    if (after.stage === 'not_started') return;
-    await tx.query(
-      `INSERT INTO cycle_states (cycle_id, position, stage, state) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (cycle_id) DO UPDATE SET position = $2, stage = $3, state = $4`,
-      [cycleId, event.streamPosition, after.stage, after],
-    );
-    const previous = before.stage === 'not_started' ? null : before;
-    await applications(tx, cycleId, event, previous, after);
-    await grants(tx, cycleId, event, previous, after);
-    await rankings(tx, cycleId, event);
-    await decisions(tx, cycleId, event);
-    await owedRows(tx, cycleId, previous, after);
+    if (run.length > 0 && run[0].streamId.startsWith('cycle:')) await applyRun(tx, run[0].streamId, run);
   },
   async reset(tx) {
     for (const table of ['cycle_owed', 'cycle_grants', 'cycle_decisions', 'cycle_rankings', 'cycle_applications', 'cycle_states']) {
@@ -47,6 +36,49 @@ export const cycleDetailsProjection: Projection = {
     }
   },
 };
+
+/**
+ * Consecutive events of one cycle: its state read once, each event folded in memory with the
+ * domain's evolve, the state written once. What an event carries (application texts, rankings,
+ * decisions) and what changed at it (statuses and grants, with the position of the change) are
+ * written per event from the states either side of it; what is owed depends on the state alone,
+ * so it is written once, as the difference between the state before the run and after it (the
+ * per-event differences compose to that one). Events at or below the stored position are skipped.
+ */
+async function applyRun(tx: EntityManager, cycleId: string, events: readonly StoredEvent[]): Promise<void> {
+  const [row] = (await tx.query('SELECT position, state FROM cycle_states WHERE cycle_id = $1', [cycleId])) as { position: number; state: CycleState }[];
+  const start = row?.state ?? null;
+  let state = start;
+  let position = row?.position ?? 0;
+  let applied = false; // evolve may answer the same state for an event: its position is still recorded
+  for (const event of events) {
+    if (!state && !isEngineCallOpened(event)) continue; // a history this projection does not describe
+    if (state && position >= event.streamPosition) continue; // already applied
+    const before = state ?? initialState;
+    let after: CycleState;
+    try {
+      after = evolve(before, { type: event.type, data: event.data } as unknown as CycleEvent);
+    } catch {
+      continue; // an event the domain does not know (yet): the other projections still take it
+    }
+    if (after.stage === 'not_started') continue;
+    const previous = before.stage === 'not_started' ? null : before;
+    await applications(tx, cycleId, event, previous, after);
+    await grants(tx, cycleId, event, previous, after);
+    await rankings(tx, cycleId, event);
+    await decisions(tx, cycleId, event);
+    state = after;
+    position = event.streamPosition;
+    applied = true;
+  }
+  if (!applied || !state || state.stage === 'not_started') return;
+  await tx.query(
+    `INSERT INTO cycle_states (cycle_id, position, stage, state) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (cycle_id) DO UPDATE SET position = $2, stage = $3, state = $4`,
+    [cycleId, position, state.stage, state],
+  );
+  await owedRows(tx, cycleId, start && start.stage !== 'not_started' ? start : null, state);
+}
 
 /** The engine's CallOpened carries the policy and the lottery seed (the walking skeleton's did not). */
 function isEngineCallOpened(event: StoredEvent): boolean {
@@ -86,7 +118,8 @@ async function applications(tx: EntityManager, cycleId: string, event: StoredEve
 
 async function grants(tx: EntityManager, cycleId: string, event: StoredEvent, before: RunningCycle | null, after: RunningCycle): Promise<void> {
   for (const grant of Object.values(after.grants)) {
-    if (before && same(before.grants[grant.applicationId], grant)) continue;
+    const was = before?.grants[grant.applicationId];
+    if (before && (was === grant || same(was, grant))) continue; // evolve keeps an unchanged grant's object
     await tx.query(
       `INSERT INTO cycle_grants (cycle_id, application_id, grant_id, status, gpus, started_at, ends_at, ended_at, end_reason, updated_position)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
