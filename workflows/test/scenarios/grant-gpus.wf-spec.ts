@@ -91,27 +91,30 @@ describe('a grant the pool refuses', () => {
     const run = await harness.start(retryPolicy, { panel: PANEL });
     await applyReviewApprove(run);
     await run.untilEvents('GrantGpusWithheld', 'EscalationRaised');
-    await run.untilLive(['a1', 'a2']);
-
+    // The three grants start together (the fan-out) and the ledger serves requests as they come:
+    // which awardee finds the pool full is not fixed, so the scenario follows the one that did.
     const [withheld] = await run.eventsOf('GrantGpusWithheld');
-    expect(withheld.data).toMatchObject({ applicationId: 'a3', kind: 'refused', reason: 'insufficient_capacity', rule: 'capacity', retryable: true, retrying: true });
+    const refused = withheld.data.applicationId as string;
+    const [first, second] = ['a1', 'a2', 'a3'].filter((team) => team !== refused);
+    await run.untilLive([first, second]);
+    expect(withheld.data).toMatchObject({ kind: 'refused', reason: 'insufficient_capacity', rule: 'capacity', retryable: true, retrying: true });
     expect(withheld.data.capacity).toEqual([expect.objectContaining({ capacityId: 'small-h100', count: 1024, held: 1024, free: 0 })]);
     const escalation = (await run.eventsOf('EscalationRaised')).find((e) => e.data.reason === 'gpus_withheld')!;
     expect(escalation.data.details).toContain('small-h100: 0 of 1024 H100 free');
-    expect(await run.owed()).toEqual(expect.arrayContaining([expect.objectContaining({ who: { role: 'system', subject: 'gpu-pool' }, what: 'gpu_capacity', applicationId: 'a3' })]));
+    expect(await run.owed()).toEqual(expect.arrayContaining([expect.objectContaining({ who: { role: 'system', subject: 'gpu-pool' }, what: 'gpu_capacity', applicationId: refused })]));
     // The escalation reaches the program manager's mail (enqueued right after the events are recorded).
     await harness.poll('the escalation in the outbox', async () => {
       const mail = await harness.outbox(run.id, 'escalation');
       return mail.some((m) => m.recipient.role === 'program_manager' && (m.body as { reason?: string }).reason === 'gpus_withheld') || undefined;
     });
 
-    // a1 withdraws: its release frees 512; the cycle tells a3, which asks again under a new key and is served.
-    await run.send({ type: 'WithdrawApplication', actor: applicantOf('org-a1'), data: { applicationId: 'a1' } });
+    // One served team withdraws: its release frees 512; the cycle tells the refused one, which asks again under a new key and is served.
+    await run.send({ type: 'WithdrawApplication', actor: applicantOf(`org-${first}`), data: { applicationId: first } });
     await run.untilEvents('GrantGpusWithheld', 'ApplicationWithdrawn', 'GrantEnded', 'GrantStarted');
-    await run.untilLive(['a2', 'a3']);
-    const a3 = (await run.allocations()).filter((a) => a.grantId === run.grantId('a3'));
-    expect(a3.map((a) => a.status)).toEqual(['refused', 'active']);
-    expect((await run.owed()).some((o) => o.applicationId === 'a3')).toBe(false);
+    await run.untilLive([second, refused]);
+    const retried = (await run.allocations()).filter((a) => a.grantId === run.grantId(refused));
+    expect(retried.map((a) => a.status)).toEqual(['refused', 'active']);
+    expect((await run.owed()).some((o) => o.applicationId === refused)).toBe(false);
 
     expect((await run.send({ type: 'CancelCycle', actor: pm, data: { reason: 'scenario over' } })).events).toEqual(['CycleCancelled']);
     expect(await run.result()).toMatchObject({ stage: 'cancelled' });

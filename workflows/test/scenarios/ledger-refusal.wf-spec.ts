@@ -26,7 +26,8 @@ describe('a change the GPU ledger refuses for good', () => {
     expect(refused.data).toMatchObject({ applicationId: 'a2', grantId: run.grantId('a2'), change: 'GPU amount', code: 'invalid_state', message: expect.stringContaining('holds no live allocation') });
     const escalations = (await run.eventsOf('EscalationRaised')).filter((e) => e.data.reason === 'ledger_refusal');
     expect(escalations.map((e) => e.data.subject)).toEqual([run.grantId('a2')]);
-    expect((await harness.outbox(run.id, 'escalation')).some((n) => JSON.stringify(n.body).includes('ledger_refusal'))).toBe(true);
+    // The escalation is enqueued right after its events are recorded: it may reach the outbox a moment later.
+    await harness.poll('the ledger refusal escalated to the outbox', async () => (await harness.outbox(run.id, 'escalation')).some((n) => JSON.stringify(n.body).includes('ledger_refusal')) || undefined);
 
     // The grant did not fail: it is running, and the cycle still counts it as active.
     expect((await harness.env.client.workflow.getHandle(run.grantId('a2')).describe()).status.name).toBe('RUNNING');
